@@ -1,0 +1,16 @@
+#include "broker/broker.hpp"
+
+namespace realtime {
+
+std::shared_ptr<const FrameBatch> encode_batch(const std::vector<PublishedEvent>& events,
+                                               std::int64_t ts_ms) {
+  auto batch = std::make_shared<FrameBatch>();
+  batch->reserve(events.size());
+  for (const auto& e : events) {
+    batch->push_back({e.topic, std::make_shared<const std::string>(
+                                   encode_event(e.topic, e.event, e.data, ts_ms))});
+  }
+  return batch;
+}
+
+}  // namespace realtime

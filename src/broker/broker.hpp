@@ -1,0 +1,55 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/frame.hpp"
+#include "protocol/publish_request.hpp"
+
+namespace realtime {
+
+// An encoded event on its way to a topic's local subscribers.
+struct TopicFrame {
+  std::string topic;
+  FramePtr frame;
+};
+using FrameBatch = std::vector<TopicFrame>;
+
+// Something that hands frames to local subscribers: a Shard. deliver() is called from any thread.
+class DeliveryTarget {
+ public:
+  virtual ~DeliveryTarget() = default;
+  virtual void deliver(std::shared_ptr<const FrameBatch> batch) = 0;
+};
+
+enum class PublishStatus { ok, unavailable };
+using PublishCallback = std::function<void(PublishStatus)>;
+
+// Fans published events out to every subscriber on every shard (and, for a clustered engine, on
+// every node). Thread-safe. Events of one publish() call keep their order per topic, and
+// successive calls from one thread keep theirs.
+class Broker {
+ public:
+  virtual ~Broker() = default;
+
+  // Accepts all events or none; `done` runs once, on any thread, when the outcome is known.
+  virtual void publish(std::vector<PublishedEvent> events, PublishCallback done) = 0;
+
+  // A shard gained its first local subscriber of `topic` / lost its last one.
+  virtual void topic_added(std::string_view topic) = 0;
+  virtual void topic_removed(std::string_view topic) = 0;
+
+  virtual bool healthy() const = 0;
+  virtual std::string_view engine() const = 0;
+  // Topics with at least one subscriber on this node.
+  virtual std::size_t topic_count() const = 0;
+};
+
+// Encodes each event into the frame every subscriber receives: once per publish per node.
+std::shared_ptr<const FrameBatch> encode_batch(const std::vector<PublishedEvent>& events,
+                                               std::int64_t ts_ms);
+
+}  // namespace realtime

@@ -1,0 +1,268 @@
+#include "config/config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+namespace realtime {
+namespace {
+
+// One configurable setting: its env var(s) (first is canonical, others are fallbacks), its flag,
+// and how to apply a value. Keeping them in one table means --help, env and flags never disagree.
+struct Setting {
+  std::vector<std::string> env;
+  std::string flag;
+  std::string help;
+  std::function<void(Config&, const std::string& name, const std::string& value)> apply;
+};
+
+long long parse_integer(const std::string& name, const std::string& value, long long min,
+                        long long max) {
+  long long out = 0;
+  const char* first = value.data();
+  const char* last = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(first, last, out);
+  if (ec != std::errc{} || ptr != last || out < min || out > max) {
+    throw ConfigError(name + "=\"" + value + "\" is invalid: expected an integer in [" +
+                      std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return out;
+}
+
+template <typename T>
+auto integer_setting(T Config::*field, long long min, long long max) {
+  return [field, min, max](Config& c, const std::string& name, const std::string& value) {
+    c.*field = static_cast<T>(parse_integer(name, value, min, max));
+  };
+}
+
+std::vector<std::string> split_list(const std::string& value) {
+  std::vector<std::string> out;
+  std::string item;
+  std::istringstream in(value);
+  while (std::getline(in, item, ',')) {
+    auto b = item.find_first_not_of(" \t");
+    auto e = item.find_last_not_of(" \t");
+    if (b != std::string::npos) out.push_back(item.substr(b, e - b + 1));
+  }
+  return out;
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = {
+      {{"REALTIME_PORT", "PORT"}, "--port", "listen port (0 = any free port) [3109]",
+       integer_setting(&Config::port, 0, 65535)},
+      {{"REALTIME_HOST"}, "--host", "listen address [0.0.0.0]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v.empty()) throw ConfigError(name + " must not be empty: expected an IP address");
+         c.host = v;
+       }},
+      {{"REALTIME_CORS_ORIGIN"}, "--cors-origin",
+       "comma list of allowed browser origins, or * (required unless --dev)",
+       [](Config& c, const std::string& name, const std::string& v) {
+         c.cors_origins = split_list(v);
+         if (c.cors_origins.empty()) {
+           throw ConfigError(name + " is empty: expected a comma list of origins or *");
+         }
+       }},
+      {{"REALTIME_HEARTBEAT_SECONDS"}, "--heartbeat-seconds",
+       "clients must send a frame this often; silent 2x = closed 4009 [30]",
+       integer_setting(&Config::heartbeat_seconds, 1, 3600)},
+      {{"REALTIME_MAX_CONNECTIONS"}, "--max-connections",
+       "WebSocket connections per node; above = HTTP 503 [10000]",
+       integer_setting(&Config::max_connections, 1, 1000000)},
+      {{"REALTIME_THREADS"}, "--threads", "shards (threads with their own event loop) [cores]",
+       integer_setting(&Config::threads, 1, 256)},
+      {{"REALTIME_MAX_MESSAGE_BYTES"}, "--max-message-bytes",
+       "largest client frame (else close 1009) and published message (else 413) [65536]",
+       integer_setting(&Config::max_message_bytes, 256, 16 * 1024 * 1024)},
+      {{"REALTIME_MAX_QUEUE_BYTES"}, "--max-queue-bytes",
+       "unsent bytes per connection; above = close 4008 [1048576]",
+       integer_setting(&Config::max_queue_bytes, 4096, 1024LL * 1024 * 1024)},
+      {{"REALTIME_MAX_SUBSCRIPTIONS"}, "--max-subscriptions",
+       "topics per connection; above = error too_many_subscriptions [1000]",
+       integer_setting(&Config::max_subscriptions, 1, 1000000)},
+      {{"REALTIME_MAX_BODY_BYTES"}, "--max-body-bytes", "largest HTTP request body [1048576]",
+       integer_setting(&Config::max_body_bytes, 1024, 64LL * 1024 * 1024)},
+      {{"REALTIME_API_KEY", "PLUGIN_INTERNAL_SECRET"}, "--api-key",
+       "key for the server-side endpoints (required unless --dev)",
+       [](Config& c, const std::string&, const std::string& v) { c.api_key = v; }},
+      {{"REALTIME_LOG_LEVEL"}, "--log-level", "trace|debug|info|warn|error|critical|off [info]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical",
+                                        "off"};
+         for (const char* l : levels) {
+           if (v == l) {
+             c.log_level = v;
+             return;
+           }
+         }
+         throw ConfigError(name + "=\"" + v +
+                           "\" is invalid: expected one of trace, debug, info, warn, error, "
+                           "critical, off");
+       }},
+      {{"REALTIME_LOG_FORMAT"}, "--log-format", "text|json [text]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v == "text") {
+           c.log_format = LogFormat::text;
+         } else if (v == "json") {
+           c.log_format = LogFormat::json;
+         } else {
+           throw ConfigError(name + "=\"" + v + "\" is invalid: expected text or json");
+         }
+       }},
+      {{"REALTIME_STATIC_DIR"}, "--static-dir", "directory served at / (the demo page)",
+       [](Config& c, const std::string&, const std::string& v) { c.static_dir = v; }},
+  };
+  return table;
+}
+
+std::string mask(const std::string& secret) {
+  if (secret.empty()) return "(unset)";
+  return "****** (" + std::to_string(secret.size()) + " chars)";
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) {
+    if (!out.empty()) out += ',';
+    out += i;
+  }
+  return out;
+}
+
+}  // namespace
+
+bool Config::any_origin() const {
+  for (const auto& o : cors_origins) {
+    if (o == "*") return true;
+  }
+  return false;
+}
+
+bool Config::origin_allowed(std::string_view origin) const {
+  if (dev || any_origin()) return true;
+  for (const auto& o : cors_origins) {
+    if (o == origin) return true;
+  }
+  return false;
+}
+
+std::string Config::describe() const {
+  std::ostringstream out;
+  out << "REALTIME_HOST=" << host << '\n'
+      << "REALTIME_PORT=" << port << '\n'
+      << "REALTIME_CORS_ORIGIN=" << (cors_origins.empty() ? "(unset)" : join(cors_origins))
+      << '\n'
+      << "REALTIME_HEARTBEAT_SECONDS=" << heartbeat_seconds << '\n'
+      << "REALTIME_MAX_CONNECTIONS=" << max_connections << '\n'
+      << "REALTIME_THREADS=" << threads << '\n'
+      << "REALTIME_MAX_MESSAGE_BYTES=" << max_message_bytes << '\n'
+      << "REALTIME_MAX_QUEUE_BYTES=" << max_queue_bytes << '\n'
+      << "REALTIME_MAX_SUBSCRIPTIONS=" << max_subscriptions << '\n'
+      << "REALTIME_MAX_BODY_BYTES=" << max_body_bytes << '\n'
+      << "REALTIME_API_KEY=" << mask(api_key) << '\n'
+      << "REALTIME_LOG_LEVEL=" << log_level << '\n'
+      << "REALTIME_LOG_FORMAT=" << (log_format == LogFormat::json ? "json" : "text") << '\n'
+      << "REALTIME_STATIC_DIR=" << (static_dir.empty() ? "(built-in)" : static_dir) << '\n'
+      << "dev=" << (dev ? "true" : "false") << '\n';
+  return out.str();
+}
+
+ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
+  ParsedCommandLine out;
+  Config& c = out.config;
+
+  for (const auto& s : settings()) {
+    for (const auto& name : s.env) {
+      if (auto v = env(name)) {
+        s.apply(c, name, *v);
+        break;  // the first variable that is set wins over its fallbacks
+      }
+    }
+  }
+
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--dev") {
+      c.dev = true;
+      continue;
+    }
+    if (arg == "--help" || arg == "-h") {
+      out.action = Action::help;
+      continue;
+    }
+    if (arg == "--version") {
+      out.action = Action::version;
+      continue;
+    }
+    if (arg == "--check-config") {
+      out.action = Action::check_config;
+      continue;
+    }
+    std::string name = arg;
+    std::optional<std::string> value;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    const Setting* match = nullptr;
+    for (const auto& s : settings()) {
+      if (s.flag == name) match = &s;
+    }
+    if (match == nullptr) {
+      throw ConfigError("unknown argument \"" + arg + "\" (see --help)");
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) throw ConfigError(name + " needs a value (see --help)");
+      value = args[++i];
+    }
+    match->apply(c, name, *value);
+  }
+
+  if (out.action == Action::help || out.action == Action::version) return out;
+  if (c.threads == 0) {
+    c.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  if (!c.dev) {
+    if (c.cors_origins.empty()) {
+      throw ConfigError(
+          "REALTIME_CORS_ORIGIN is required unless --dev: expected a comma list of origins or *");
+    }
+    if (c.api_key.empty()) {
+      throw ConfigError(
+          "REALTIME_API_KEY (or PLUGIN_INTERNAL_SECRET) is required unless --dev: expected the key "
+          "that server-side callers send");
+    }
+  }
+  return out;
+}
+
+EnvLookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+std::string usage_text() {
+  std::ostringstream out;
+  out << "Usage: nself-realtime [--dev] [--check-config] [--help] [--version] [--FLAG VALUE ...]\n\n"
+         "Self-hosted WebSocket pub/sub server. Every setting is an env var and a flag (flags "
+         "win).\n\n"
+         "  --dev             development mode: anonymous clients (?user=NAME), any origin,\n"
+         "                    server-side endpoints open from loopback when no key is set\n"
+         "  --check-config    validate, print the effective configuration (secrets masked), exit\n"
+         "  --help, --version\n\n";
+  for (const auto& s : settings()) {
+    std::string names = s.env.front();
+    for (std::size_t i = 1; i < s.env.size(); ++i) names += " (or " + s.env[i] + ")";
+    out << "  " << s.flag << " / " << names << "\n      " << s.help << '\n';
+  }
+  out << "\nExit codes: 0 ok, 1 runtime failure (e.g. port in use), 2 bad configuration.\n";
+  return out.str();
+}
+
+}  // namespace realtime

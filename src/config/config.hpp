@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace realtime {
+
+enum class LogFormat { text, json };
+
+// Every setting of the server. Built once at start by parse_config(); immutable afterwards.
+struct Config {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 3109;
+  std::vector<std::string> cors_origins;  // empty = none allowed; {"*"} = any
+  int heartbeat_seconds = 30;
+  int max_connections = 10000;
+  int threads = 0;  // 0 before parse; parse_config() fills in the core count
+  std::size_t max_message_bytes = 65536;
+  std::size_t max_queue_bytes = 1048576;
+  int max_subscriptions = 1000;
+  std::size_t max_body_bytes = 1048576;  // HTTP request body (publish batches)
+  int max_batch_messages = 1000;
+  std::string api_key;
+  std::string log_level = "info";
+  LogFormat log_format = LogFormat::text;
+  std::string static_dir;  // demo page; empty = built-in default location
+  bool dev = false;
+
+  bool any_origin() const;
+  bool origin_allowed(std::string_view origin) const;
+  // The effective configuration as "NAME=value" lines, secrets masked.
+  std::string describe() const;
+};
+
+// What the command line asked for besides running the server.
+enum class Action { run, help, version, check_config };
+
+struct ParsedCommandLine {
+  Action action = Action::run;
+  Config config;
+};
+
+// Bad configuration: the message names the variable and the accepted values. main() exits 2.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// Reads env vars (through `env`), then flags, which win. Throws ConfigError.
+ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLookup& env);
+
+EnvLookup process_env();
+std::string usage_text();
+
+}  // namespace realtime

@@ -1,0 +1,81 @@
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/presence_status.hpp"
+#include "core/topic_registry.hpp"
+
+namespace realtime {
+
+// A user's status in a topic moved from `old_status` to `new_status`.
+struct PresenceChange {
+  std::string user_id;
+  std::string topic;
+  PresenceStatus old_status = PresenceStatus::offline;
+  PresenceStatus new_status = PresenceStatus::offline;
+
+  bool operator==(const PresenceChange&) const = default;
+};
+
+struct UserPresence {
+  std::string user_id;
+  PresenceStatus status = PresenceStatus::offline;
+  int connections = 0;  // the user's connections subscribed to the topic
+};
+
+// Who is present where, folded per user over all of their connections (dnd > online > away;
+// offline when none is left), and which of those facts changed. Pure: no I/O, no locking.
+//
+// A user is present in a topic while at least one of their connections subscribes to it; their
+// status there is their status across all connections. Every mutator returns exactly the changes
+// it caused, one per (user, topic), so a second tab or closing one of two tabs emits nothing.
+class PresenceState {
+ public:
+  void connect(std::string_view connection_id, std::string_view user_id,
+               PresenceStatus status = PresenceStatus::online);
+  std::vector<PresenceChange> set_status(std::string_view connection_id, PresenceStatus status);
+  std::vector<PresenceChange> join(std::string_view connection_id, std::string_view topic);
+  std::vector<PresenceChange> leave(std::string_view connection_id, std::string_view topic);
+  std::vector<PresenceChange> disconnect(std::string_view connection_id);
+
+  std::vector<UserPresence> users_in(std::string_view topic) const;
+  PresenceStatus status_of(std::string_view user_id) const;
+  std::size_t connection_count() const { return connections_.size(); }
+  std::size_t user_count() const { return users_.size(); }
+
+ private:
+  using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
+  struct Connection {
+    std::string user_id;
+    PresenceStatus status = PresenceStatus::online;
+    StringSet topics;
+  };
+  struct User {
+    std::array<int, 4> status_counts{};  // connections per PresenceStatus
+    int connections = 0;
+    StringMap<int> topics;  // topic -> this user's connections in it
+    PresenceStatus folded() const;
+  };
+
+  // Removes one of the user's connections from `topic`; appends the offline change if it was the
+  // last one.
+  void leave_topic(User& user, std::string_view user_id, std::string_view topic,
+                   PresenceStatus status, std::vector<PresenceChange>& out);
+  // Appends a change for every topic the user is in when their folded status moved.
+  static void status_moved(const User& user, std::string_view user_id, PresenceStatus before,
+                           std::vector<PresenceChange>& out);
+
+  StringMap<Connection> connections_;
+  StringMap<User> users_;
+  StringMap<StringSet> topics_;  // topic -> users present
+};
+
+}  // namespace realtime

@@ -1,0 +1,66 @@
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <filesystem>
+#include <iostream>
+
+#include "config/config.hpp"
+#include "server/server.hpp"
+#include "util/log.hpp"
+
+namespace {
+
+// The demo page: next to the sources in a build tree, under share/ once installed.
+std::string find_static_dir(const std::string& configured) {
+  if (!configured.empty()) return configured;
+  for (const char* dir : {REALTIME_SOURCE_STATIC_DIR, REALTIME_DEFAULT_STATIC_DIR}) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(dir, ec)) return dir;
+  }
+  return {};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace realtime;
+  ParsedCommandLine parsed;
+  try {
+    parsed = parse_config(std::vector<std::string>(argv + 1, argv + argc), process_env());
+  } catch (const ConfigError& e) {
+    std::cerr << "nself-realtime: configuration error: " << e.what() << '\n';
+    return 2;
+  }
+  switch (parsed.action) {
+    case Action::help:
+      std::cout << usage_text();
+      return 0;
+    case Action::version:
+      std::cout << "nself-realtime " << REALTIME_VERSION << '\n';
+      return 0;
+    case Action::check_config:
+      std::cout << parsed.config.describe();
+      return 0;
+    case Action::run:
+      break;
+  }
+
+  // A peer that vanishes mid-write must cost an error code, never the process.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  init_logging(parsed.config);
+  if (parsed.config.dev) {
+    spdlog::warn(
+        "DEV MODE: anonymous clients may connect as any user, any origin is allowed, and the "
+        "server-side endpoints are open from loopback{}. Never run this in production.",
+        parsed.config.api_key.empty() ? "" : " (the API key is still checked)");
+  }
+  try {
+    Server server(parsed.config, find_static_dir(parsed.config.static_dir));
+    server.start();
+    return server.run_until_signal();
+  } catch (const std::exception& e) {
+    spdlog::critical("cannot start: {}", e.what());
+    return 1;
+  }
+}

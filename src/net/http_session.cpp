@@ -1,0 +1,156 @@
+#include "net/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/bind_handler.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "net/shard.hpp"
+#include "net/ws_session.hpp"
+#include "protocol/frame.hpp"
+#include "server/server_context.hpp"
+
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+
+// A client gets this long to send a whole request: slow senders must not hold sockets forever.
+constexpr auto request_timeout = std::chrono::seconds(30);
+constexpr std::uint32_t header_limit = 16 * 1024;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+}  // namespace
+
+HttpSession::HttpSession(net::ip::tcp::socket&& socket, Shard& shard)
+    : stream_(std::move(socket)), shard_(shard) {}
+
+void HttpSession::run() {
+  // Start on the shard's own thread; the accept may have completed on another one.
+  net::dispatch(stream_.get_executor(),
+                beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
+}
+
+void HttpSession::do_read() {
+  parser_.emplace();
+  parser_->body_limit(shard_.context().config->max_body_bytes);
+  parser_->header_limit(header_limit);
+  stream_.expires_after(request_timeout);
+  http::async_read(stream_, buffer_, *parser_,
+                   beast::bind_front_handler(&HttpSession::on_read, shared_from_this()));
+}
+
+void HttpSession::on_read(beast::error_code ec, std::size_t) {
+  ServerContext& ctx = shard_.context();
+  if (ec == http::error::end_of_stream) return do_close();
+  if (ec == http::error::body_limit) {
+    ctx.metrics->count_error(ErrorCode::message_too_large);
+    return write({413, "application/json",
+                  encode_http_error(ErrorCode::message_too_large,
+                                    "request body is larger than REALTIME_MAX_BODY_BYTES (" +
+                                        std::to_string(ctx.config->max_body_bytes) + ")"),
+                  {}},
+                 false);
+  }
+  if (ec) {
+    if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+      return write({400, "application/json",
+                    encode_http_error(ErrorCode::bad_request, "malformed HTTP request"), {}},
+                   false);
+    }
+    return do_close();  // timeout, reset: nobody to answer
+  }
+
+  auto& req = parser_->get();
+  HttpRequest request;
+  request.method = std::string(req.method_string());
+  request.target = std::string(req.target());
+  request.headers.reserve(16);
+  for (const auto& field : req) {
+    request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
+  }
+  beast::error_code ignored;
+  request.from_loopback = stream_.socket().remote_endpoint(ignored).address().is_loopback();
+
+  if (beast::websocket::is_upgrade(req) && HttpApi::is_connect_path(request.target)) {
+    return upgrade(std::move(request));
+  }
+  const bool keep_alive = req.keep_alive() && !ctx.shutting_down.load();
+  request.body = std::move(req.body());
+  ctx.api->handle(request, [self = shared_from_this(), keep_alive](HttpResponse response) {
+    // The answer may come from another thread (a broker callback): write on our own.
+    net::post(self->stream_.get_executor(), [self, keep_alive, r = std::move(response)]() mutable {
+      self->write(std::move(r), keep_alive);
+    });
+  });
+}
+
+void HttpSession::upgrade(HttpRequest request) {
+  ServerContext& ctx = shard_.context();
+  if (ctx.shutting_down.load()) {
+    return write({503, "application/json",
+                  encode_http_error(ErrorCode::unavailable, "server is shutting down"), {}},
+                 false);
+  }
+  auto decision = ctx.api->upgrade(request);
+  if (auto* refusal = std::get_if<HttpResponse>(&decision)) {
+    return write(std::move(*refusal), false);
+  }
+  stream_.expires_never();
+  auto session = std::make_shared<WsSession>(stream_.release_socket(), shard_,
+                                             std::move(std::get<UpgradeGrant>(decision)));
+  session->run(parser_->release());
+}
+
+void HttpSession::write(HttpResponse response, bool keep_alive) {
+  response_ = std::make_shared<Response>(static_cast<http::status>(response.status), 11);
+  response_->set(http::field::server, "nself-realtime/" REALTIME_VERSION);
+  if (!response.content_type.empty()) {
+    response_->set(http::field::content_type, response.content_type);
+  }
+  for (auto& [name, value] : response.headers) response_->set(name, value);
+  response_->body() = std::move(response.body);
+  response_->keep_alive(keep_alive);
+  response_->prepare_payload();
+  stream_.expires_after(request_timeout);
+  http::async_write(stream_, *response_,
+                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this(),
+                                              keep_alive));
+}
+
+void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  response_.reset();
+  if (ec) return do_close();
+  if (!keep_alive) return do_close();
+  do_read();
+}
+
+void HttpSession::do_close() {
+  beast::error_code ignored;
+  stream_.socket().shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+  // Lingering close: read and drop what the client still sends (the rest of a refused body)
+  // until it closes too, so the kernel doesn't answer with a reset that eats our response.
+  buffer_.clear();
+  stream_.expires_after(std::chrono::seconds(2));
+  drain();
+}
+
+void HttpSession::drain() {
+  stream_.async_read_some(buffer_.prepare(4096),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                            if (ec) return self->stream_.close();
+                            self->drain();
+                          });
+}
+
+}  // namespace realtime

@@ -1,0 +1,98 @@
+#include "net/shard.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "net/ws_session.hpp"
+#include "protocol/error_code.hpp"
+#include "server/server_context.hpp"
+
+namespace net = boost::asio;
+
+namespace realtime {
+
+Shard::Shard(std::size_t index, ServerContext& context)
+    : index_(index),
+      context_(context),
+      counters_(context.metrics->shard(index)),
+      work_(net::make_work_guard(io_)),
+      sweep_timer_(io_) {}
+
+Shard::~Shard() {
+  stop();
+  join();
+}
+
+void Shard::start() {
+  schedule_heartbeat_sweep();
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      // Handlers don't throw by design; if one does, the process must not limp on half-dead.
+      spdlog::critical("shard {} stopped by an exception: {}", index_, e.what());
+      std::abort();
+    }
+  });
+}
+
+void Shard::stop() {
+  work_.reset();
+  io_.stop();
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
+  net::post(io_, [this, batch = std::move(batch)] { on_deliver(*batch); });
+}
+
+void Shard::on_deliver(const FrameBatch& batch) {
+  for (const auto& item : batch) {
+    const auto* subscribers = registry_.subscribers(item.topic);
+    if (subscribers == nullptr) continue;
+    // send() never changes the registry synchronously (closing is asynchronous), so walking
+    // the vector while sending is safe.
+    for (WsSession* session : *subscribers) session->send(item.frame);
+  }
+}
+
+void Shard::close_all(unsigned short code) {
+  net::post(io_, [this, code] {
+    // close() does not detach synchronously, but copy anyway: the set is not ours to iterate
+    // while sessions change it.
+    std::vector<WsSession*> sessions(sessions_.begin(), sessions_.end());
+    for (WsSession* s : sessions) s->close(code, "server shutting down");
+  });
+}
+
+void Shard::schedule_heartbeat_sweep() {
+  // A quarter of the heartbeat, at most 5 s: a silent client is closed between 2x and 2.25x.
+  const auto heartbeat = std::chrono::seconds(context_.config->heartbeat_seconds);
+  const auto interval =
+      std::min<std::chrono::milliseconds>(heartbeat / 4, std::chrono::milliseconds(5000));
+  sweep_timer_.expires_after(interval);
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    on_heartbeat_sweep();
+    schedule_heartbeat_sweep();
+  });
+}
+
+void Shard::on_heartbeat_sweep() {
+  const auto limit = 2 * std::chrono::seconds(context_.config->heartbeat_seconds);
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<WsSession*> silent;
+  for (WsSession* s : sessions_) {
+    if (!s->closing() && now - s->last_activity() > limit) silent.push_back(s);
+  }
+  for (WsSession* s : silent) {
+    context_.metrics->count_heartbeat_timeout();
+    s->close(close_code::heartbeat_timeout, "heartbeat timeout");
+  }
+}
+
+}  // namespace realtime

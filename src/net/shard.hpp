@@ -1,0 +1,64 @@
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <thread>
+#include <unordered_set>
+
+#include "broker/broker.hpp"
+#include "core/topic_registry.hpp"
+#include "server/metrics.hpp"
+
+namespace realtime {
+
+class WsSession;
+struct ServerContext;
+
+// One thread with its own event loop, the sessions it owns and their topic index. Everything
+// but deliver(), close_all() and the thread control runs on the shard's own thread, so the
+// publish path takes no lock.
+class Shard final : public DeliveryTarget {
+ public:
+  Shard(std::size_t index, ServerContext& context);
+  ~Shard() override;
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  boost::asio::io_context& io() { return io_; }
+  std::size_t index() const { return index_; }
+  ServerContext& context() { return context_; }
+  ShardCounters& counters() { return counters_; }
+
+  void start();
+  void stop();
+  void join();
+
+  // Any thread.
+  void deliver(std::shared_ptr<const FrameBatch> batch) override;
+  void close_all(unsigned short code);
+
+  // The shard's own thread only.
+  TopicRegistry<WsSession>& registry() { return registry_; }
+  void attach(WsSession* session) { sessions_.insert(session); }
+  void detach(WsSession* session) { sessions_.erase(session); }
+
+ private:
+  void on_deliver(const FrameBatch& batch);
+  void schedule_heartbeat_sweep();
+  void on_heartbeat_sweep();
+
+  std::size_t index_;
+  ServerContext& context_;
+  ShardCounters& counters_;
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer sweep_timer_;
+  std::thread thread_;
+  TopicRegistry<WsSession> registry_;
+  std::unordered_set<WsSession*> sessions_;
+};
+
+}  // namespace realtime

@@ -1,0 +1,43 @@
+#include "presence/memory_presence_store.hpp"
+
+namespace realtime {
+
+void MemoryPresenceStore::emit(const std::vector<PresenceChange>& changes) {
+  if (!changes.empty() && sink_) sink_(changes);
+}
+
+void MemoryPresenceStore::connect(std::string_view connection_id, std::string_view user_id) {
+  std::lock_guard lock(mutex_);
+  state_.connect(connection_id, user_id);
+}
+
+void MemoryPresenceStore::set_status(std::string_view connection_id, PresenceStatus status) {
+  std::lock_guard lock(mutex_);
+  emit(state_.set_status(connection_id, status));
+}
+
+void MemoryPresenceStore::join(std::string_view connection_id, std::string_view topic) {
+  std::lock_guard lock(mutex_);
+  emit(state_.join(connection_id, topic));
+}
+
+void MemoryPresenceStore::leave(std::string_view connection_id, std::string_view topic) {
+  std::lock_guard lock(mutex_);
+  emit(state_.leave(connection_id, topic));
+}
+
+void MemoryPresenceStore::disconnect(std::string_view connection_id) {
+  std::lock_guard lock(mutex_);
+  emit(state_.disconnect(connection_id));
+}
+
+void MemoryPresenceStore::users_in(std::string_view topic, UsersCallback done) {
+  std::vector<UserPresence> users;
+  {
+    std::lock_guard lock(mutex_);
+    users = state_.users_in(topic);
+  }
+  done(std::move(users));
+}
+
+}  // namespace realtime

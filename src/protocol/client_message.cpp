@@ -1,0 +1,91 @@
+#include "protocol/client_message.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "protocol/publish_request.hpp"
+#include "protocol/topic.hpp"
+
+namespace json = boost::json;
+
+namespace realtime {
+namespace {
+
+ClientMessageError bad(std::string message, std::string id = {}) {
+  return {ErrorCode::bad_request, std::move(message), std::move(id)};
+}
+
+// A string field of `obj`, or nullptr when absent or not a string.
+const json::string* string_field(const json::object& obj, std::string_view key) {
+  const json::value* v = obj.if_contains(key);
+  return v != nullptr ? v->if_string() : nullptr;
+}
+
+}  // namespace
+
+ClientMessageResult parse_client_message(std::string_view text) {
+  json::error_code ec;
+  json::value root = json::parse(text, ec);
+  if (ec) return bad("frame is not valid JSON: " + ec.message());
+  const json::object* obj = root.if_object();
+  if (obj == nullptr) return bad("frame must be a JSON object");
+
+  ClientMessage msg;
+  if (const json::value* id = obj->if_contains("id")) {
+    if (id->is_string()) {
+      if (id->get_string().size() > 128) return bad("\"id\" must be at most 128 bytes");
+      msg.id = json::serialize(*id);
+    } else if (id->is_number()) {
+      msg.id = json::serialize(*id);
+    } else {
+      return bad("\"id\" must be a string or a number");
+    }
+  }
+
+  const json::string* type = string_field(*obj, "type");
+  if (type == nullptr) return bad("\"type\" is required and must be a string", msg.id);
+
+  auto require_topic = [&]() -> std::optional<ClientMessageError> {
+    const json::string* topic = string_field(*obj, "topic");
+    if (topic == nullptr) return bad("\"topic\" is required and must be a string", msg.id);
+    if (!is_valid_topic(*topic)) {
+      return bad("\"topic\" must be 1-200 bytes of [A-Za-z0-9_.:@/-]", msg.id);
+    }
+    msg.topic = std::string(*topic);
+    return std::nullopt;
+  };
+
+  if (*type == "subscribe" || *type == "unsubscribe") {
+    msg.type = *type == "subscribe" ? ClientMessageType::subscribe
+                                    : ClientMessageType::unsubscribe;
+    if (auto err = require_topic()) return *err;
+  } else if (*type == "publish") {
+    msg.type = ClientMessageType::publish;
+    if (auto err = require_topic()) return *err;
+    const json::string* event = string_field(*obj, "event");
+    if (event == nullptr) return bad("\"event\" is required and must be a string", msg.id);
+    if (!is_valid_name(*event, max_event_name_bytes)) {
+      return bad("\"event\" must be 1-200 bytes of [A-Za-z0-9_.:@/-]", msg.id);
+    }
+    msg.event = std::string(*event);
+    const json::value* data = obj->if_contains("data");
+    msg.data = data != nullptr ? json::serialize(*data) : "null";
+  } else if (*type == "presence") {
+    msg.type = ClientMessageType::presence;
+    const json::string* status = string_field(*obj, "status");
+    auto parsed = status != nullptr ? parse_presence_status(*status) : std::nullopt;
+    if (!parsed || *parsed == PresenceStatus::offline) {
+      return bad("\"status\" must be one of online, away, dnd", msg.id);
+    }
+    msg.status = *parsed;
+  } else if (*type == "ping") {
+    msg.type = ClientMessageType::ping;
+  } else {
+    return bad("unknown \"type\": expected subscribe, unsubscribe, publish, presence or ping",
+               msg.id);
+  }
+  return msg;
+}
+
+}  // namespace realtime

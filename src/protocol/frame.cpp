@@ -1,0 +1,124 @@
+#include "protocol/frame.hpp"
+
+namespace realtime {
+
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (ch < 0x20) {
+          out += "\\u00";
+          out += hex[ch >> 4];
+          out += hex[ch & 0xf];
+        } else {
+          out += static_cast<char>(ch);
+        }
+    }
+  }
+  out += '"';
+}
+
+namespace {
+
+void append_id(std::string& out, std::string_view id) {
+  if (!id.empty()) {
+    out += ",\"id\":";
+    out += id;
+  }
+}
+
+}  // namespace
+
+std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
+                         std::int64_t ts_ms) {
+  std::string out;
+  out.reserve(48 + topic.size() + event.size() + data.size());
+  out += "{\"type\":\"event\",\"topic\":";
+  append_json_string(out, topic);
+  out += ",\"event\":";
+  append_json_string(out, event);
+  out += ",\"data\":";
+  out += data.empty() ? std::string_view("null") : data;
+  out += ",\"ts\":";
+  out += std::to_string(ts_ms);
+  out += '}';
+  return out;
+}
+
+std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
+                           int heartbeat_seconds, std::int64_t server_time_ms) {
+  std::string out = "{\"type\":\"welcome\",\"connection_id\":";
+  append_json_string(out, connection_id);
+  out += ",\"user_id\":";
+  append_json_string(out, user_id);
+  out += ",\"heartbeat_seconds\":";
+  out += std::to_string(heartbeat_seconds);
+  out += ",\"server_time\":";
+  out += std::to_string(server_time_ms);
+  out += '}';
+  return out;
+}
+
+std::string encode_reply(std::string_view type, std::string_view id, std::string_view topic) {
+  std::string out = "{\"type\":";
+  append_json_string(out, type);
+  if (!topic.empty()) {
+    out += ",\"topic\":";
+    append_json_string(out, topic);
+  }
+  append_id(out, id);
+  out += '}';
+  return out;
+}
+
+std::string encode_pong(std::string_view id, std::int64_t ts_ms) {
+  std::string out = "{\"type\":\"pong\"";
+  append_id(out, id);
+  out += ",\"ts\":";
+  out += std::to_string(ts_ms);
+  out += '}';
+  return out;
+}
+
+std::string encode_error(std::string_view id, ErrorCode code, std::string_view message) {
+  std::string out = "{\"type\":\"error\"";
+  append_id(out, id);
+  out += ",\"code\":";
+  append_json_string(out, to_string(code));
+  out += ",\"message\":";
+  append_json_string(out, message);
+  out += '}';
+  return out;
+}
+
+std::string encode_http_error(std::string_view code, std::string_view message) {
+  std::string out = "{\"error\":";
+  append_json_string(out, code);
+  out += ",\"message\":";
+  append_json_string(out, message);
+  out += '}';
+  return out;
+}
+
+std::string encode_http_error(ErrorCode code, std::string_view message) {
+  return encode_http_error(to_string(code), message);
+}
+
+}  // namespace realtime

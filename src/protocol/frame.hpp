@@ -1,0 +1,31 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "protocol/error_code.hpp"
+
+namespace realtime {
+
+// A server -> client text frame, encoded once and shared by every session that sends it.
+using FramePtr = std::shared_ptr<const std::string>;
+
+// Appends `s` as a quoted JSON string.
+void append_json_string(std::string& out, std::string_view s);
+
+std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
+                         std::int64_t ts_ms);
+std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
+                           int heartbeat_seconds, std::int64_t server_time_ms);
+// subscribed / unsubscribed (with topic) and ack (without). `id` is raw JSON, may be empty.
+std::string encode_reply(std::string_view type, std::string_view id, std::string_view topic = {});
+std::string encode_pong(std::string_view id, std::int64_t ts_ms);
+std::string encode_error(std::string_view id, ErrorCode code, std::string_view message);
+
+// {"error":code,"message":...} for HTTP error responses.
+std::string encode_http_error(ErrorCode code, std::string_view message);
+std::string encode_http_error(std::string_view code, std::string_view message);
+
+}  // namespace realtime

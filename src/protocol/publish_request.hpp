@@ -1,0 +1,37 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "protocol/error_code.hpp"
+
+namespace realtime {
+
+inline constexpr std::size_t max_event_name_bytes = 200;
+
+// One event to deliver to a topic's subscribers.
+struct PublishedEvent {
+  std::string topic;
+  std::string event;
+  std::string data;  // raw JSON
+};
+
+struct PublishRequestError {
+  ErrorCode code = ErrorCode::bad_request;  // bad_request or message_too_large
+  std::string message;
+};
+
+using PublishRequestResult = std::variant<std::vector<PublishedEvent>, PublishRequestError>;
+
+struct PublishLimits {
+  std::size_t max_messages = 1000;
+  std::size_t max_message_bytes = 65536;  // the encoded size of one message's event frame
+};
+
+// Parses a POST /realtime/publish body: {"topic","event","data"} or {"messages":[...]}.
+// All or nothing: one bad message rejects the batch, naming its index and field.
+PublishRequestResult parse_publish_request(std::string_view body, const PublishLimits& limits);
+
+}  // namespace realtime

@@ -1,0 +1,314 @@
+#include "server/http_api.hpp"
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "protocol/frame.hpp"
+#include "protocol/topic.hpp"
+#include "util/clock.hpp"
+
+namespace realtime {
+namespace {
+
+constexpr std::string_view presence_prefix = "/realtime/presence/";
+constexpr std::size_t max_user_id_bytes = 255;
+
+// Compares in time independent of where the first difference is, so a key can't be guessed
+// byte by byte from response times.
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  unsigned char diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+  constexpr std::string_view prefix = "Bearer ";
+  if (authorization.size() > prefix.size() &&
+      std::equal(prefix.begin(), prefix.end(), authorization.begin(),
+                 [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
+    return authorization.substr(prefix.size());
+  }
+  return {};
+}
+
+std::string random_user_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "anon-";
+  auto bits = rng();
+  for (int i = 0; i < 10; ++i, bits >>= 4) out += hex[bits & 0xf];
+  return out;
+}
+
+std::string_view content_type_for(std::string_view path) {
+  auto dot = path.rfind('.');
+  std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot + 1);
+  if (ext == "html") return "text/html; charset=utf-8";
+  if (ext == "js" || ext == "mjs") return "text/javascript; charset=utf-8";
+  if (ext == "css") return "text/css; charset=utf-8";
+  if (ext == "json" || ext == "map") return "application/json";
+  if (ext == "svg") return "image/svg+xml";
+  if (ext == "png") return "image/png";
+  if (ext == "ico") return "image/x-icon";
+  return "application/octet-stream";
+}
+
+bool offers_subprotocol(std::string_view header) {
+  std::size_t pos = 0;
+  while (pos <= header.size()) {
+    auto comma = header.find(',', pos);
+    auto item = header.substr(pos, comma == std::string_view::npos ? header.npos : comma - pos);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item == subprotocol_v1) return true;
+    if (comma == std::string_view::npos) break;
+    pos = comma + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view HttpRequest::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers) {
+    if (name == lower_name) return value;
+  }
+  return {};
+}
+
+HttpApi::HttpApi(const Config& config, Broker& broker, PresenceStore& presence, Metrics& metrics,
+                 std::string static_dir)
+    : config_(config),
+      broker_(broker),
+      presence_(presence),
+      metrics_(metrics),
+      static_dir_(std::move(static_dir)) {}
+
+bool HttpApi::is_connect_path(std::string_view target) {
+  auto path = target.substr(0, target.find('?'));
+  return path == "/realtime/connect";
+}
+
+HttpResponse HttpApi::error(int status, ErrorCode code, std::string_view message) const {
+  metrics_.count_error(code);
+  return {status, "application/json", encode_http_error(code, message), {}};
+}
+
+bool HttpApi::authorized(const HttpRequest& request) const {
+  if (config_.api_key.empty()) return config_.dev && request.from_loopback;
+  for (std::string_view key : {bearer_token(request.header("authorization")),
+                               request.header("x-plugin-secret"),
+                               request.header("x-internal-token")}) {
+    if (!key.empty() && constant_time_equal(key, config_.api_key)) return true;
+  }
+  return false;
+}
+
+void HttpApi::add_cors(std::string_view origin, HttpResponse& response) const {
+  if (origin.empty() || !config_.origin_allowed(origin)) return;
+  response.headers.emplace_back("Access-Control-Allow-Origin", std::string(origin));
+  response.headers.emplace_back("Vary", "Origin");
+}
+
+HttpResponse HttpApi::preflight(const HttpRequest& request) const {
+  std::string_view origin = request.header("origin");
+  if (origin.empty() || !config_.origin_allowed(origin)) {
+    return {403, "application/json", encode_http_error("forbidden", "origin not allowed"), {}};
+  }
+  HttpResponse response{204, "", "", {}};
+  add_cors(origin, response);
+  response.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  response.headers.emplace_back(
+      "Access-Control-Allow-Headers",
+      "Authorization, Content-Type, X-Plugin-Secret, X-Internal-Token, X-Hasura-Role");
+  response.headers.emplace_back("Access-Control-Max-Age", "600");
+  return response;
+}
+
+HttpResponse HttpApi::health() const {
+  const bool ok = broker_.healthy();
+  std::ostringstream body;
+  body << "{\"status\":\"" << (ok ? "ok" : "degraded") << "\",\"plugin\":\"realtime\""
+       << ",\"version\":\"" << REALTIME_VERSION << "\",\"engine\":\"" << broker_.engine() << "\""
+       << ",\"connections\":" << metrics_.connections()
+       << ",\"topics\":" << broker_.topic_count() << ",\"shards\":" << config_.threads
+       << ",\"uptime_seconds\":" << metrics_.uptime_seconds() << '}';
+  return {ok ? 200 : 503, "application/json", body.str(), {}};
+}
+
+HttpResponse HttpApi::static_file(std::string_view path) const {
+  if (path == "/") path = "/index.html";
+  HttpResponse not_found{404, "application/json",
+                         encode_http_error("not_found", "no such resource"), {}};
+  if (static_dir_.empty() || path.find("..") != std::string_view::npos ||
+      path.find('\0') != std::string_view::npos) {
+    return not_found;
+  }
+  std::ifstream file(static_dir_ + std::string(path), std::ios::binary);
+  if (!file) return not_found;
+  std::ostringstream body;
+  body << file.rdbuf();
+  return {200, std::string(content_type_for(path)), body.str(), {}};
+}
+
+void HttpApi::handle(const HttpRequest& request, Respond respond) {
+  // Responses may come later from another thread: keep only what they need, by value.
+  auto finish = [this, origin = std::string(request.header("origin")), respond](HttpResponse response) {
+    add_cors(origin, response);
+    respond(std::move(response));
+  };
+  if (request.method == "OPTIONS") return respond(preflight(request));
+
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) return finish(error(400, ErrorCode::bad_request, "malformed request target"));
+  const std::string path = url->path();
+
+  auto not_allowed = [&](std::string_view allow) {
+    HttpResponse r{405, "application/json",
+                   encode_http_error("method_not_allowed", "use " + std::string(allow)), {}};
+    r.headers.emplace_back("Allow", std::string(allow));
+    finish(std::move(r));
+  };
+
+  if (path == "/health") {
+    if (request.method != "GET" && request.method != "HEAD") return not_allowed("GET");
+    return finish(health());
+  }
+  if (path == "/metrics") {
+    if (request.method != "GET") return not_allowed("GET");
+    return finish({200, "text/plain; version=0.0.4",
+                   metrics_.render_prometheus(broker_.topic_count(), broker_.engine()), {}});
+  }
+  if (path == "/realtime/publish") {
+    if (request.method != "POST") return not_allowed("POST");
+    return publish(request, finish);
+  }
+  if (path.starts_with(presence_prefix)) {
+    if (request.method != "GET") return not_allowed("GET");
+    return presence(request, path.substr(presence_prefix.size()), finish);
+  }
+  if (path == "/realtime/connect") {
+    HttpResponse r{426, "application/json",
+                   encode_http_error("upgrade_required",
+                                     "GET /realtime/connect is a WebSocket endpoint"),
+                   {}};
+    r.headers.emplace_back("Upgrade", "websocket");
+    return finish(std::move(r));
+  }
+  if (path.starts_with("/realtime/") || request.method != "GET") {
+    return finish({404, "application/json", encode_http_error("not_found", "no such endpoint"), {}});
+  }
+  finish(static_file(path));
+}
+
+void HttpApi::publish(const HttpRequest& request, Respond respond) {
+  if (!authorized(request)) {
+    return respond({401, "application/json",
+                    encode_http_error("unauthorized",
+                                      "send the server key as Authorization: Bearer <key>, "
+                                      "X-Plugin-Secret or X-Internal-Token"),
+                    {}});
+  }
+  PublishLimits limits{static_cast<std::size_t>(config_.max_batch_messages),
+                       config_.max_message_bytes};
+  auto parsed = parse_publish_request(request.body, limits);
+  if (auto* err = std::get_if<PublishRequestError>(&parsed)) {
+    const int status = err->code == ErrorCode::message_too_large ? 413 : 400;
+    return respond(error(status, err->code, err->message));
+  }
+  auto events = std::move(std::get<std::vector<PublishedEvent>>(parsed));
+  const std::size_t count = events.size();
+  broker_.publish(std::move(events), [this, count, respond](PublishStatus status) {
+    if (status != PublishStatus::ok) {
+      return respond(error(503, ErrorCode::unavailable,
+                           "the broker cannot accept messages now; nothing was published"));
+    }
+    metrics_.count_published(count);
+    respond({202, "application/json", "{\"published\":" + std::to_string(count) + "}", {}});
+  });
+}
+
+void HttpApi::presence(const HttpRequest& request, std::string topic, Respond respond) {
+  if (!authorized(request)) {
+    return respond({401, "application/json",
+                    encode_http_error("unauthorized", "send the server key"), {}});
+  }
+  if (!is_valid_topic(topic)) {
+    return respond(error(400, ErrorCode::bad_request,
+                         "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]"));
+  }
+  presence_.users_in(topic, [topic, respond](std::vector<UserPresence> users) {
+    const auto now = unix_millis();
+    std::string body = "{\"topic\":";
+    append_json_string(body, topic);
+    body += ",\"users\":[";
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      if (i > 0) body += ',';
+      body += "{\"user_id\":";
+      append_json_string(body, users[i].user_id);
+      body += ",\"status\":\"";
+      body += to_string(users[i].status);
+      body += "\",\"connections\":" + std::to_string(users[i].connections);
+      // Present users are being seen right now.
+      body += ",\"last_seen\":" + std::to_string(now) + '}';
+    }
+    body += "],\"count\":" + std::to_string(users.size()) + '}';
+    respond({200, "application/json", std::move(body), {}});
+  });
+}
+
+std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& request) {
+  auto refuse = [this](int status, std::string_view code, std::string_view message) {
+    metrics_.count_rejected_upgrade();
+    return HttpResponse{status, "application/json", encode_http_error(code, message), {}};
+  };
+  std::string_view origin = request.header("origin");
+  // Browsers always send Origin; a non-browser client (a backend, a mobile app) may omit it and
+  // is not exposed to cross-site WebSocket hijacking.
+  if (!origin.empty() && !config_.origin_allowed(origin)) {
+    return refuse(403, "forbidden", "origin not allowed (REALTIME_CORS_ORIGIN)");
+  }
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) return refuse(400, "bad_request", "malformed request target");
+
+  UpgradeGrant grant;
+  grant.subprotocol = offers_subprotocol(request.header("sec-websocket-protocol"));
+  for (auto param : url->params()) {
+    if (param.key == "user") {
+      grant.user_id = param.value;
+    } else if (param.key == "topics") {
+      std::string_view list = param.value;
+      std::size_t pos = 0;
+      while (pos <= list.size()) {
+        auto comma = list.find(',', pos);
+        auto item = list.substr(pos, comma == std::string_view::npos ? list.npos : comma - pos);
+        if (!item.empty()) grant.topics.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        pos = comma + 1;
+      }
+    }
+  }
+  if (!config_.dev) {
+    return refuse(401, "unauthorized", "a valid connection token is required");
+  }
+  if (grant.user_id.empty()) {
+    grant.user_id = random_user_id();
+  } else if (!is_valid_name(grant.user_id, max_user_id_bytes)) {
+    return refuse(400, "bad_request", "user must be 1-255 bytes of [A-Za-z0-9_.:@/-]");
+  }
+  if (grant.topics.size() > static_cast<std::size_t>(config_.max_subscriptions)) {
+    return refuse(400, "too_many_subscriptions",
+                  "topics lists more than REALTIME_MAX_SUBSCRIPTIONS topics");
+  }
+  if (!metrics_.try_acquire_connection(config_.max_connections)) {
+    return refuse(503, "unavailable", "connection limit reached (REALTIME_MAX_CONNECTIONS)");
+  }
+  return grant;
+}
+
+}  // namespace realtime

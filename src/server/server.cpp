@@ -1,0 +1,144 @@
+#include "server/server.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <random>
+#include <thread>
+
+#include "broker/memory_broker.hpp"
+#include "net/listener.hpp"
+#include "net/shard.hpp"
+#include "presence/memory_presence_store.hpp"
+#include "protocol/frame.hpp"
+#include "server/http_api.hpp"
+#include "server/metrics.hpp"
+#include "server/server_context.hpp"
+
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+
+std::string random_node_id() {
+  std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char alphabet[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string out;
+  for (int i = 0; i < 8; ++i) out += alphabet[rng() % 36];
+  return out;
+}
+
+// A presence change becomes an event on its topic, like any published event.
+std::vector<PublishedEvent> presence_events(const std::vector<PresenceChange>& changes) {
+  std::vector<PublishedEvent> events;
+  events.reserve(changes.size());
+  for (const auto& c : changes) {
+    std::string data = "{\"user_id\":";
+    append_json_string(data, c.user_id);
+    data += ",\"old_status\":\"";
+    data += to_string(c.old_status);
+    data += "\",\"new_status\":\"";
+    data += to_string(c.new_status);
+    data += "\",\"topic\":";
+    append_json_string(data, c.topic);
+    data += '}';
+    events.push_back({c.topic, "realtime.presence.changed", std::move(data)});
+  }
+  return events;
+}
+
+}  // namespace
+
+struct Server::Parts {
+  Config config;
+  Metrics metrics;
+  ServerContext context;
+  std::vector<std::unique_ptr<Shard>> shards;
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<PresenceStore> presence;
+  std::unique_ptr<HttpApi> api;
+  std::shared_ptr<Listener> listener;
+  // Registered before the port opens, so a SIGTERM right after start-up is never lost.
+  net::io_context signals_io;
+  net::signal_set signals{signals_io, SIGINT, SIGTERM};
+
+  Parts(Config c, std::string static_dir)
+      : config(std::move(c)), metrics(static_cast<std::size_t>(config.threads)) {
+    context.config = &config;
+    context.metrics = &metrics;
+    context.node_id = random_node_id();
+    std::vector<DeliveryTarget*> targets;
+    for (int i = 0; i < config.threads; ++i) {
+      shards.push_back(std::make_unique<Shard>(static_cast<std::size_t>(i), context));
+      targets.push_back(shards.back().get());
+    }
+    broker = std::make_unique<MemoryBroker>(std::move(targets));
+    presence = std::make_unique<MemoryPresenceStore>(
+        [b = broker.get()](const std::vector<PresenceChange>& changes) {
+          b->publish(presence_events(changes), nullptr);
+        });
+    api = std::make_unique<HttpApi>(config, *broker, *presence, metrics, std::move(static_dir));
+    context.broker = broker.get();
+    context.presence = presence.get();
+    context.api = api.get();
+  }
+
+  ~Parts() {
+    for (auto& s : shards) s->stop();
+    for (auto& s : shards) s->join();
+    context.stopped = true;
+    listener.reset();
+    // Shards first: destroying their loops destroys the sessions, which still use the rest.
+    shards.clear();
+  }
+};
+
+Server::Server(Config config, std::string static_dir)
+    : parts_(std::make_unique<Parts>(std::move(config), std::move(static_dir))) {}
+
+Server::~Server() = default;
+
+void Server::start() {
+  auto& p = *parts_;
+  net::ip::tcp::endpoint endpoint(net::ip::make_address(p.config.host), p.config.port);
+  std::vector<Shard*> shards;
+  for (auto& s : p.shards) shards.push_back(s.get());
+  p.listener = std::make_shared<Listener>(p.shards.front()->io(), endpoint, std::move(shards));
+  p.listener->run();
+  for (auto& s : p.shards) s->start();
+  const auto local = p.listener->local_endpoint();
+  spdlog::info("nself-realtime {} listening on {}:{} (engine {}, {} shards, node {})",
+               REALTIME_VERSION, local.address().to_string(), local.port(), p.broker->engine(),
+               p.shards.size(), p.context.node_id);
+}
+
+std::uint16_t Server::port() const { return parts_->listener->local_endpoint().port(); }
+
+int Server::run_until_signal(std::chrono::milliseconds grace) {
+  auto& p = *parts_;
+  int received = 0;
+  p.signals.async_wait([&](boost::system::error_code ec, int signo) {
+    if (!ec) received = signo;
+  });
+  p.signals_io.run();
+  spdlog::info("received signal {}: closing {} connections with 1001", received,
+               p.metrics.connections());
+
+  p.context.shutting_down = true;
+  p.listener->stop();
+  for (auto& s : p.shards) s->close_all(close_code::going_away);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (p.metrics.connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (p.metrics.connections() > 0) {
+    spdlog::warn("{} connections did not close in time; dropping them", p.metrics.connections());
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace realtime
