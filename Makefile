@@ -1,0 +1,37 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a convenience.
+.PHONY: run test deps build build-asan unit integration format clean
+
+PORT ?= 3109
+JOBS ?= $(shell nproc)
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+build-asan: deps
+	@cmake --preset asan >/dev/null
+	@cmake --build --preset asan -j $(JOBS)
+
+run: build
+	@scripts/run-dev $(PORT)
+
+# Every test (unit + integration) on the release build, then again under ASan + UBSan.
+test: build build-asan
+	ctest --preset release
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --preset asan
+
+unit: build
+	ctest --preset release -L unit
+
+integration: build
+	ctest --preset release -L integration
+
+format:
+	@find src tests -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i
+
+clean:
+	rm -rf build
