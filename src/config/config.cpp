@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <sstream>
@@ -55,7 +57,11 @@ const std::vector<Setting>& settings() {
        integer_setting(&Config::port, 0, 65535)},
       {{"REALTIME_HOST"}, "--host", "listen address [0.0.0.0]",
        [](Config& c, const std::string& name, const std::string& v) {
-         if (v.empty()) throw ConfigError(name + " must not be empty: expected an IP address");
+         unsigned char addr[sizeof(in6_addr)];
+         if (inet_pton(AF_INET, v.c_str(), addr) != 1 && inet_pton(AF_INET6, v.c_str(), addr) != 1) {
+           throw ConfigError(name + "=\"" + v +
+                             "\" is invalid: expected an IPv4 or IPv6 address such as 0.0.0.0 or ::");
+         }
          c.host = v;
        }},
       {{"REALTIME_CORS_ORIGIN"}, "--cors-origin",
@@ -83,6 +89,9 @@ const std::vector<Setting>& settings() {
       {{"REALTIME_MAX_SUBSCRIPTIONS"}, "--max-subscriptions",
        "topics per connection; above = error too_many_subscriptions [1000]",
        integer_setting(&Config::max_subscriptions, 1, 1000000)},
+      {{"REALTIME_CLIENT_RATE_LIMIT"}, "--client-rate-limit",
+       "frames per second a connection may send (bursts of 10x); above = error rate_limited [100]",
+       integer_setting(&Config::client_rate_limit, 1, 1000000)},
       {{"REALTIME_MAX_BODY_BYTES"}, "--max-body-bytes", "largest HTTP request body [1048576]",
        integer_setting(&Config::max_body_bytes, 1024, 64LL * 1024 * 1024)},
       {{"REALTIME_API_KEY", "PLUGIN_INTERNAL_SECRET"}, "--api-key",
@@ -161,6 +170,7 @@ std::string Config::describe() const {
       << "REALTIME_MAX_MESSAGE_BYTES=" << max_message_bytes << '\n'
       << "REALTIME_MAX_QUEUE_BYTES=" << max_queue_bytes << '\n'
       << "REALTIME_MAX_SUBSCRIPTIONS=" << max_subscriptions << '\n'
+      << "REALTIME_CLIENT_RATE_LIMIT=" << client_rate_limit << '\n'
       << "REALTIME_MAX_BODY_BYTES=" << max_body_bytes << '\n'
       << "REALTIME_API_KEY=" << mask(api_key) << '\n'
       << "REALTIME_LOG_LEVEL=" << log_level << '\n'

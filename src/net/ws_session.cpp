@@ -29,7 +29,9 @@ WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant g
     : ws_(std::move(socket)),
       shard_(shard),
       grant_(std::move(grant)),
-      connection_id_(shard.context().next_connection_id()) {}
+      connection_id_(shard.context().next_connection_id()),
+      rate_limiter_(shard.context().config->client_rate_limit,
+                    10.0 * shard.context().config->client_rate_limit, last_activity_) {}
 
 WsSession::~WsSession() { finish(); }
 
@@ -81,7 +83,11 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
     return finish();
   }
   last_activity_ = std::chrono::steady_clock::now();
-  if (!ws_.got_text()) {
+  if (!rate_limiter_.try_take(last_activity_)) {
+    // Dropped unparsed: a flood must cost the server as little as possible.
+    send_error({}, ErrorCode::rate_limited,
+               "more than REALTIME_CLIENT_RATE_LIMIT frames per second; frame dropped");
+  } else if (!ws_.got_text()) {
     send_error({}, ErrorCode::bad_request, "binary frames are not supported: send JSON text frames");
   } else {
     const auto data = buffer_.cdata();

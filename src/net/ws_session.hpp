@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "core/rate_limiter.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
 #include "server/http_api.hpp"
@@ -64,6 +65,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
+  RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   bool accepted_ = false;
   bool writing_ = false;
   bool closing_ = false;
