@@ -53,12 +53,14 @@ class Shard final : public DeliveryTarget {
   std::size_t index_;
   ServerContext& context_;
   ShardCounters& counters_;
+  // Declared before io_ so they outlive it: destroying io_ destroys pending handlers, and with
+  // them the last sessions, which still detach themselves from these.
+  TopicRegistry<WsSession> registry_;
+  std::unordered_set<WsSession*> sessions_;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   std::thread thread_;
-  TopicRegistry<WsSession> registry_;
-  std::unordered_set<WsSession*> sessions_;
 };
 
 }  // namespace realtime
