@@ -53,18 +53,25 @@ std::vector<std::string> split_list(const std::string& value) {
 
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = {
-      {{"REALTIME_PORT", "PORT"}, "--port", "listen port (0 = any free port) [3109]",
+      {{"REALTIME_PORT", "PORT"},
+       "--port",
+       "listen port (0 = any free port) [3109]",
        integer_setting(&Config::port, 0, 65535)},
-      {{"REALTIME_HOST"}, "--host", "listen address [0.0.0.0]",
+      {{"REALTIME_HOST"},
+       "--host",
+       "listen address [0.0.0.0]",
        [](Config& c, const std::string& name, const std::string& v) {
          unsigned char addr[sizeof(in6_addr)];
-         if (inet_pton(AF_INET, v.c_str(), addr) != 1 && inet_pton(AF_INET6, v.c_str(), addr) != 1) {
-           throw ConfigError(name + "=\"" + v +
-                             "\" is invalid: expected an IPv4 or IPv6 address such as 0.0.0.0 or ::");
+         if (inet_pton(AF_INET, v.c_str(), addr) != 1 &&
+             inet_pton(AF_INET6, v.c_str(), addr) != 1) {
+           throw ConfigError(
+               name + "=\"" + v +
+               "\" is invalid: expected an IPv4 or IPv6 address such as 0.0.0.0 or ::");
          }
          c.host = v;
        }},
-      {{"REALTIME_CORS_ORIGIN"}, "--cors-origin",
+      {{"REALTIME_CORS_ORIGIN"},
+       "--cors-origin",
        "comma list of allowed browser origins, or * (required unless --dev)",
        [](Config& c, const std::string& name, const std::string& v) {
          c.cors_origins = split_list(v);
@@ -72,35 +79,48 @@ const std::vector<Setting>& settings() {
            throw ConfigError(name + " is empty: expected a comma list of origins or *");
          }
        }},
-      {{"REALTIME_HEARTBEAT_SECONDS"}, "--heartbeat-seconds",
+      {{"REALTIME_HEARTBEAT_SECONDS"},
+       "--heartbeat-seconds",
        "clients must send a frame this often; silent 2x = closed 4009 [30]",
        integer_setting(&Config::heartbeat_seconds, 1, 3600)},
-      {{"REALTIME_MAX_CONNECTIONS"}, "--max-connections",
+      {{"REALTIME_MAX_CONNECTIONS"},
+       "--max-connections",
        "WebSocket connections per node; above = HTTP 503 [10000]",
        integer_setting(&Config::max_connections, 1, 1000000)},
-      {{"REALTIME_THREADS"}, "--threads", "shards (threads with their own event loop) [cores]",
+      {{"REALTIME_THREADS"},
+       "--threads",
+       "shards (threads with their own event loop) [cores]",
        integer_setting(&Config::threads, 1, 256)},
-      {{"REALTIME_MAX_MESSAGE_BYTES"}, "--max-message-bytes",
+      {{"REALTIME_MAX_MESSAGE_BYTES"},
+       "--max-message-bytes",
        "largest client frame (else close 1009) and published message (else 413) [65536]",
        integer_setting(&Config::max_message_bytes, 256, 16 * 1024 * 1024)},
-      {{"REALTIME_MAX_QUEUE_BYTES"}, "--max-queue-bytes",
+      {{"REALTIME_MAX_QUEUE_BYTES"},
+       "--max-queue-bytes",
        "unsent bytes per connection; above = close 4008 [1048576]",
        integer_setting(&Config::max_queue_bytes, 4096, 1024LL * 1024 * 1024)},
-      {{"REALTIME_MAX_SUBSCRIPTIONS"}, "--max-subscriptions",
+      {{"REALTIME_MAX_SUBSCRIPTIONS"},
+       "--max-subscriptions",
        "topics per connection; above = error too_many_subscriptions [1000]",
        integer_setting(&Config::max_subscriptions, 1, 1000000)},
-      {{"REALTIME_CLIENT_RATE_LIMIT"}, "--client-rate-limit",
+      {{"REALTIME_CLIENT_RATE_LIMIT"},
+       "--client-rate-limit",
        "frames per second a connection may send (bursts of 10x); above = error rate_limited [100]",
        integer_setting(&Config::client_rate_limit, 1, 1000000)},
-      {{"REALTIME_MAX_BODY_BYTES"}, "--max-body-bytes", "largest HTTP request body [1048576]",
+      {{"REALTIME_MAX_BODY_BYTES"},
+       "--max-body-bytes",
+       "largest HTTP request body [1048576]",
        integer_setting(&Config::max_body_bytes, 1024, 64LL * 1024 * 1024)},
-      {{"REALTIME_API_KEY", "PLUGIN_INTERNAL_SECRET"}, "--api-key",
+      {{"REALTIME_API_KEY", "PLUGIN_INTERNAL_SECRET"},
+       "--api-key",
        "key for the server-side endpoints (required unless --dev)",
        [](Config& c, const std::string&, const std::string& v) { c.api_key = v; }},
-      {{"REALTIME_LOG_LEVEL"}, "--log-level", "trace|debug|info|warn|error|critical|off [info]",
+      {{"REALTIME_LOG_LEVEL"},
+       "--log-level",
+       "trace|debug|info|warn|error|critical|off [info]",
        [](Config& c, const std::string& name, const std::string& v) {
-         static const char* levels[] = {"trace", "debug", "info", "warn", "error", "critical",
-                                        "off"};
+         static const char* levels[] = {"trace", "debug",    "info", "warn",
+                                        "error", "critical", "off"};
          for (const char* l : levels) {
            if (v == l) {
              c.log_level = v;
@@ -111,7 +131,9 @@ const std::vector<Setting>& settings() {
                            "\" is invalid: expected one of trace, debug, info, warn, error, "
                            "critical, off");
        }},
-      {{"REALTIME_LOG_FORMAT"}, "--log-format", "text|json [text]",
+      {{"REALTIME_LOG_FORMAT"},
+       "--log-format",
+       "text|json [text]",
        [](Config& c, const std::string& name, const std::string& v) {
          if (v == "text") {
            c.log_format = LogFormat::text;
@@ -121,7 +143,9 @@ const std::vector<Setting>& settings() {
            throw ConfigError(name + "=\"" + v + "\" is invalid: expected text or json");
          }
        }},
-      {{"REALTIME_STATIC_DIR"}, "--static-dir", "directory served at / (the demo page)",
+      {{"REALTIME_STATIC_DIR"},
+       "--static-dir",
+       "directory served at / (the demo page)",
        [](Config& c, const std::string&, const std::string& v) { c.static_dir = v; }},
   };
   return table;
@@ -162,8 +186,7 @@ std::string Config::describe() const {
   std::ostringstream out;
   out << "REALTIME_HOST=" << host << '\n'
       << "REALTIME_PORT=" << port << '\n'
-      << "REALTIME_CORS_ORIGIN=" << (cors_origins.empty() ? "(unset)" : join(cors_origins))
-      << '\n'
+      << "REALTIME_CORS_ORIGIN=" << (cors_origins.empty() ? "(unset)" : join(cors_origins)) << '\n'
       << "REALTIME_HEARTBEAT_SECONDS=" << heartbeat_seconds << '\n'
       << "REALTIME_MAX_CONNECTIONS=" << max_connections << '\n'
       << "REALTIME_THREADS=" << threads << '\n'
@@ -183,6 +206,11 @@ std::string Config::describe() const {
 ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
   ParsedCommandLine out;
   Config& c = out.config;
+  // --help and --version must work whatever the environment holds.
+  for (const auto& arg : args) {
+    if (arg == "--help" || arg == "-h") return {Action::help, {}};
+    if (arg == "--version") return {Action::version, {}};
+  }
 
   for (const auto& s : settings()) {
     for (const auto& name : s.env) {
@@ -231,7 +259,6 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
     match->apply(c, name, *value);
   }
 
-  if (out.action == Action::help || out.action == Action::version) return out;
   if (c.threads == 0) {
     c.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
@@ -259,7 +286,8 @@ EnvLookup process_env() {
 
 std::string usage_text() {
   std::ostringstream out;
-  out << "Usage: nself-realtime [--dev] [--check-config] [--help] [--version] [--FLAG VALUE ...]\n\n"
+  out << "Usage: nself-realtime [--dev] [--check-config] [--help] [--version] [--FLAG VALUE "
+         "...]\n\n"
          "Self-hosted WebSocket pub/sub server. Every setting is an env var and a flag (flags "
          "win).\n\n"
          "  --dev             development mode: anonymous clients (?user=NAME), any origin,\n"

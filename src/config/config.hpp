@@ -22,7 +22,7 @@ struct Config {
   std::size_t max_message_bytes = 65536;
   std::size_t max_queue_bytes = 1048576;
   int max_subscriptions = 1000;
-  int client_rate_limit = 100;  // frames per second per connection; bursts of 10x that
+  int client_rate_limit = 100;           // frames per second per connection; bursts of 10x that
   std::size_t max_body_bytes = 1048576;  // HTTP request body (publish batches)
   int max_batch_messages = 1000;
   std::string api_key;

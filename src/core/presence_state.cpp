@@ -12,8 +12,8 @@ PresenceStatus PresenceState::User::folded() const {
 void PresenceState::connect(std::string_view connection_id, std::string_view user_id,
                             PresenceStatus status) {
   if (status == PresenceStatus::offline) status = PresenceStatus::online;
-  auto [it, inserted] =
-      connections_.try_emplace(std::string(connection_id), Connection{std::string(user_id), status, {}});
+  auto [it, inserted] = connections_.try_emplace(std::string(connection_id),
+                                                 Connection{std::string(user_id), status, {}});
   if (!inserted) return;
   User& user = users_[std::string(user_id)];
   ++user.connections;
@@ -98,8 +98,8 @@ void PresenceState::leave_topic(User& user, std::string_view user_id, std::strin
   out.push_back({std::string(user_id), std::string(topic), status, PresenceStatus::offline});
 }
 
-void PresenceState::status_moved(const User& user, std::string_view user_id,
-                                 PresenceStatus before, std::vector<PresenceChange>& out) {
+void PresenceState::status_moved(const User& user, std::string_view user_id, PresenceStatus before,
+                                 std::vector<PresenceChange>& out) {
   const PresenceStatus after = user.folded();
   if (after == before) return;
   for (const auto& [topic, count] : user.topics) {

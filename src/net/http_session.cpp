@@ -55,7 +55,8 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (ec == http::error::end_of_stream) return do_close();
   if (ec == http::error::body_limit) {
     ctx.metrics->count_error(ErrorCode::message_too_large);
-    return write({413, "application/json",
+    return write({413,
+                  "application/json",
                   encode_http_error(ErrorCode::message_too_large,
                                     "request body is larger than REALTIME_MAX_BODY_BYTES (" +
                                         std::to_string(ctx.config->max_body_bytes) + ")"),
@@ -64,8 +65,10 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   }
   if (ec) {
     if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
-      return write({400, "application/json",
-                    encode_http_error(ErrorCode::bad_request, "malformed HTTP request"), {}},
+      return write({400,
+                    "application/json",
+                    encode_http_error(ErrorCode::bad_request, "malformed HTTP request"),
+                    {}},
                    false);
     }
     return do_close();  // timeout, reset: nobody to answer
@@ -98,8 +101,10 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
 void HttpSession::upgrade(HttpRequest request) {
   ServerContext& ctx = shard_.context();
   if (ctx.shutting_down.load()) {
-    return write({503, "application/json",
-                  encode_http_error(ErrorCode::unavailable, "server is shutting down"), {}},
+    return write({503,
+                  "application/json",
+                  encode_http_error(ErrorCode::unavailable, "server is shutting down"),
+                  {}},
                  false);
   }
   auto decision = ctx.api->upgrade(request);
@@ -123,9 +128,9 @@ void HttpSession::write(HttpResponse response, bool keep_alive) {
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
   stream_.expires_after(request_timeout);
-  http::async_write(stream_, *response_,
-                    beast::bind_front_handler(&HttpSession::on_write, shared_from_this(),
-                                              keep_alive));
+  http::async_write(
+      stream_, *response_,
+      beast::bind_front_handler(&HttpSession::on_write, shared_from_this(), keep_alive));
 }
 
 void HttpSession::on_write(bool keep_alive, beast::error_code ec, std::size_t) {

@@ -64,8 +64,8 @@ void WsSession::on_accept(beast::error_code ec) {
   last_activity_ = connected_at_ = std::chrono::steady_clock::now();
   shard_.attach(this);
   ctx.presence->connect(connection_id_, grant_.user_id);
-  send_text(encode_welcome(connection_id_, grant_.user_id, ctx.config->heartbeat_seconds,
-                           unix_millis()));
+  send_text(
+      encode_welcome(connection_id_, grant_.user_id, ctx.config->heartbeat_seconds, unix_millis()));
   for (const auto& topic : grant_.topics) subscribe(topic, {});
   grant_.topics.clear();
   grant_.topics.shrink_to_fit();
@@ -79,7 +79,8 @@ void WsSession::do_read() {
 void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
   if (ec) {
     // Includes message_too_big, for which Beast has already sent close 1009.
-    if (ec != websocket::error::closed) spdlog::debug("{} read ended: {}", connection_id_, ec.message());
+    if (ec != websocket::error::closed)
+      spdlog::debug("{} read ended: {}", connection_id_, ec.message());
     return finish();
   }
   last_activity_ = std::chrono::steady_clock::now();
@@ -88,7 +89,8 @@ void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
     send_error({}, ErrorCode::rate_limited,
                "more than REALTIME_CLIENT_RATE_LIMIT frames per second; frame dropped");
   } else if (!ws_.got_text()) {
-    send_error({}, ErrorCode::bad_request, "binary frames are not supported: send JSON text frames");
+    send_error({}, ErrorCode::bad_request,
+               "binary frames are not supported: send JSON text frames");
   } else {
     const auto data = buffer_.cdata();
     on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
@@ -124,14 +126,14 @@ void WsSession::on_message(std::string_view text) {
 void WsSession::subscribe(const std::string& topic, std::string_view id) {
   ServerContext& ctx = shard_.context();
   if (!is_valid_topic(topic)) {
-    return send_error(id, ErrorCode::bad_request,
-                      "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
+    return send_error(id, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
   }
   auto& registry = shard_.registry();
   if (registry.is_subscribed(this, topic)) {
     return send_text(encode_reply("subscribed", id, topic));
   }
-  if (registry.subscription_count(this) >= static_cast<std::size_t>(ctx.config->max_subscriptions)) {
+  if (registry.subscription_count(this) >=
+      static_cast<std::size_t>(ctx.config->max_subscriptions)) {
     return send_error(id, ErrorCode::too_many_subscriptions,
                       "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
                           std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
@@ -161,16 +163,17 @@ void WsSession::on_publish(ClientMessage msg) {
   }
   std::vector<PublishedEvent> events;
   events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data)});
-  ctx.broker->publish(std::move(events), [self = shared_from_this(), id = std::move(msg.id)](
-                                             PublishStatus status) {
-    net::post(self->ws_.get_executor(), [self, id, status] {
-      if (status != PublishStatus::ok) {
-        return self->send_error(id, ErrorCode::unavailable, "the broker cannot accept messages now");
-      }
-      self->shard_.context().metrics->count_published(1);
-      self->send_text(encode_reply("ack", id));
-    });
-  });
+  ctx.broker->publish(std::move(events),
+                      [self = shared_from_this(), id = std::move(msg.id)](PublishStatus status) {
+                        net::post(self->ws_.get_executor(), [self, id, status] {
+                          if (status != PublishStatus::ok) {
+                            return self->send_error(id, ErrorCode::unavailable,
+                                                    "the broker cannot accept messages now");
+                          }
+                          self->shard_.context().metrics->count_published(1);
+                          self->send_text(encode_reply("ack", id));
+                        });
+                      });
 }
 
 void WsSession::send_error(std::string_view id, ErrorCode code, std::string_view message) {

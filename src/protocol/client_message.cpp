@@ -57,8 +57,7 @@ ClientMessageResult parse_client_message(std::string_view text) {
   };
 
   if (*type == "subscribe" || *type == "unsubscribe") {
-    msg.type = *type == "subscribe" ? ClientMessageType::subscribe
-                                    : ClientMessageType::unsubscribe;
+    msg.type = *type == "subscribe" ? ClientMessageType::subscribe : ClientMessageType::unsubscribe;
     if (auto err = require_topic()) return *err;
   } else if (*type == "publish") {
     msg.type = ClientMessageType::publish;

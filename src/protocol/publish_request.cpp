@@ -20,7 +20,11 @@ std::variant<PublishedEvent, PublishRequestError> parse_message(const json::valu
                                                                 const std::string& where,
                                                                 const PublishLimits& limits) {
   const json::object* obj = value.if_object();
-  if (obj == nullptr) return bad(where.empty() ? "body must be a JSON object" : where + " must be an object");
+  // `where` is "" for a single message, "messages[i]." in a batch.
+  const std::string name = where.empty() ? "message" : where.substr(0, where.size() - 1);
+  if (obj == nullptr) {
+    return bad(where.empty() ? "body must be a JSON object" : name + " must be an object");
+  }
   const json::value* topic = obj->if_contains("topic");
   if (topic == nullptr || !topic->is_string()) {
     return bad(where + "topic is required and must be a string");
@@ -42,8 +46,8 @@ std::variant<PublishedEvent, PublishRequestError> parse_message(const json::valu
   out.data = data != nullptr ? json::serialize(*data) : "null";
   if (out.topic.size() + out.event.size() + out.data.size() > limits.max_message_bytes) {
     return PublishRequestError{ErrorCode::message_too_large,
-                               (where.empty() ? std::string("message") : where.substr(0, where.size() - 1)) +
-                                   " is larger than " + std::to_string(limits.max_message_bytes) +
+                               name + " is larger than " +
+                                   std::to_string(limits.max_message_bytes) +
                                    " bytes (REALTIME_MAX_MESSAGE_BYTES)"};
   }
   return out;

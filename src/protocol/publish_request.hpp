@@ -27,7 +27,7 @@ using PublishRequestResult = std::variant<std::vector<PublishedEvent>, PublishRe
 
 struct PublishLimits {
   std::size_t max_messages = 1000;
-  std::size_t max_message_bytes = 65536;  // the encoded size of one message's event frame
+  std::size_t max_message_bytes = 65536;  // topic + event + serialized data of one message
 };
 
 // Parses a POST /realtime/publish body: {"topic","event","data"} or {"messages":[...]}.

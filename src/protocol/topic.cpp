@@ -6,8 +6,8 @@ bool is_valid_name(std::string_view name, std::size_t max_bytes) {
   if (name.empty() || name.size() > max_bytes) return false;
   for (char ch : name) {
     const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == ':' ||
-                    ch == '@' || ch == '/' || ch == '-';
+                    (ch >= '0' && ch <= '9') || ch == '_' || ch == '.' || ch == ':' || ch == '@' ||
+                    ch == '/' || ch == '-';
     if (!ok) return false;
   }
   return true;

@@ -101,9 +101,9 @@ HttpResponse HttpApi::error(int status, ErrorCode code, std::string_view message
 
 bool HttpApi::authorized(const HttpRequest& request) const {
   if (config_.api_key.empty()) return config_.dev && request.from_loopback;
-  for (std::string_view key : {bearer_token(request.header("authorization")),
-                               request.header("x-plugin-secret"),
-                               request.header("x-internal-token")}) {
+  for (std::string_view key :
+       {bearer_token(request.header("authorization")), request.header("x-plugin-secret"),
+        request.header("x-internal-token")}) {
     if (!key.empty() && constant_time_equal(key, config_.api_key)) return true;
   }
   return false;
@@ -135,16 +135,16 @@ HttpResponse HttpApi::health() const {
   std::ostringstream body;
   body << "{\"status\":\"" << (ok ? "ok" : "degraded") << "\",\"plugin\":\"realtime\""
        << ",\"version\":\"" << REALTIME_VERSION << "\",\"engine\":\"" << broker_.engine() << "\""
-       << ",\"connections\":" << metrics_.connections()
-       << ",\"topics\":" << broker_.topic_count() << ",\"shards\":" << config_.threads
-       << ",\"uptime_seconds\":" << metrics_.uptime_seconds() << '}';
+       << ",\"connections\":" << metrics_.connections() << ",\"topics\":" << broker_.topic_count()
+       << ",\"shards\":" << config_.threads << ",\"uptime_seconds\":" << metrics_.uptime_seconds()
+       << '}';
   return {ok ? 200 : 503, "application/json", body.str(), {}};
 }
 
 HttpResponse HttpApi::static_file(std::string_view path) const {
   if (path == "/") path = "/index.html";
-  HttpResponse not_found{404, "application/json",
-                         encode_http_error("not_found", "no such resource"), {}};
+  HttpResponse not_found{
+      404, "application/json", encode_http_error("not_found", "no such resource"), {}};
   if (static_dir_.empty() || path.find("..") != std::string_view::npos ||
       path.find('\0') != std::string_view::npos) {
     return not_found;
@@ -158,7 +158,8 @@ HttpResponse HttpApi::static_file(std::string_view path) const {
 
 void HttpApi::handle(const HttpRequest& request, Respond respond) {
   // Responses may come later from another thread: keep only what they need, by value.
-  auto finish = [this, origin = std::string(request.header("origin")), respond](HttpResponse response) {
+  auto finish = [this, origin = std::string(request.header("origin")),
+                 respond](HttpResponse response) {
     add_cors(origin, response);
     respond(std::move(response));
   };
@@ -169,8 +170,10 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   const std::string path = url->path();
 
   auto not_allowed = [&](std::string_view allow) {
-    HttpResponse r{405, "application/json",
-                   encode_http_error("method_not_allowed", "use " + std::string(allow)), {}};
+    HttpResponse r{405,
+                   "application/json",
+                   encode_http_error("method_not_allowed", "use " + std::string(allow)),
+                   {}};
     r.headers.emplace_back("Allow", std::string(allow));
     finish(std::move(r));
   };
@@ -181,8 +184,10 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   }
   if (path == "/metrics") {
     if (request.method != "GET") return not_allowed("GET");
-    return finish({200, "text/plain; version=0.0.4",
-                   metrics_.render_prometheus(broker_.topic_count(), broker_.engine()), {}});
+    return finish({200,
+                   "text/plain; version=0.0.4",
+                   metrics_.render_prometheus(broker_.topic_count(), broker_.engine()),
+                   {}});
   }
   if (path == "/realtime/publish") {
     if (request.method != "POST") return not_allowed("POST");
@@ -193,22 +198,26 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     return presence(request, path.substr(presence_prefix.size()), finish);
   }
   if (path == "/realtime/connect") {
-    HttpResponse r{426, "application/json",
-                   encode_http_error("upgrade_required",
-                                     "GET /realtime/connect is a WebSocket endpoint"),
-                   {}};
+    if (request.method != "GET") return not_allowed("GET");
+    HttpResponse r{
+        426,
+        "application/json",
+        encode_http_error("upgrade_required", "GET /realtime/connect is a WebSocket endpoint"),
+        {}};
     r.headers.emplace_back("Upgrade", "websocket");
     return finish(std::move(r));
   }
   if (path.starts_with("/realtime/") || request.method != "GET") {
-    return finish({404, "application/json", encode_http_error("not_found", "no such endpoint"), {}});
+    return finish(
+        {404, "application/json", encode_http_error("not_found", "no such endpoint"), {}});
   }
   finish(static_file(path));
 }
 
 void HttpApi::publish(const HttpRequest& request, Respond respond) {
   if (!authorized(request)) {
-    return respond({401, "application/json",
+    return respond({401,
+                    "application/json",
                     encode_http_error("unauthorized",
                                       "send the server key as Authorization: Bearer <key>, "
                                       "X-Plugin-Secret or X-Internal-Token"),
@@ -235,12 +244,12 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
 
 void HttpApi::presence(const HttpRequest& request, std::string topic, Respond respond) {
   if (!authorized(request)) {
-    return respond({401, "application/json",
-                    encode_http_error("unauthorized", "send the server key"), {}});
+    return respond(
+        {401, "application/json", encode_http_error("unauthorized", "send the server key"), {}});
   }
   if (!is_valid_topic(topic)) {
-    return respond(error(400, ErrorCode::bad_request,
-                         "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]"));
+    return respond(
+        error(400, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]"));
   }
   presence_.users_in(topic, [topic, respond](std::vector<UserPresence> users) {
     const auto now = unix_millis();

@@ -16,8 +16,8 @@ namespace realtime {
 
 // An HTTP request as the API sees it: no sockets, no Beast, so every route is unit-testable.
 struct HttpRequest {
-  std::string method;  // upper case: GET, POST, OPTIONS, ...
-  std::string target;  // origin-form: /path?query
+  std::string method;                                        // upper case: GET, POST, OPTIONS, ...
+  std::string target;                                        // origin-form: /path?query
   std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
   std::string body;
   bool from_loopback = false;

@@ -34,7 +34,9 @@ class Metrics {
   void release_connection();
   std::int64_t connections() const { return connections_.load(std::memory_order_relaxed); }
 
-  void count_published(std::uint64_t n) { messages_published_.fetch_add(n, std::memory_order_relaxed); }
+  void count_published(std::uint64_t n) {
+    messages_published_.fetch_add(n, std::memory_order_relaxed);
+  }
   void count_slow_consumer() { slow_consumer_closes_.fetch_add(1, std::memory_order_relaxed); }
   void count_heartbeat_timeout() { heartbeat_closes_.fetch_add(1, std::memory_order_relaxed); }
   void count_error(ErrorCode code) {

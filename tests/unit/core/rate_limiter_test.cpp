@@ -20,8 +20,8 @@ TEST(RateLimiterTest, RefillsAtTheRate) {
   const auto t0 = RateLimiter::Clock::time_point{};
   RateLimiter limiter(10, 1, t0);
   EXPECT_TRUE(limiter.try_take(t0));
-  EXPECT_FALSE(limiter.try_take(t0 + 50ms));   // half a token
-  EXPECT_TRUE(limiter.try_take(t0 + 100ms));   // 0.5 + 0.5
+  EXPECT_FALSE(limiter.try_take(t0 + 50ms));  // half a token
+  EXPECT_TRUE(limiter.try_take(t0 + 100ms));  // 0.5 + 0.5
   EXPECT_FALSE(limiter.try_take(t0 + 110ms));
 }
 

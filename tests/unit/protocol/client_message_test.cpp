@@ -1,1 +1,358 @@
+#include "protocol/client_message.hpp"
+
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <string>
+
+namespace realtime {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The parsed message; fails the test when the frame was rejected.
+ClientMessage accepted(std::string_view text) {
+  auto result = parse_client_message(text);
+  if (auto* err = std::get_if<ClientMessageError>(&result)) {
+    ADD_FAILURE() << "rejected " << text << ": " << err->message;
+    return {};
+  }
+  return std::get<ClientMessage>(result);
+}
+
+// The error; fails the test when the frame was accepted.
+ClientMessageError rejected(std::string_view text) {
+  auto result = parse_client_message(text);
+  if (auto* err = std::get_if<ClientMessageError>(&result)) return *err;
+  ADD_FAILURE() << "accepted " << text;
+  return {ErrorCode::internal, "", ""};
+}
+
+std::string subscribe_to(const std::string& topic) {
+  return R"({"type":"subscribe","topic":")" + topic + R"("})";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each type
+
+TEST(ClientMessageTest, SubscribeCarriesTheTopic) {
+  const ClientMessage m = accepted(R"({"type":"subscribe","topic":"channel:42"})");
+  EXPECT_EQ(m.type, ClientMessageType::subscribe);
+  EXPECT_EQ(m.topic, "channel:42");
+  EXPECT_EQ(m.id, "");
+}
+
+TEST(ClientMessageTest, UnsubscribeCarriesTheTopic) {
+  const ClientMessage m = accepted(R"({"type":"unsubscribe","topic":"channel:42","id":2})");
+  EXPECT_EQ(m.type, ClientMessageType::unsubscribe);
+  EXPECT_EQ(m.topic, "channel:42");
+  EXPECT_EQ(m.id, "2");
+}
+
+TEST(ClientMessageTest, PublishCarriesTopicEventAndRawData) {
+  const ClientMessage m =
+      accepted(R"({"type":"publish","topic":"channel:42","event":"chat.message.created",)"
+               R"("data":{"text":"hi","n":[1,2]},"id":3})");
+  EXPECT_EQ(m.type, ClientMessageType::publish);
+  EXPECT_EQ(m.topic, "channel:42");
+  EXPECT_EQ(m.event, "chat.message.created");
+  EXPECT_EQ(boost::json::parse(m.data), boost::json::parse(R"({"text":"hi","n":[1,2]})"));
+  EXPECT_EQ(m.id, "3");
+}
+
+TEST(ClientMessageTest, PublishWithoutDataHasNullData) {
+  const ClientMessage m = accepted(R"({"type":"publish","topic":"t","event":"e"})");
+  EXPECT_EQ(m.data, "null");
+}
+
+TEST(ClientMessageTest, PublishAcceptsAnyJsonAsData) {
+  EXPECT_EQ(accepted(R"({"type":"publish","topic":"t","event":"e","data":"text"})").data,
+            "\"text\"");
+  EXPECT_EQ(accepted(R"({"type":"publish","topic":"t","event":"e","data":12})").data, "12");
+  EXPECT_EQ(accepted(R"({"type":"publish","topic":"t","event":"e","data":[true,null]})").data,
+            "[true,null]");
+  EXPECT_EQ(accepted(R"({"type":"publish","topic":"t","event":"e","data":null})").data, "null");
+}
+
+TEST(ClientMessageTest, PresenceAcceptsOnlineAwayAndDnd) {
+  EXPECT_EQ(accepted(R"({"type":"presence","status":"online"})").status, PresenceStatus::online);
+  EXPECT_EQ(accepted(R"({"type":"presence","status":"away"})").status, PresenceStatus::away);
+  EXPECT_EQ(accepted(R"({"type":"presence","status":"dnd"})").status, PresenceStatus::dnd);
+}
+
+TEST(ClientMessageTest, PresenceHasThePresenceType) {
+  const ClientMessage m = accepted(R"({"type":"presence","status":"away","id":4})");
+  EXPECT_EQ(m.type, ClientMessageType::presence);
+  EXPECT_EQ(m.id, "4");
+}
+
+TEST(ClientMessageTest, PingNeedsNothingButItsType) {
+  const ClientMessage m = accepted(R"({"type":"ping","id":5})");
+  EXPECT_EQ(m.type, ClientMessageType::ping);
+  EXPECT_EQ(m.id, "5");
+}
+
+TEST(ClientMessageTest, UnknownFieldsAreIgnored) {
+  const ClientMessage m = accepted(R"({"type":"ping","extra":{"a":1},"v":2})");
+  EXPECT_EQ(m.type, ClientMessageType::ping);
+}
+
+TEST(ClientMessageTest, FieldOrderDoesNotMatter) {
+  const ClientMessage m = accepted(R"({"id":"x","topic":"a","type":"subscribe"})");
+  EXPECT_EQ(m.type, ClientMessageType::subscribe);
+  EXPECT_EQ(m.topic, "a");
+  EXPECT_EQ(m.id, "\"x\"");
+}
+
+// ---------------------------------------------------------------------------------------------
+// id
+
+TEST(ClientMessageIdTest, IntegerIdIsKeptAsRawJson) {
+  EXPECT_EQ(accepted(R"({"type":"ping","id":1})").id, "1");
+  EXPECT_EQ(accepted(R"({"type":"ping","id":-7})").id, "-7");
+  EXPECT_EQ(accepted(R"({"type":"ping","id":0})").id, "0");
+}
+
+TEST(ClientMessageIdTest, StringIdIsKeptAsQuotedJson) {
+  EXPECT_EQ(accepted(R"({"type":"ping","id":"abc-1"})").id, "\"abc-1\"");
+}
+
+TEST(ClientMessageIdTest, StringIdWithEscapesIsStillValidJson) {
+  const ClientMessage m = accepted(R"({"type":"ping","id":"a\"b\\c\n"})");
+  EXPECT_EQ(boost::json::parse(m.id).as_string(), "a\"b\\c\n");
+}
+
+TEST(ClientMessageIdTest, EmptyStringIdIsKept) {
+  EXPECT_EQ(accepted(R"({"type":"ping","id":""})").id, "\"\"");
+}
+
+TEST(ClientMessageIdTest, FractionalIdParsesBackToTheSameNumber) {
+  const ClientMessage m = accepted(R"({"type":"ping","id":1.5})");
+  EXPECT_DOUBLE_EQ(boost::json::parse(m.id).to_number<double>(), 1.5);
+}
+
+TEST(ClientMessageIdTest, LargeIntegerIdIsKeptExactly) {
+  EXPECT_EQ(accepted(R"({"type":"ping","id":9007199254740993})").id, "9007199254740993");
+}
+
+TEST(ClientMessageIdTest, StringIdOf128BytesIsAccepted) {
+  const std::string id(128, 'x');
+  EXPECT_EQ(accepted(R"({"type":"ping","id":")" + id + "\"}").id, "\"" + id + "\"");
+}
+
+TEST(ClientMessageIdTest, StringIdOver128BytesIsRejected) {
+  const ClientMessageError e = rejected(R"({"type":"ping","id":")" + std::string(129, 'x') + "\"}");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("id"));
+  EXPECT_EQ(e.id, "");
+}
+
+TEST(ClientMessageIdTest, BooleanIdIsRejected) {
+  const ClientMessageError e = rejected(R"({"type":"ping","id":true})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("\"id\""));
+  EXPECT_EQ(e.id, "");
+}
+
+TEST(ClientMessageIdTest, NullObjectAndArrayIdsAreRejected) {
+  EXPECT_EQ(rejected(R"({"type":"ping","id":null})").code, ErrorCode::bad_request);
+  EXPECT_EQ(rejected(R"({"type":"ping","id":{}})").code, ErrorCode::bad_request);
+  EXPECT_EQ(rejected(R"({"type":"ping","id":[1]})").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageIdTest, ErrorEchoesAValidIdWhenALaterFieldIsBad) {
+  EXPECT_EQ(rejected(R"({"type":"subscribe","id":9})").id, "9");
+  EXPECT_EQ(rejected(R"({"type":"nope","id":"q"})").id, "\"q\"");
+  EXPECT_EQ(rejected(R"({"id":10})").id, "10");
+}
+
+// ---------------------------------------------------------------------------------------------
+// type
+
+TEST(ClientMessageTypeTest, MissingTypeIsRejected) {
+  const ClientMessageError e = rejected(R"({"topic":"a"})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("\"type\""));
+}
+
+TEST(ClientMessageTypeTest, NonStringTypeIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":1})").message, HasSubstr("\"type\""));
+  EXPECT_THAT(rejected(R"({"type":null})").message, HasSubstr("\"type\""));
+  EXPECT_THAT(rejected(R"({"type":["ping"]})").message, HasSubstr("\"type\""));
+}
+
+TEST(ClientMessageTypeTest, UnknownTypeIsABadRequestNamingTheType) {
+  const ClientMessageError e = rejected(R"({"type":"shout"})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("type"));
+}
+
+TEST(ClientMessageTypeTest, TypeIsCaseSensitive) {
+  EXPECT_EQ(rejected(R"({"type":"PING"})").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageTypeTest, ServerFrameTypesAreNotAcceptedFromClients) {
+  for (const char* type : {"welcome", "event", "error", "pong", "ack", "subscribed"}) {
+    EXPECT_EQ(rejected(std::string(R"({"type":")") + type + "\"}").code, ErrorCode::bad_request)
+        << type;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Not a JSON object
+
+TEST(ClientMessageFrameTest, NonJsonIsABadRequest) {
+  const ClientMessageError e = rejected("hello");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("JSON"));
+}
+
+TEST(ClientMessageFrameTest, EmptyFrameIsABadRequest) {
+  EXPECT_EQ(rejected("").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageFrameTest, TruncatedJsonIsABadRequest) {
+  EXPECT_EQ(rejected(R"({"type":"ping")").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageFrameTest, TrailingGarbageIsABadRequest) {
+  EXPECT_EQ(rejected(R"({"type":"ping"} {"type":"ping"})").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageFrameTest, JsonThatIsNotAnObjectIsABadRequest) {
+  for (const char* text : {"[1,2]", "\"ping\"", "42", "null", "true"}) {
+    const ClientMessageError e = rejected(text);
+    EXPECT_EQ(e.code, ErrorCode::bad_request) << text;
+    EXPECT_THAT(e.message, HasSubstr("object")) << text;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// topic
+
+TEST(ClientMessageTopicTest, MissingTopicIsRejectedNamingTopic) {
+  const ClientMessageError e = rejected(R"({"type":"subscribe","id":1})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("\"topic\""));
+}
+
+TEST(ClientMessageTopicTest, NonStringTopicIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"subscribe","topic":42})").message, HasSubstr("\"topic\""));
+}
+
+TEST(ClientMessageTopicTest, EmptyTopicIsRejected) {
+  EXPECT_THAT(rejected(subscribe_to("")).message, HasSubstr("\"topic\""));
+}
+
+TEST(ClientMessageTopicTest, TopicOf200BytesIsAccepted) {
+  const std::string topic(200, 'a');
+  EXPECT_EQ(accepted(subscribe_to(topic)).topic, topic);
+}
+
+TEST(ClientMessageTopicTest, TopicOf201BytesIsRejected) {
+  const ClientMessageError e = rejected(subscribe_to(std::string(201, 'a')));
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("1-200"));
+}
+
+TEST(ClientMessageTopicTest, EveryAllowedCharacterIsAccepted) {
+  const std::string topic = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@/-";
+  EXPECT_EQ(accepted(subscribe_to(topic)).topic, topic);
+}
+
+TEST(ClientMessageTopicTest, EveryOtherPrintableAsciiCharacterIsRejected) {
+  const std::string allowed =
+      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:@/-";
+  for (char ch = 0x20; ch < 0x7f; ++ch) {
+    if (allowed.find(ch) != std::string::npos) continue;
+    std::string escaped = ch == '"' ? "\\\"" : ch == '\\' ? "\\\\" : std::string(1, ch);
+    EXPECT_EQ(rejected(subscribe_to("room" + escaped + "1")).code, ErrorCode::bad_request)
+        << "character '" << ch << "'";
+  }
+}
+
+TEST(ClientMessageTopicTest, ControlCharacterIsRejected) {
+  EXPECT_EQ(rejected(subscribe_to("a\\u0000b")).code, ErrorCode::bad_request);
+  EXPECT_EQ(rejected(subscribe_to("a\\nb")).code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageTopicTest, NonAsciiTopicIsRejected) {
+  EXPECT_EQ(rejected(subscribe_to("caf\xc3\xa9")).code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageTopicTest, UnsubscribeChecksTheTopicToo) {
+  EXPECT_EQ(rejected(R"({"type":"unsubscribe","topic":"a b"})").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessageTopicTest, PublishChecksTheTopicToo) {
+  EXPECT_THAT(rejected(R"({"type":"publish","topic":"a b","event":"e"})").message,
+              HasSubstr("\"topic\""));
+}
+
+// ---------------------------------------------------------------------------------------------
+// publish event
+
+TEST(ClientMessagePublishTest, MissingEventIsRejectedNamingEvent) {
+  const ClientMessageError e = rejected(R"({"type":"publish","topic":"t","id":3})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("\"event\""));
+  EXPECT_EQ(e.id, "3");
+}
+
+TEST(ClientMessagePublishTest, NonStringEventIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"publish","topic":"t","event":{}})").message,
+              HasSubstr("\"event\""));
+}
+
+TEST(ClientMessagePublishTest, EventWithBadCharactersIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"publish","topic":"t","event":"a b"})").message,
+              HasSubstr("\"event\""));
+  EXPECT_THAT(rejected(R"({"type":"publish","topic":"t","event":""})").message,
+              HasSubstr("\"event\""));
+}
+
+TEST(ClientMessagePublishTest, EventOf200BytesIsAcceptedAnd201IsRejected) {
+  const std::string ok(200, 'e');
+  EXPECT_EQ(accepted(R"({"type":"publish","topic":"t","event":")" + ok + "\"}").event, ok);
+  EXPECT_EQ(rejected(R"({"type":"publish","topic":"t","event":")" + ok + "e\"}").code,
+            ErrorCode::bad_request);
+}
+
+// ---------------------------------------------------------------------------------------------
+// presence status
+
+TEST(ClientMessagePresenceTest, OfflineIsNotAllowedFromClients) {
+  const ClientMessageError e = rejected(R"({"type":"presence","status":"offline","id":4})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, HasSubstr("\"status\""));
+  EXPECT_EQ(e.id, "4");
+}
+
+TEST(ClientMessagePresenceTest, UnknownStatusIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"presence","status":"busy"})").message, HasSubstr("\"status\""));
+}
+
+TEST(ClientMessagePresenceTest, StatusIsCaseSensitive) {
+  EXPECT_EQ(rejected(R"({"type":"presence","status":"Away"})").code, ErrorCode::bad_request);
+}
+
+TEST(ClientMessagePresenceTest, MissingStatusIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"presence"})").message, HasSubstr("\"status\""));
+}
+
+TEST(ClientMessagePresenceTest, NonStringStatusIsRejected) {
+  EXPECT_THAT(rejected(R"({"type":"presence","status":2})").message, HasSubstr("\"status\""));
+}
+
+TEST(ClientMessagePresenceTest, ErrorMessageListsTheAllowedStatuses) {
+  const std::string msg = rejected(R"({"type":"presence","status":"busy"})").message;
+  EXPECT_THAT(msg, HasSubstr("online"));
+  EXPECT_THAT(msg, HasSubstr("away"));
+  EXPECT_THAT(msg, HasSubstr("dnd"));
+}
+
+}  // namespace
+}  // namespace realtime
