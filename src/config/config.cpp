@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <fstream>
 #include <sstream>
 #include <thread>
 
@@ -143,6 +144,40 @@ const std::vector<Setting>& settings() {
            throw ConfigError(name + "=\"" + v + "\" is invalid: expected text or json");
          }
        }},
+      {{"HASURA_GRAPHQL_JWT_SECRET"},
+       "--jwt-secret",
+       "Hasura's JWT config (JSON with type, key, ...) or an HS256 secret (required unless --dev)",
+       [](Config& c, const std::string&, const std::string& v) {
+         c.hasura_jwt = parse_hasura_jwt_secret(v);
+       }},
+      {{"HASURA_GRAPHQL_ADMIN_SECRET"},
+       "--admin-secret",
+       "X-Hasura-Admin-Secret value that may read any topic's presence",
+       [](Config& c, const std::string&, const std::string& v) { c.hasura_admin_secret = v; }},
+      {{"REALTIME_TOKEN_SECRET"},
+       "--token-secret",
+       "HS256 secret of connection tokens, the same on every node [random per process]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v.size() < 32) {
+           throw ConfigError(name + " is too short: expected at least 32 bytes of secret");
+         }
+         c.token_secret = v;
+       }},
+      {{"REALTIME_TOKEN_TTL_SECONDS"},
+       "--token-ttl-seconds",
+       "lifetime of a connection token [60]",
+       integer_setting(&Config::token_ttl_seconds, 5, 3600)},
+      {{"REALTIME_RULES_FILE"},
+       "--rules-file",
+       "JSON topic access rules [built-in rules]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         std::ifstream in(v);
+         if (!in) throw ConfigError(name + "=\"" + v + "\": cannot read the file");
+         std::stringstream text;
+         text << in.rdbuf();
+         c.rules = AccessRules::parse(text.str(), name + "=" + v);
+         c.rules_file = v;
+       }},
       {{"REALTIME_STATIC_DIR"},
        "--static-dir",
        "directory served at / (the demo page)",
@@ -199,6 +234,17 @@ std::string Config::describe() const {
       << "REALTIME_LOG_LEVEL=" << log_level << '\n'
       << "REALTIME_LOG_FORMAT=" << (log_format == LogFormat::json ? "json" : "text") << '\n'
       << "REALTIME_STATIC_DIR=" << (static_dir.empty() ? "(built-in)" : static_dir) << '\n'
+      << "HASURA_GRAPHQL_JWT_SECRET="
+      << (hasura_jwt
+              ? std::string(to_string(hasura_jwt->algorithm)) + " key " + mask(hasura_jwt->key)
+              : std::string("(unset)"))
+      << '\n'
+      << "HASURA_GRAPHQL_ADMIN_SECRET=" << mask(hasura_admin_secret) << '\n'
+      << "REALTIME_TOKEN_SECRET="
+      << (token_secret.empty() ? std::string("(random per process)") : mask(token_secret)) << '\n'
+      << "REALTIME_TOKEN_TTL_SECONDS=" << token_ttl_seconds << '\n'
+      << "REALTIME_RULES_FILE=" << (rules_file.empty() ? "(built-in rules)" : rules_file) << " ("
+      << rules.rules().size() << " rules)\n"
       << "dev=" << (dev ? "true" : "false") << '\n';
   return out.str();
 }
@@ -271,6 +317,11 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
       throw ConfigError(
           "REALTIME_API_KEY (or PLUGIN_INTERNAL_SECRET) is required unless --dev: expected the key "
           "that server-side callers send");
+    }
+    if (!c.hasura_jwt) {
+      throw ConfigError(
+          "HASURA_GRAPHQL_JWT_SECRET is required unless --dev: expected Hasura's JWT config, e.g. "
+          "{\"type\":\"HS256\",\"key\":\"<at least 32 bytes>\"}");
     }
   }
   return out;

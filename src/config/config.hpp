@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "auth/access_rules.hpp"
+#include "auth/hasura_jwt.hpp"
+
 namespace realtime {
 
 enum class LogFormat { text, json };
@@ -28,7 +31,13 @@ struct Config {
   std::string api_key;
   std::string log_level = "info";
   LogFormat log_format = LogFormat::text;
-  std::string static_dir;  // demo page; empty = built-in default location
+  std::string static_dir;                     // demo page; empty = built-in default location
+  std::optional<HasuraJwtConfig> hasura_jwt;  // HASURA_GRAPHQL_JWT_SECRET, parsed
+  std::string hasura_admin_secret;
+  std::string token_secret;  // empty: the server generates one at start (single node only)
+  int token_ttl_seconds = 60;
+  std::string rules_file;  // empty: the built-in rules
+  AccessRules rules = AccessRules::defaults();
   bool dev = false;
 
   bool any_origin() const;

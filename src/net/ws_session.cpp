@@ -63,9 +63,9 @@ void WsSession::on_accept(beast::error_code ec) {
   accepted_ = true;
   last_activity_ = connected_at_ = std::chrono::steady_clock::now();
   shard_.attach(this);
-  ctx.presence->connect(connection_id_, grant_.user_id);
-  send_text(
-      encode_welcome(connection_id_, grant_.user_id, ctx.config->heartbeat_seconds, unix_millis()));
+  ctx.presence->connect(connection_id_, grant_.subject.user_id);
+  send_text(encode_welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
+                           unix_millis()));
   for (const auto& topic : grant_.topics) subscribe(topic, {});
   grant_.topics.clear();
   grant_.topics.shrink_to_fit();
@@ -132,6 +132,9 @@ void WsSession::subscribe(const std::string& topic, std::string_view id) {
   if (registry.is_subscribed(this, topic)) {
     return send_text(encode_reply("subscribed", id, topic));
   }
+  if (!ctx.security->allowed(TopicAction::subscribe, topic, grant_.subject)) {
+    return send_error(id, ErrorCode::forbidden, "you may not subscribe to " + topic);
+  }
   if (registry.subscription_count(this) >=
       static_cast<std::size_t>(ctx.config->max_subscriptions)) {
     return send_error(id, ErrorCode::too_many_subscriptions,
@@ -157,9 +160,8 @@ void WsSession::on_unsubscribe(const ClientMessage& msg) {
 
 void WsSession::on_publish(ClientMessage msg) {
   ServerContext& ctx = shard_.context();
-  if (!ctx.config->dev) {
-    // Until access rules exist, only dev mode lets clients publish.
-    return send_error(msg.id, ErrorCode::forbidden, "client publish is not allowed here");
+  if (!ctx.security->allowed(TopicAction::publish, msg.topic, grant_.subject)) {
+    return send_error(msg.id, ErrorCode::forbidden, "you may not publish to " + msg.topic);
   }
   std::vector<PublishedEvent> events;
   events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data)});
@@ -191,7 +193,7 @@ void WsSession::send(const FramePtr& frame) {
   if (queued_bytes_ + frame->size() > ctx.config->max_queue_bytes) {
     ctx.metrics->count_slow_consumer();
     spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id_,
-                 grant_.user_id, queued_bytes_);
+                 grant_.subject.user_id, queued_bytes_);
     return close(close_code::slow_consumer, "slow consumer");
   }
   queue_.push_back(frame);
@@ -259,7 +261,7 @@ void WsSession::finish() {
       if (topic_removed && notify) ctx.broker->topic_removed(topic);
     });
     if (notify) ctx.presence->disconnect(connection_id_);
-    spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.user_id,
+    spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.subject.user_id,
                   std::chrono::duration_cast<std::chrono::seconds>(
                       std::chrono::steady_clock::now() - connected_at_)
                       .count());

@@ -1,5 +1,9 @@
 #include "server/http_api.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -10,6 +14,8 @@
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
 #include "util/clock.hpp"
+
+namespace json = boost::json;
 
 namespace realtime {
 namespace {
@@ -81,9 +87,10 @@ std::string_view HttpRequest::header(std::string_view lower_name) const {
   return {};
 }
 
-HttpApi::HttpApi(const Config& config, Broker& broker, PresenceStore& presence, Metrics& metrics,
-                 std::string static_dir)
+HttpApi::HttpApi(const Config& config, Security& security, Broker& broker, PresenceStore& presence,
+                 Metrics& metrics, std::string static_dir)
     : config_(config),
+      security_(security),
       broker_(broker),
       presence_(presence),
       metrics_(metrics),
@@ -193,6 +200,10 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     if (request.method != "POST") return not_allowed("POST");
     return publish(request, finish);
   }
+  if (path == "/realtime/token") {
+    if (request.method != "POST") return not_allowed("POST");
+    return finish(token(request));
+  }
   if (path.starts_with(presence_prefix)) {
     if (request.method != "GET") return not_allowed("GET");
     return presence(request, path.substr(presence_prefix.size()), finish);
@@ -243,13 +254,22 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
 }
 
 void HttpApi::presence(const HttpRequest& request, std::string topic, Respond respond) {
-  if (!authorized(request)) {
-    return respond(
-        {401, "application/json", encode_http_error("unauthorized", "send the server key"), {}});
-  }
   if (!is_valid_topic(topic)) {
     return respond(
         error(400, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]"));
+  }
+  const std::string_view admin_secret = request.header("x-hasura-admin-secret");
+  const bool trusted =
+      authorized(request) || (!config_.hasura_admin_secret.empty() && !admin_secret.empty() &&
+                              constant_time_equal(admin_secret, config_.hasura_admin_secret));
+  if (!trusted) {
+    // A user's connection token or Hasura JWT: the topic's presence rule decides.
+    auto who = security_.identify(bearer_token(request.header("authorization")),
+                                  request.header("x-hasura-role"), unix_seconds());
+    if (auto* err = std::get_if<AuthError>(&who)) return respond(unauthorized(*err));
+    if (!security_.allowed(TopicAction::presence, topic, std::get<Subject>(who))) {
+      return respond(error(403, ErrorCode::forbidden, "you may not read this topic's presence"));
+    }
   }
   presence_.users_in(topic, [topic, respond](std::vector<UserPresence> users) {
     const auto now = unix_millis();
@@ -271,6 +291,86 @@ void HttpApi::presence(const HttpRequest& request, std::string topic, Respond re
   });
 }
 
+HttpResponse HttpApi::unauthorized(const AuthError& err) const {
+  std::string body = "{\"error\":\"unauthorized\",\"reason\":\"";
+  body += to_string(err.reason);
+  body += "\",\"message\":";
+  append_json_string(body, err.message);
+  body += '}';
+  HttpResponse r{401, "application/json", std::move(body), {}};
+  r.headers.emplace_back("WWW-Authenticate", "Bearer");
+  return r;
+}
+
+HttpResponse HttpApi::token(const HttpRequest& request) {
+  const std::int64_t now = unix_seconds();
+  Subject subject;
+  const std::string_view bearer = bearer_token(request.header("authorization"));
+  const bool service = !config_.api_key.empty() && authorized(request);
+  if (service || (config_.dev && (bearer.empty() || !security_.has_hasura()))) {
+    // A trusted service (or anyone, in dev mode) names the user: {"user_id","role","topics"}.
+    json::error_code ec;
+    json::value body = json::parse(request.body.empty() ? "{}" : request.body, ec);
+    const json::object* obj = ec ? nullptr : body.if_object();
+    if (obj == nullptr) return error(400, ErrorCode::bad_request, "body must be a JSON object");
+    const json::value* user = obj->if_contains("user_id");
+    if (user == nullptr || !user->is_string() ||
+        !is_valid_name(user->get_string(), max_user_id_bytes)) {
+      return error(400, ErrorCode::bad_request,
+                   "user_id is required: 1-255 bytes of [A-Za-z0-9_.:@/-]");
+    }
+    subject.user_id = std::string(user->get_string());
+    subject.role = "user";
+    if (const json::value* role = obj->if_contains("role")) {
+      if (!role->is_string() || !is_valid_name(role->get_string(), 64)) {
+        return error(400, ErrorCode::bad_request, "role must be 1-64 bytes of [A-Za-z0-9_.:@/-]");
+      }
+      subject.role = std::string(role->get_string());
+    }
+    if (const json::value* topics = obj->if_contains("topics")) {
+      const json::array* list = topics->if_array();
+      if (list == nullptr || list->size() > 100) {
+        return error(400, ErrorCode::bad_request,
+                     "topics must be an array of at most 100 patterns");
+      }
+      for (const auto& t : *list) {
+        if (!t.is_string() || t.get_string().empty() || t.get_string().size() > max_topic_bytes) {
+          return error(400, ErrorCode::bad_request, "topics must hold patterns of 1-200 bytes");
+        }
+        subject.grants.emplace_back(t.get_string());
+      }
+    }
+    if (!service) {
+      spdlog::warn("dev mode: minted a connection token for {} without auth", subject.user_id);
+    }
+  } else {
+    if (bearer.empty()) {
+      return unauthorized({AuthFailure::missing_token,
+                           "send the user's Hasura JWT as Authorization: Bearer <jwt>"});
+    }
+    auto who = security_.subject_from_hasura(bearer, request.header("x-hasura-role"), now);
+    if (auto* err = std::get_if<AuthError>(&who)) return unauthorized(*err);
+    subject = std::move(std::get<Subject>(who));
+  }
+  std::string token;
+  try {
+    token = security_.issue(subject, now);
+  } catch (const std::exception& e) {
+    spdlog::error("cannot issue a connection token: {}", e.what());
+    return error(500, ErrorCode::internal, "cannot issue a token now");
+  }
+  std::string body = "{\"token\":";
+  append_json_string(body, token);
+  body += ",\"expires_in\":" + std::to_string(security_.token_ttl_seconds()) + ",\"user_id\":";
+  append_json_string(body, subject.user_id);
+  body += ",\"role\":";
+  append_json_string(body, subject.role);
+  body += '}';
+  HttpResponse r{200, "application/json", std::move(body), {}};
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
 std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& request) {
   auto refuse = [this](int status, std::string_view code, std::string_view message) {
     metrics_.count_rejected_upgrade();
@@ -286,10 +386,15 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
   if (!url) return refuse(400, "bad_request", "malformed request target");
 
   UpgradeGrant grant;
+  std::string token;
   grant.subprotocol = offers_subprotocol(request.header("sec-websocket-protocol"));
   for (auto param : url->params()) {
-    if (param.key == "user") {
-      grant.user_id = param.value;
+    if (param.key == "user" && config_.dev) {
+      grant.subject.user_id = param.value;
+    } else if (param.key == "role" && config_.dev) {
+      grant.subject.role = param.value;
+    } else if (param.key == "token") {
+      token = param.value;
     } else if (param.key == "topics") {
       std::string_view list = param.value;
       std::size_t pos = 0;
@@ -302,13 +407,28 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
       }
     }
   }
-  if (!config_.dev) {
-    return refuse(401, "unauthorized", "a valid connection token is required");
-  }
-  if (grant.user_id.empty()) {
-    grant.user_id = random_user_id();
-  } else if (!is_valid_name(grant.user_id, max_user_id_bytes)) {
-    return refuse(400, "bad_request", "user must be 1-255 bytes of [A-Za-z0-9_.:@/-]");
+  if (token.empty()) token = bearer_token(request.header("authorization"));
+  if (!token.empty()) {
+    auto admitted = security_.admit(token, unix_seconds());
+    if (auto* err = std::get_if<AuthError>(&admitted)) {
+      metrics_.count_rejected_upgrade();
+      return unauthorized(*err);
+    }
+    grant.subject = std::move(std::get<Subject>(admitted));
+  } else if (!config_.dev) {
+    metrics_.count_rejected_upgrade();
+    return unauthorized({AuthFailure::missing_token,
+                         "a connection token is required: POST /realtime/token, then connect "
+                         "with ?token= or Authorization: Bearer"});
+  } else {
+    // Dev mode: anonymous, whoever they say they are; admin unless told otherwise so that
+    // everything works while developing.
+    if (grant.subject.user_id.empty()) {
+      grant.subject.user_id = random_user_id();
+    } else if (!is_valid_name(grant.subject.user_id, max_user_id_bytes)) {
+      return refuse(400, "bad_request", "user must be 1-255 bytes of [A-Za-z0-9_.:@/-]");
+    }
+    if (grant.subject.role.empty()) grant.subject.role = "admin";
   }
   if (grant.topics.size() > static_cast<std::size_t>(config_.max_subscriptions)) {
     return refuse(400, "too_many_subscriptions",

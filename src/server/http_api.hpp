@@ -7,6 +7,7 @@
 #include <variant>
 #include <vector>
 
+#include "auth/security.hpp"
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "presence/presence_store.hpp"
@@ -34,7 +35,7 @@ struct HttpResponse {
 
 // What an accepted WebSocket upgrade carries into the session.
 struct UpgradeGrant {
-  std::string user_id;
+  Subject subject;
   std::vector<std::string> topics;  // ?topics=, unvalidated: the session checks each like subscribe
   bool subprotocol = false;         // the client offered nself-realtime.v1
 };
@@ -46,8 +47,8 @@ class HttpApi {
  public:
   using Respond = std::function<void(HttpResponse)>;
 
-  HttpApi(const Config& config, Broker& broker, PresenceStore& presence, Metrics& metrics,
-          std::string static_dir);
+  HttpApi(const Config& config, Security& security, Broker& broker, PresenceStore& presence,
+          Metrics& metrics, std::string static_dir);
 
   // Every request that is not a WebSocket upgrade. `respond` runs exactly once, on any thread.
   void handle(const HttpRequest& request, Respond respond);
@@ -67,8 +68,11 @@ class HttpApi {
   HttpResponse static_file(std::string_view path) const;
   void publish(const HttpRequest& request, Respond respond);
   void presence(const HttpRequest& request, std::string topic, Respond respond);
+  HttpResponse token(const HttpRequest& request);
+  HttpResponse unauthorized(const AuthError& error) const;
 
   const Config& config_;
+  Security& security_;
   Broker& broker_;
   PresenceStore& presence_;
   Metrics& metrics_;

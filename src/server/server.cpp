@@ -59,6 +59,7 @@ struct Server::Parts {
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<PresenceStore> presence;
+  std::unique_ptr<Security> security;
   std::unique_ptr<HttpApi> api;
   std::shared_ptr<Listener> listener;
   // Registered before the port opens, so a SIGTERM right after start-up is never lost.
@@ -80,7 +81,19 @@ struct Server::Parts {
         [b = broker.get()](const std::vector<PresenceChange>& changes) {
           b->publish(presence_events(changes), nullptr);
         });
-    api = std::make_unique<HttpApi>(config, *broker, *presence, metrics, std::move(static_dir));
+    std::string token_secret = config.token_secret;
+    if (token_secret.empty()) {
+      token_secret = random_token_secret();
+      spdlog::warn(
+          "REALTIME_TOKEN_SECRET is not set: connection tokens are signed with a random secret of "
+          "this process, so they work on this node only and not after a restart");
+    }
+    security = std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
+                                          config.token_ttl_seconds, config.rules,
+                                          std::make_unique<MemoryUsedTokens>());
+    api = std::make_unique<HttpApi>(config, *security, *broker, *presence, metrics,
+                                    std::move(static_dir));
+    context.security = security.get();
     context.broker = broker.get();
     context.presence = presence.get();
     context.api = api.get();

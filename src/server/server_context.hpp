@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/security.hpp"
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "presence/presence_store.hpp"
@@ -19,6 +20,7 @@ struct ServerContext {
   PresenceStore* presence = nullptr;
   Metrics* metrics = nullptr;
   HttpApi* api = nullptr;
+  Security* security = nullptr;
   std::string node_id;  // random per process: connection ids stay unique across nodes
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<bool> shutting_down{false};  // no new connections; sessions closing with 1001

@@ -30,7 +30,9 @@ EnvLookup env_of(EnvMap vars) {
 
 // The two variables a non-dev configuration cannot do without.
 EnvMap required_env() {
-  return {{"REALTIME_CORS_ORIGIN", "https://app.example"}, {"REALTIME_API_KEY", "k3y"}};
+  return {{"REALTIME_CORS_ORIGIN", "https://app.example"},
+          {"REALTIME_API_KEY", "k3y"},
+          {"HASURA_GRAPHQL_JWT_SECRET", "an-hs256-secret-of-at-least-32-bytes"}};
 }
 
 EnvMap with(EnvMap env, const std::string& name, const std::string& value) {
@@ -125,7 +127,9 @@ TEST(ConfigSourcesTest, ReadsEachSettingFromItsEnvVar) {
 }
 
 TEST(ConfigSourcesTest, ReadsEachSettingFromItsFlag) {
-  const Config c = parse({"--port",
+  const Config c = parse({"--jwt-secret",
+                          "an-hs256-secret-of-at-least-32-bytes",
+                          "--port",
                           "4000",
                           "--host",
                           "127.0.0.1",
@@ -215,7 +219,8 @@ TEST(ConfigSourcesTest, RealtimePortWinsOverPORT) {
 }
 
 TEST(ConfigSourcesTest, ApiKeyFallsBackToPluginInternalSecret) {
-  EnvMap env = {{"REALTIME_CORS_ORIGIN", "*"}, {"PLUGIN_INTERNAL_SECRET", "plugin-secret"}};
+  EnvMap env = with(required_env(), "PLUGIN_INTERNAL_SECRET", "plugin-secret");
+  env.erase("REALTIME_API_KEY");
   const Config c = parse({}, env);
   EXPECT_EQ(c.api_key, "plugin-secret");
 }
@@ -226,7 +231,8 @@ TEST(ConfigSourcesTest, RealtimeApiKeyWinsOverPluginInternalSecret) {
 }
 
 TEST(ConfigSourcesTest, ApiKeyFlagWinsOverPluginInternalSecret) {
-  EnvMap env = {{"REALTIME_CORS_ORIGIN", "*"}, {"PLUGIN_INTERNAL_SECRET", "plugin-secret"}};
+  EnvMap env = with(required_env(), "PLUGIN_INTERNAL_SECRET", "plugin-secret");
+  env.erase("REALTIME_API_KEY");
   EXPECT_EQ(parse({"--api-key", "flag"}, env).api_key, "flag");
 }
 
@@ -392,6 +398,17 @@ TEST(ConfigValidationTest, CorsOriginIsRequiredWithoutDev) {
   const std::string msg = config_error({}, {{"REALTIME_API_KEY", "k3y"}});
   EXPECT_THAT(msg, HasSubstr("REALTIME_CORS_ORIGIN"));
   EXPECT_THAT(msg, HasSubstr("--dev"));
+}
+
+TEST(ConfigValidationTest, HasuraJwtSecretIsRequiredWithoutDev) {
+  const std::string msg = config_error({}, with(required_env(), "HASURA_GRAPHQL_JWT_SECRET", ""));
+  EXPECT_THAT(msg, HasSubstr("HASURA_GRAPHQL_JWT_SECRET"));
+}
+
+TEST(ConfigValidationTest, HasuraJwtSecretIsOptionalInDev) {
+  EnvMap env = required_env();
+  env.erase("HASURA_GRAPHQL_JWT_SECRET");
+  EXPECT_FALSE(parse({"--dev"}, env).hasura_jwt.has_value());
 }
 
 TEST(ConfigValidationTest, ApiKeyIsRequiredWithoutDev) {

@@ -154,7 +154,9 @@ class HttpApiTest : public ::testing::Test {
   FakeBroker broker;
   FakePresenceStore presence;
   Metrics metrics{1};
-  HttpApi api{config, broker, presence, metrics, ""};
+  Security security{std::nullopt, std::string(32, 's'), 60, AccessRules::defaults(),
+                    std::make_unique<MemoryUsedTokens>()};
+  HttpApi api{config, security, broker, presence, metrics, ""};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -719,24 +721,26 @@ TEST_F(HttpApiTest, RefusedUpgradeTakesNoConnectionSlot) {
 
 TEST_F(HttpApiTest, DevUpgradeTakesTheUserFromTheQuery) {
   config.dev = true;
-  EXPECT_EQ(granted("/realtime/connect?user=alice").user_id, "alice");
+  EXPECT_EQ(granted("/realtime/connect?user=alice").subject.user_id, "alice");
 }
 
 TEST_F(HttpApiTest, DevUpgradeAcceptsAnyOrigin) {
   config.dev = true;
-  EXPECT_EQ(granted("/realtime/connect?user=alice", {{"origin", "https://evil.example"}}).user_id,
-            "alice");
+  EXPECT_EQ(
+      granted("/realtime/connect?user=alice", {{"origin", "https://evil.example"}}).subject.user_id,
+      "alice");
 }
 
 TEST_F(HttpApiTest, DevUpgradeDecodesTheUser) {
   config.dev = true;
-  EXPECT_EQ(granted("/realtime/connect?user=alice%40example.com").user_id, "alice@example.com");
+  EXPECT_EQ(granted("/realtime/connect?user=alice%40example.com").subject.user_id,
+            "alice@example.com");
 }
 
 TEST_F(HttpApiTest, DevUpgradeWithoutUserGetsARandomAnonymousId) {
   config.dev = true;
-  const std::string first = granted("/realtime/connect").user_id;
-  const std::string second = granted("/realtime/connect").user_id;
+  const std::string first = granted("/realtime/connect").subject.user_id;
+  const std::string second = granted("/realtime/connect").subject.user_id;
   EXPECT_THAT(first, StartsWith("anon-"));
   EXPECT_THAT(second, StartsWith("anon-"));
   EXPECT_NE(first, second);
@@ -744,14 +748,14 @@ TEST_F(HttpApiTest, DevUpgradeWithoutUserGetsARandomAnonymousId) {
 
 TEST_F(HttpApiTest, DevUpgradeWithEmptyUserGetsARandomAnonymousId) {
   config.dev = true;
-  EXPECT_THAT(granted("/realtime/connect?user=").user_id, StartsWith("anon-"));
+  EXPECT_THAT(granted("/realtime/connect?user=").subject.user_id, StartsWith("anon-"));
 }
 
 TEST_F(HttpApiTest, RandomAnonymousIdsAreValidUserNames) {
   config.dev = true;
   std::set<std::string> seen;
   for (int i = 0; i < 50; ++i) {
-    const std::string id = granted("/realtime/connect").user_id;
+    const std::string id = granted("/realtime/connect").subject.user_id;
     EXPECT_TRUE(seen.insert(id).second) << "repeated " << id;
     for (char ch : id) {
       EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-') << id;
@@ -770,7 +774,7 @@ TEST_F(HttpApiTest, DevUpgradeWithBadUserNameIs400) {
 TEST_F(HttpApiTest, DevUpgradeWithUserOf255BytesIsAccepted) {
   config.dev = true;
   const std::string name(255, 'u');
-  EXPECT_EQ(granted("/realtime/connect?user=" + name).user_id, name);
+  EXPECT_EQ(granted("/realtime/connect?user=" + name).subject.user_id, name);
 }
 
 TEST_F(HttpApiTest, DevUpgradeWithUserOf256BytesIs400) {

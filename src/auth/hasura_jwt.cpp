@@ -1,0 +1,203 @@
+#include "auth/hasura_jwt.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include "config/config.hpp"
+
+namespace json = boost::json;
+
+namespace realtime {
+namespace {
+
+AuthError fail(AuthFailure reason, std::string message) { return {reason, std::move(message)}; }
+
+// Follows a JSONPath of the simple form Hasura documents: $.a.b or $['a']['b.c'].
+const json::value* at_path(const json::object& root, std::string_view path) {
+  if (path.empty() || path.front() != '$') return nullptr;
+  path.remove_prefix(1);
+  const json::value* current = nullptr;
+  const json::object* obj = &root;
+  while (!path.empty()) {
+    std::string key;
+    if (path.front() == '.') {
+      path.remove_prefix(1);
+      auto end = path.find_first_of(".[");
+      key = std::string(path.substr(0, end));
+      path = end == path.npos ? std::string_view{} : path.substr(end);
+    } else if (path.starts_with("['")) {
+      auto end = path.find("']");
+      if (end == path.npos) return nullptr;
+      key = std::string(path.substr(2, end - 2));
+      path.remove_prefix(end + 2);
+    } else {
+      return nullptr;
+    }
+    if (obj == nullptr) return nullptr;
+    current = obj->if_contains(key);
+    if (current == nullptr) return nullptr;
+    obj = current->if_object();
+  }
+  return current;
+}
+
+}  // namespace
+
+HasuraJwtConfig parse_hasura_jwt_secret(std::string_view value) {
+  constexpr std::string_view var = "HASURA_GRAPHQL_JWT_SECRET";
+  HasuraJwtConfig config;
+  std::size_t first = value.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) throw ConfigError(std::string(var) + " is empty");
+  if (value[first] != '{') {
+    config.key = std::string(value);  // a plain string is an HS256 secret
+    if (config.key.size() < 32)
+      throw ConfigError(std::string(var) + ": an HMAC secret must be at least 32 bytes");
+    return config;
+  }
+  json::error_code ec;
+  json::value root = json::parse(value, ec);
+  if (ec || !root.is_object()) {
+    throw ConfigError(std::string(var) + " is not valid JSON: " + ec.message());
+  }
+  const json::object& obj = root.get_object();
+  auto string_field = [&](std::string_view name) -> std::optional<std::string> {
+    const json::value* v = obj.if_contains(name);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string())
+      throw ConfigError(std::string(var) + ": \"" + std::string(name) + "\" must be a string");
+    return std::string(v->get_string());
+  };
+  if (obj.contains("jwk_url")) {
+    throw ConfigError(std::string(var) + ": jwk_url is not supported; give \"type\" and \"key\"");
+  }
+  auto type = string_field("type");
+  if (!type)
+    throw ConfigError(std::string(var) +
+                      ": \"type\" is required (HS256/384/512, RS256/384/512, ES256/384)");
+  auto alg = parse_jwt_algorithm(*type);
+  if (!alg) {
+    throw ConfigError(
+        std::string(var) + ": \"type\" \"" + *type +
+        "\" is not supported: expected HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384");
+  }
+  config.algorithm = *alg;
+  auto key = string_field("key");
+  if (!key || key->empty()) throw ConfigError(std::string(var) + ": \"key\" is required");
+  config.key = *key;
+  const bool hmac =
+      *alg == JwtAlgorithm::HS256 || *alg == JwtAlgorithm::HS384 || *alg == JwtAlgorithm::HS512;
+  if (!hmac && config.key.find("-----BEGIN") == std::string::npos) {
+    throw ConfigError(std::string(var) + ": \"key\" must be a PEM public key or certificate for " +
+                      *type);
+  }
+  if (hmac && config.key.size() < 32) {
+    throw ConfigError(std::string(var) + ": an HMAC \"key\" must be at least 32 bytes");
+  }
+  if (auto ns = string_field("claims_namespace")) config.claims_namespace = *ns;
+  if (auto path = string_field("claims_namespace_path")) {
+    if (path->empty() || path->front() != '$') {
+      throw ConfigError(std::string(var) +
+                        ": \"claims_namespace_path\" must be a JSONPath starting with $");
+    }
+    config.claims_namespace_path = *path;
+  }
+  if (auto format = string_field("claims_format")) {
+    if (*format == "stringified_json")
+      config.stringified_claims = true;
+    else if (*format != "json")
+      throw ConfigError(std::string(var) + ": \"claims_format\" must be json or stringified_json");
+  }
+  if (const json::value* aud = obj.if_contains("audience")) {
+    if (aud->is_string()) {
+      config.audience.emplace_back(aud->get_string());
+    } else if (aud->is_array()) {
+      for (const auto& a : aud->get_array()) {
+        if (!a.is_string())
+          throw ConfigError(std::string(var) + ": \"audience\" must hold strings");
+        config.audience.emplace_back(a.get_string());
+      }
+    } else {
+      throw ConfigError(std::string(var) +
+                        ": \"audience\" must be a string or an array of strings");
+    }
+  }
+  if (auto iss = string_field("issuer")) config.issuer = *iss;
+  if (const json::value* skew = obj.if_contains("allowed_skew")) {
+    if (!skew->is_number() || skew->to_number<double>() < 0 || skew->to_number<double>() > 86400) {
+      throw ConfigError(std::string(var) +
+                        ": \"allowed_skew\" must be a number of seconds in [0, 86400]");
+    }
+    config.allowed_skew = static_cast<std::int64_t>(skew->to_number<double>());
+  }
+  return config;
+}
+
+VerifyResult HasuraJwtVerifier::verify(std::string_view token, std::string_view role_header,
+                                       std::int64_t now) const {
+  auto decoded = decode_verified(token, config_.algorithm, config_.key);
+  if (auto* err = std::get_if<AuthError>(&decoded)) return std::move(*err);
+  const json::object& claims = std::get<json::object>(decoded);
+
+  if (auto err = check_time_claims(claims, now, config_.allowed_skew)) return std::move(*err);
+  if (!config_.audience.empty()) {
+    bool ok = false;
+    const json::value* aud = claims.if_contains("aud");
+    auto accepted = [&](std::string_view a) {
+      for (const auto& want : config_.audience) {
+        if (want == a) return true;
+      }
+      return false;
+    };
+    if (aud != nullptr && aud->is_string()) ok = accepted(aud->get_string());
+    if (aud != nullptr && aud->is_array()) {
+      for (const auto& a : aud->get_array()) ok = ok || (a.is_string() && accepted(a.get_string()));
+    }
+    if (!ok) return fail(AuthFailure::wrong_audience, "the token is not for this audience");
+  }
+  if (!config_.issuer.empty()) {
+    const json::value* iss = claims.if_contains("iss");
+    if (iss == nullptr || !iss->is_string() || iss->get_string() != config_.issuer) {
+      return fail(AuthFailure::wrong_issuer, "the token is from another issuer");
+    }
+  }
+
+  // The Hasura claims object: at a JSONPath, or under the namespace key, maybe stringified.
+  const json::value* ns = config_.claims_namespace_path.empty()
+                              ? claims.if_contains(config_.claims_namespace)
+                              : at_path(claims, config_.claims_namespace_path);
+  json::value parsed_ns;
+  if (ns != nullptr && ns->is_string() && config_.stringified_claims) {
+    json::error_code ec;
+    parsed_ns = json::parse(ns->get_string(), ec);
+    ns = ec ? nullptr : &parsed_ns;
+  }
+  const json::object* hasura = ns != nullptr ? ns->if_object() : nullptr;
+
+  Identity id;
+  auto string_in = [](const json::object* obj, std::string_view name) -> std::string {
+    if (obj == nullptr) return {};
+    const json::value* v = obj->if_contains(name);
+    return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string{};
+  };
+  id.user_id = string_in(hasura, "x-hasura-user-id");
+  if (id.user_id.empty()) id.user_id = string_in(&claims, "sub");
+  if (id.user_id.empty()) {
+    return fail(AuthFailure::missing_user_id, "the token names no user (x-hasura-user-id or sub)");
+  }
+  if (hasura != nullptr) {
+    if (const json::value* roles = hasura->if_contains("x-hasura-allowed-roles");
+        roles != nullptr && roles->is_array()) {
+      for (const auto& r : roles->get_array()) {
+        if (r.is_string()) id.allowed_roles.emplace_back(r.get_string());
+      }
+    }
+  }
+  const std::string default_role = string_in(hasura, "x-hasura-default-role");
+  id.role = default_role;
+  for (const auto& r : id.allowed_roles) {
+    if (!role_header.empty() && r == role_header) id.role = r;
+  }
+  return id;
+}
+
+}  // namespace realtime

@@ -1,0 +1,60 @@
+#include "auth/security.hpp"
+
+#include <chrono>
+
+namespace realtime {
+
+std::int64_t unix_seconds() {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+Security::Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret,
+                   int token_ttl_seconds, AccessRules rules, std::unique_ptr<UsedTokens> used)
+    : tokens_(std::move(token_secret), token_ttl_seconds),
+      rules_(std::move(rules)),
+      used_(std::move(used)) {
+  if (hasura) hasura_.emplace(std::move(*hasura));
+}
+
+std::variant<Subject, AuthError> Security::subject_from_hasura(std::string_view jwt,
+                                                               std::string_view role_header,
+                                                               std::int64_t now) const {
+  if (!hasura_) {
+    return AuthError{AuthFailure::malformed,
+                     "this server has no HASURA_GRAPHQL_JWT_SECRET: it cannot verify Hasura JWTs"};
+  }
+  auto result = hasura_->verify(jwt, role_header, now);
+  if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
+  auto& id = std::get<Identity>(result);
+  return Subject{std::move(id.user_id), std::move(id.role), {}};
+}
+
+std::string Security::issue(const Subject& subject, std::int64_t now) const {
+  return tokens_.issue(subject, now);
+}
+
+std::variant<Subject, AuthError> Security::admit(std::string_view token, std::int64_t now) {
+  auto result = tokens_.verify(token, now);
+  if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
+  auto& claims = std::get<ConnectionClaims>(result);
+  if (!used_->first_use(claims.jti, claims.expires_at, now)) {
+    return AuthError{AuthFailure::replayed, "this connection token was already used"};
+  }
+  return std::move(claims.subject);
+}
+
+std::variant<Subject, AuthError> Security::identify(std::string_view token,
+                                                    std::string_view role_header,
+                                                    std::int64_t now) const {
+  auto ours = tokens_.verify(token, now);
+  if (auto* claims = std::get_if<ConnectionClaims>(&ours)) return std::move(claims->subject);
+  const auto& err = std::get<AuthError>(ours);
+  // Ours but no longer valid: say so rather than what the Hasura check would say.
+  if (err.reason == AuthFailure::expired || err.reason == AuthFailure::not_yet_valid || !hasura_) {
+    return err;
+  }
+  return subject_from_hasura(token, role_header, now);
+}
+
+}  // namespace realtime

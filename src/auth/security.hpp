@@ -1,0 +1,53 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "auth/access_rules.hpp"
+#include "auth/connection_tokens.hpp"
+#include "auth/hasura_jwt.hpp"
+
+namespace realtime {
+
+// Everything that decides who a caller is and what they may do: Hasura JWTs in, connection
+// tokens out, single use of tokens, topic rules. Thread-safe (UsedTokens locks; the rest is
+// immutable).
+class Security {
+ public:
+  Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret, int token_ttl_seconds,
+           AccessRules rules, std::unique_ptr<UsedTokens> used);
+
+  bool has_hasura() const { return hasura_.has_value(); }
+  int token_ttl_seconds() const { return tokens_.ttl_seconds(); }
+
+  std::variant<Subject, AuthError> subject_from_hasura(std::string_view jwt,
+                                                       std::string_view role_header,
+                                                       std::int64_t now) const;
+  std::string issue(const Subject& subject, std::int64_t now) const;
+
+  // A connection token presented at connect: valid, and never used before.
+  std::variant<Subject, AuthError> admit(std::string_view token, std::int64_t now);
+
+  // A bearer token presented to a read endpoint: a connection token (not consumed) or a Hasura
+  // JWT.
+  std::variant<Subject, AuthError> identify(std::string_view token, std::string_view role_header,
+                                            std::int64_t now) const;
+
+  bool allowed(TopicAction action, std::string_view topic, const Subject& subject) const {
+    return rules_.allowed(action, topic, subject);
+  }
+
+ private:
+  std::optional<HasuraJwtVerifier> hasura_;
+  ConnectionTokens tokens_;
+  AccessRules rules_;
+  std::unique_ptr<UsedTokens> used_;
+};
+
+std::int64_t unix_seconds();
+
+}  // namespace realtime
