@@ -112,9 +112,13 @@ void HttpSession::upgrade(HttpRequest request) {
     return write(std::move(*refusal), false);
   }
   stream_.expires_never();
-  auto session = std::make_shared<WsSession>(stream_.release_socket(), shard_,
-                                             std::move(std::get<UpgradeGrant>(decision)));
-  session->run(parser_->release());
+  // Bytes behind the request (a client may send frames before it sees our 101) go along.
+  const auto extra = buffer_.cdata();
+  std::string pending(static_cast<const char*>(extra.data()), extra.size());
+  auto session =
+      std::make_shared<WsSession>(stream_.release_socket(), shard_,
+                                  std::move(std::get<UpgradeGrant>(decision)), std::move(pending));
+  session->run();
 }
 
 void HttpSession::write(HttpResponse response, bool keep_alive) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 #include <unordered_set>
+#include <vector>
 
 #include "broker/broker.hpp"
 #include "core/topic_registry.hpp"
@@ -44,6 +45,8 @@ class Shard final : public DeliveryTarget {
   TopicRegistry<WsSession>& registry() { return registry_; }
   void attach(WsSession* session) { sessions_.insert(session); }
   void detach(WsSession* session) { sessions_.erase(session); }
+  // Every session of the shard reads into this one buffer, then keeps only partial frames.
+  std::vector<char>& read_buffer() { return read_buffer_; }
 
  private:
   void on_deliver(const FrameBatch& batch);
@@ -57,6 +60,7 @@ class Shard final : public DeliveryTarget {
   // them the last sessions, which still detach themselves from these.
   TopicRegistry<WsSession> registry_;
   std::unordered_set<WsSession*> sessions_;
+  std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

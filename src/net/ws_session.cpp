@@ -2,19 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/beast/core/bind_handler.hpp>
-#include <boost/beast/websocket.hpp>
+#include <boost/asio/write.hpp>
 
 #include "net/shard.hpp"
 #include "protocol/topic.hpp"
 #include "server/server_context.hpp"
 #include "util/clock.hpp"
 
-namespace beast = boost::beast;
-namespace websocket = boost::beast::websocket;
 namespace net = boost::asio;
+using boost::system::error_code;
 
 namespace realtime {
 namespace {
@@ -23,42 +20,92 @@ namespace {
 // that never reads again must not pin its connection.
 constexpr auto close_deadline = std::chrono::seconds(5);
 
+FramePtr wire_text(std::string_view json) {
+  return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, json));
+}
+
 }  // namespace
 
-WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant)
-    : ws_(std::move(socket)),
+// The first `count` queued frames as an Asio buffer sequence, without copying them into an
+// array: a gather write of everything queued costs no per-session memory. Indices, not deque
+// iterators, because frames may be appended while the write is in flight.
+struct WsSession::QueuedFrames {
+  const std::deque<FramePtr>* queue;
+  std::size_t count;
+
+  class const_iterator {
+   public:
+    using iterator_category = std::bidirectional_iterator_tag;
+    using value_type = net::const_buffer;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const net::const_buffer*;
+    using reference = net::const_buffer;
+
+    const_iterator() = default;
+    const_iterator(const std::deque<FramePtr>* q, std::size_t i) : q_(q), i_(i) {}
+    net::const_buffer operator*() const { return net::buffer(*(*q_)[i_]); }
+    const_iterator& operator++() { return ++i_, *this; }
+    const_iterator operator++(int) {
+      auto t = *this;
+      ++i_;
+      return t;
+    }
+    const_iterator& operator--() { return --i_, *this; }
+    const_iterator operator--(int) {
+      auto t = *this;
+      --i_;
+      return t;
+    }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const std::deque<FramePtr>* q_ = nullptr;
+    std::size_t i_ = 0;
+  };
+  using value_type = net::const_buffer;
+
+  const_iterator begin() const { return {queue, 0}; }
+  const_iterator end() const { return {queue, count}; }
+};
+
+WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
+                     std::string pending_input)
+    : socket_(std::move(socket)),
       shard_(shard),
       grant_(std::move(grant)),
       connection_id_(shard.context().next_connection_id()),
+      decoder_(shard.context().config->max_message_bytes),
       rate_limiter_(shard.context().config->client_rate_limit,
-                    10.0 * shard.context().config->client_rate_limit, last_activity_) {}
+                    10.0 * shard.context().config->client_rate_limit, last_activity_) {
+  if (!pending_input.empty()) decoder_.feed(pending_input);
+}
 
 WsSession::~WsSession() { finish(); }
 
-void WsSession::run(Request request) {
-  const Config& config = *shard_.context().config;
-  ws_.set_option(websocket::stream_base::timeout{std::chrono::seconds(10),
-                                                 websocket::stream_base::none(), false});
-  ws_.read_message_max(config.max_message_bytes);
-  ws_.auto_fragment(false);
-  ws_.text(true);
-  ws_.set_option(websocket::stream_base::decorator(
-      [subprotocol = grant_.subprotocol](websocket::response_type& res) {
-        res.set(beast::http::field::server, "nself-realtime/" REALTIME_VERSION);
-        if (subprotocol) res.set(beast::http::field::sec_websocket_protocol, subprotocol_v1);
-      }));
-  // Control frames count as activity: a client library's own pings keep the connection alive.
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-    last_activity_ = std::chrono::steady_clock::now();
-  });
-  ws_.async_accept(request, beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+void WsSession::run() {
+  error_code ec;
+  socket_.non_blocking(true, ec);
+  std::string response =
+      "HTTP/1.1 101 Switching Protocols\r\n"
+      "Upgrade: websocket\r\n"
+      "Connection: Upgrade\r\n"
+      "Server: nself-realtime/" REALTIME_VERSION
+      "\r\n"
+      "Sec-WebSocket-Accept: " +
+      grant_.accept_key + "\r\n";
+  if (grant_.subprotocol)
+    response += "Sec-WebSocket-Protocol: " + std::string(subprotocol_v1) + "\r\n";
+  response += "\r\n";
+  auto text = std::make_shared<const std::string>(std::move(response));
+  net::async_write(socket_, net::buffer(*text),
+                   [self = shared_from_this(), text](error_code ec, std::size_t) {
+                     self->on_handshake_written(ec);
+                   });
 }
 
-void WsSession::on_accept(beast::error_code ec) {
-  if (ec) {
-    spdlog::debug("websocket handshake failed: {}", ec.message());
-    return finish();
-  }
+void WsSession::on_handshake_written(error_code ec) {
+  if (ec) return finish();
   ServerContext& ctx = shard_.context();
   accepted_ = true;
   last_activity_ = connected_at_ = std::chrono::steady_clock::now();
@@ -67,38 +114,76 @@ void WsSession::on_accept(beast::error_code ec) {
   send_text(encode_welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
                            unix_millis()));
   for (const auto& topic : grant_.topics) subscribe(topic, {});
-  grant_.topics.clear();
-  grant_.topics.shrink_to_fit();
+  grant_.topics = {};
+  grant_.accept_key = {};
+  drain_decoder();  // frames the client sent right behind its upgrade request
   do_read();
 }
 
 void WsSession::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  if (finished_) return;
+  socket_.async_wait(net::socket_base::wait_read,
+                     [self = shared_from_this()](error_code ec) { self->on_readable(ec); });
 }
 
-void WsSession::on_read(beast::error_code ec, std::size_t bytes) {
-  if (ec) {
-    // Includes message_too_big, for which Beast has already sent close 1009.
-    if (ec != websocket::error::closed)
-      spdlog::debug("{} read ended: {}", connection_id_, ec.message());
-    return finish();
-  }
+void WsSession::on_readable(error_code ec) {
+  if (ec) return finish();
+  // One receive buffer per shard: an idle connection holds no read buffer of its own.
+  auto& scratch = shard_.read_buffer();
+  const std::size_t n = socket_.read_some(net::buffer(scratch), ec);
+  if (ec == net::error::would_block || ec == net::error::try_again) return do_read();
+  if (ec) return finish();  // EOF or reset: the peer is gone
   last_activity_ = std::chrono::steady_clock::now();
-  if (!rate_limiter_.try_take(last_activity_)) {
-    // Dropped unparsed: a flood must cost the server as little as possible.
-    send_error({}, ErrorCode::rate_limited,
-               "more than REALTIME_CLIENT_RATE_LIMIT frames per second; frame dropped");
-  } else if (!ws_.got_text()) {
-    send_error({}, ErrorCode::bad_request,
-               "binary frames are not supported: send JSON text frames");
-  } else {
-    const auto data = buffer_.cdata();
-    on_message(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  decoder_.feed(std::string_view(scratch.data(), n));
+  drain_decoder();
+  if (!finished_) do_read();
+}
+
+void WsSession::drain_decoder() {
+  using Kind = ws::DecodeEvent::Kind;
+  while (!finished_) {
+    ws::DecodeEvent e = decoder_.next();
+    switch (e.kind) {
+      case Kind::need_more:
+        decoder_.shrink();
+        return;
+      case Kind::message:
+        if (closing_) break;  // after our close frame, data is ignored
+        if (!rate_limiter_.try_take(last_activity_)) {
+          // Dropped unparsed: a flood must cost the server as little as possible.
+          send_error({}, ErrorCode::rate_limited,
+                     "more than REALTIME_CLIENT_RATE_LIMIT frames per second; frame dropped");
+        } else if (!e.text) {
+          send_error({}, ErrorCode::bad_request,
+                     "binary frames are not supported: send JSON text frames");
+        } else {
+          on_message(e.payload);
+        }
+        break;
+      case Kind::ping:
+        if (!closing_) send_control(ws::Opcode::pong, e.payload);
+        break;
+      case Kind::pong:
+        break;
+      case Kind::close:
+        if (closing_) {
+          close_socket();  // the answer to our close: the handshake is complete
+          return;
+        }
+        // Echo the peer's close, then end the connection once it is written.
+        closing_ = true;
+        close_after_write_ = true;
+        send_control(ws::Opcode::close,
+                     e.close_code == 1005 ? std::string() : ws::close_payload(e.close_code, ""));
+        arm_close_deadline();
+        return;
+      case Kind::error:
+        spdlog::debug("{} protocol error: {}", connection_id_, e.reason);
+        close(e.close_code, e.reason);
+        close_after_write_ = true;
+        return;
+    }
   }
-  buffer_.consume(bytes);
-  // One large message must not pin its buffer for the life of an idle connection.
-  if (buffer_.capacity() > 16 * 1024) buffer_.shrink_to_fit();
-  do_read();
 }
 
 void WsSession::on_message(std::string_view text) {
@@ -167,7 +252,7 @@ void WsSession::on_publish(ClientMessage msg) {
   events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data)});
   ctx.broker->publish(std::move(events),
                       [self = shared_from_this(), id = std::move(msg.id)](PublishStatus status) {
-                        net::post(self->ws_.get_executor(), [self, id, status] {
+                        net::post(self->socket_.get_executor(), [self, id, status] {
                           if (status != PublishStatus::ok) {
                             return self->send_error(id, ErrorCode::unavailable,
                                                     "the broker cannot accept messages now");
@@ -183,8 +268,13 @@ void WsSession::send_error(std::string_view id, ErrorCode code, std::string_view
   send_text(encode_error(id, code, message));
 }
 
-void WsSession::send_text(std::string text) {
-  send(std::make_shared<const std::string>(std::move(text)));
+void WsSession::send_text(std::string_view json) { send(wire_text(json)); }
+
+void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
+  // Control frames bypass the queue bound: they are tiny and the protocol requires them.
+  queue_.push_back(std::make_shared<const std::string>(ws::encode_frame(opcode, payload)));
+  queued_bytes_ += queue_.back()->size();
+  if (in_flight_ == 0) do_write();
 }
 
 void WsSession::send(const FramePtr& frame) {
@@ -199,53 +289,60 @@ void WsSession::send(const FramePtr& frame) {
   queue_.push_back(frame);
   queued_bytes_ += frame->size();
   ShardCounters::add(shard_.counters().messages_delivered, 1);
-  if (!writing_) do_write();
+  if (in_flight_ == 0) do_write();
 }
 
 void WsSession::do_write() {
-  writing_ = true;
-  ws_.async_write(net::buffer(*queue_.front()),
-                  beast::bind_front_handler(&WsSession::on_write, shared_from_this()));
+  in_flight_ = queue_.size();
+  net::async_write(
+      socket_, QueuedFrames{&queue_, in_flight_},
+      [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_write(ec, bytes); });
 }
 
-void WsSession::on_write(beast::error_code ec, std::size_t bytes) {
-  writing_ = false;
-  queued_bytes_ -= queue_.front()->size();
-  queue_.pop_front();
+void WsSession::on_write(error_code ec, std::size_t bytes) {
+  for (std::size_t i = 0; i < in_flight_; ++i) {
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+  }
+  in_flight_ = 0;
   if (ec) {
     // The read side sees the dead socket too and finishes the session.
     queue_.clear();
     queued_bytes_ = 0;
-    beast::error_code ignored;
-    beast::get_lowest_layer(ws_).socket().close(ignored);
-    return;
+    return close_socket();
   }
   ShardCounters::add(shard_.counters().bytes_out, bytes);
-  if (!queue_.empty() && !closing_) do_write();
+  if (!queue_.empty()) return do_write();
+  if (close_after_write_) {
+    error_code ignored;
+    socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
+    // The deadline closes the socket if the peer never closes its side.
+  }
 }
 
 void WsSession::close(unsigned short code, std::string_view reason) {
   if (!accepted_ || closing_ || finished_) return;
-  closing_ = true;
-  // Drop what is unsent, but keep the frame being written: Beast still reads from it.
-  while (queue_.size() > (writing_ ? 1u : 0u)) {
+  // Drop what is unsent, but keep the frames being written: the write still reads them.
+  while (queue_.size() > in_flight_) {
     queued_bytes_ -= queue_.back()->size();
     queue_.pop_back();
   }
+  send_control(ws::Opcode::close, ws::close_payload(code, reason));
+  closing_ = true;
   arm_close_deadline();
-  websocket::close_reason why;
-  why.code = code;
-  why.reason.assign(reason.data(), std::min(reason.size(), why.reason.max_size()));
-  ws_.async_close(why, [self = shared_from_this()](beast::error_code) {});
 }
 
 void WsSession::arm_close_deadline() {
-  close_deadline_ = std::make_unique<net::steady_timer>(ws_.get_executor(), close_deadline);
-  close_deadline_->async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (ec || self->finished_) return;
-    beast::error_code ignored;
-    beast::get_lowest_layer(self->ws_).socket().close(ignored);
+  if (close_deadline_) return;
+  close_deadline_ = std::make_unique<net::steady_timer>(socket_.get_executor(), close_deadline);
+  close_deadline_->async_wait([self = shared_from_this()](error_code ec) {
+    if (!ec) self->close_socket();
   });
+}
+
+void WsSession::close_socket() {
+  error_code ignored;
+  socket_.close(ignored);  // pending operations end with operation_aborted; reading finishes us
 }
 
 void WsSession::finish() {
@@ -267,6 +364,8 @@ void WsSession::finish() {
                       .count());
   }
   if (close_deadline_) close_deadline_->cancel();
+  error_code ignored;
+  socket_.close(ignored);
   ctx.metrics->release_connection();
 }
 

@@ -2,11 +2,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/websocket/stream.hpp>
 
 #include <chrono>
 #include <deque>
@@ -17,58 +12,67 @@
 #include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
 #include "server/http_api.hpp"
+#include "ws/frame_codec.hpp"
 
 namespace realtime {
 
 class Shard;
 
-// One client's WebSocket, owned by one shard and touched only on its thread. Frames wait in a
-// bounded queue and are written one at a time in order; a client whose queue overflows is closed
-// with 4008 instead of growing the server's memory.
+// One client's WebSocket, owned by one shard and touched only on its thread. Frames arrive
+// already encoded for the wire (header + payload, shared by every subscriber); they wait in a
+// bounded queue and go out in order, as many per write system call as are queued. A client whose
+// queue overflows is closed with 4008 instead of growing the server's memory.
+//
+// The WebSocket protocol itself lives in ws::FrameDecoder (sans-io); this class only moves bytes.
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  using Request = boost::beast::http::request<boost::beast::http::string_body>;
-
-  WsSession(boost::asio::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant);
+  // `pending_input`: bytes that arrived after the upgrade request, already read by HttpSession.
+  WsSession(boost::asio::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
+            std::string pending_input);
   ~WsSession();
 
-  void run(Request request);
+  void run();
   void send(const FramePtr& frame);
   void close(unsigned short code, std::string_view reason);
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
   bool closing() const { return closing_ || finished_; }
 
  private:
-  void on_accept(boost::beast::error_code ec);
+  struct QueuedFrames;  // the queue's first N frames as one buffer sequence
+
+  void on_handshake_written(boost::system::error_code ec);
   void do_read();
-  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void on_readable(boost::system::error_code ec);
+  void drain_decoder();
   void on_message(std::string_view text);
-  void on_subscribe(const ClientMessage& msg);
   void on_unsubscribe(const ClientMessage& msg);
   void on_publish(ClientMessage msg);
   void subscribe(const std::string& topic, std::string_view id);
-  void send_text(std::string text);
+  void send_text(std::string_view json);
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
+  void send_control(ws::Opcode opcode, std::string_view payload);
   void do_write();
-  void on_write(boost::beast::error_code ec, std::size_t bytes);
+  void on_write(boost::system::error_code ec, std::size_t bytes);
   void arm_close_deadline();
+  void close_socket();
   // Leaves every topic, presence and the shard; exactly once, when the connection ends.
   void finish();
 
-  boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
-  boost::beast::flat_buffer buffer_;
+  boost::asio::ip::tcp::socket socket_;
   Shard& shard_;
   UpgradeGrant grant_;
   std::string connection_id_;
+  ws::FrameDecoder decoder_;
   std::deque<FramePtr> queue_;
   std::size_t queued_bytes_ = 0;
+  std::size_t in_flight_ = 0;  // frames at the queue's front being written
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
   RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   bool accepted_ = false;
-  bool writing_ = false;
-  bool closing_ = false;
+  bool closing_ = false;            // our close frame is queued or sent
+  bool close_after_write_ = false;  // close the socket once the queue is written
   bool finished_ = false;
 };
 

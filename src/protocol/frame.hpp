@@ -9,7 +9,8 @@
 
 namespace realtime {
 
-// A server -> client text frame, encoded once and shared by every session that sends it.
+// A server -> client frame as it goes on the wire (WebSocket header + JSON), encoded once and
+// shared by every session that sends it.
 using FramePtr = std::shared_ptr<const std::string>;
 
 // Appends `s` as a quoted JSON string.

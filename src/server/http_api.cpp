@@ -14,6 +14,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
 #include "util/clock.hpp"
+#include "ws/frame_codec.hpp"
 
 namespace json = boost::json;
 
@@ -40,6 +41,24 @@ std::string_view bearer_token(std::string_view authorization) {
     return authorization.substr(prefix.size());
   }
   return {};
+}
+
+// The length of what a standard base64 string decodes to, 0 when it is not base64.
+std::size_t base64_decoded_size(std::string_view s) {
+  if (s.size() % 4 != 0) return 0;
+  std::size_t pad = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (c == '=' && i + 2 >= s.size()) {
+      ++pad;
+    } else if (!alnum && c != '+' && c != '/') {
+      return 0;
+    } else if (pad > 0) {
+      return 0;
+    }
+  }
+  return s.size() / 4 * 3 - pad;
 }
 
 std::string random_user_id() {
@@ -384,8 +403,18 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
   }
   auto url = boost::urls::parse_origin_form(request.target);
   if (!url) return refuse(400, "bad_request", "malformed request target");
+  if (request.header("sec-websocket-version") != "13") {
+    HttpResponse r = refuse(426, "bad_request", "only WebSocket version 13 is supported");
+    r.headers.emplace_back("Sec-WebSocket-Version", "13");
+    return r;
+  }
+  const std::string_view key = request.header("sec-websocket-key");
+  const auto key_bytes = key.size() == 24 ? base64_decoded_size(key) : 0;
+  if (key_bytes != 16)
+    return refuse(400, "bad_request", "Sec-WebSocket-Key must be 16 bytes in base64");
 
   UpgradeGrant grant;
+  grant.accept_key = ws::accept_key(key);
   std::string token;
   grant.subprotocol = offers_subprotocol(request.header("sec-websocket-protocol"));
   for (auto param : url->params()) {

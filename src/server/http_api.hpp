@@ -38,6 +38,7 @@ struct UpgradeGrant {
   Subject subject;
   std::vector<std::string> topics;  // ?topics=, unvalidated: the session checks each like subscribe
   bool subprotocol = false;         // the client offered nself-realtime.v1
+  std::string accept_key;           // Sec-WebSocket-Accept of the handshake response
 };
 
 inline constexpr std::string_view subprotocol_v1 = "nself-realtime.v1";

@@ -84,9 +84,11 @@ struct Server::Parts {
     std::string token_secret = config.token_secret;
     if (token_secret.empty()) {
       token_secret = random_token_secret();
-      spdlog::warn(
-          "REALTIME_TOKEN_SECRET is not set: connection tokens are signed with a random secret of "
-          "this process, so they work on this node only and not after a restart");
+      if (!config.dev)
+        spdlog::warn(
+            "REALTIME_TOKEN_SECRET is not set: connection tokens are signed with a random secret "
+            "of "
+            "this process, so they work on this node only and not after a restart");
     }
     security = std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
                                           config.token_ttl_seconds, config.rules,

@@ -128,7 +128,11 @@ class HttpApiTest : public ::testing::Test {
     return send(request("GET", "/realtime/presence/" + topic, std::move(headers)));
   }
 
+  // An upgrade request with the handshake headers every WebSocket client sends (RFC 6455's
+  // example key); `headers` come first, so a test can override them.
   std::variant<UpgradeGrant, HttpResponse> upgrade(std::string target, Headers headers = {}) {
+    headers.emplace_back("sec-websocket-version", "13");
+    headers.emplace_back("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
     return api.upgrade(request("GET", std::move(target), std::move(headers)));
   }
 
@@ -849,6 +853,26 @@ TEST_F(HttpApiTest, UpgradeIgnoresOtherSubprotocols) {
 
 // ---------------------------------------------------------------------------------------------
 // upgrade(): connection limit
+
+TEST_F(HttpApiTest, GrantedUpgradeCarriesTheHandshakeAcceptKey) {
+  config.dev = true;
+  EXPECT_EQ(granted("/realtime/connect").accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+}
+
+TEST_F(HttpApiTest, UpgradeWithAnotherWebSocketVersionIs426) {
+  config.dev = true;
+  const HttpResponse r = refused("/realtime/connect", {{"sec-websocket-version", "8"}});
+  EXPECT_EQ(r.status, 426);
+  EXPECT_EQ(header_of(r, "Sec-WebSocket-Version"), "13");
+}
+
+TEST_F(HttpApiTest, UpgradeWithAMalformedKeyIs400) {
+  config.dev = true;
+  EXPECT_EQ(refused("/realtime/connect", {{"sec-websocket-key", "short"}}).status, 400);
+  EXPECT_EQ(
+      refused("/realtime/connect", {{"sec-websocket-key", "!!!!!!!!!!!!!!!!!!!!!!=="}}).status,
+      400);
+}
 
 TEST_F(HttpApiTest, GrantedUpgradeTakesAConnectionSlot) {
   config.dev = true;

@@ -1,0 +1,82 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace realtime::ws {
+
+// WebSocket (RFC 6455) server side, sans-io: bytes in, events out. The Asio layer feeds what it
+// reads and carries out what comes back; no sockets here, so every rule is unit-testable.
+enum class Opcode : std::uint8_t {
+  continuation = 0x0,
+  text = 0x1,
+  binary = 0x2,
+  close = 0x8,
+  ping = 0x9,
+  pong = 0xA,
+};
+
+// What the decoder found. `payload` views the decoder's own buffer: valid until the next call.
+struct DecodeEvent {
+  enum class Kind {
+    need_more,  // everything fed so far is consumed; read more
+    message,    // a complete text or binary message
+    ping,       // answer with a pong carrying `payload`
+    pong,
+    close,  // the peer started (or answered) the closing handshake; `close_code` (1005: none)
+    error,  // protocol violation: close with `close_code`, then drop the connection
+  };
+  Kind kind = Kind::need_more;
+  bool text = false;
+  std::string_view payload;
+  std::uint16_t close_code = 0;
+  std::string_view reason;  // why, for logs (error) or the peer's close reason
+};
+
+// Decodes client-to-server frames: enforces masking, reserved bits, control-frame rules,
+// fragmentation order, the message size limit (1009) and UTF-8 in text (1007).
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
+
+  // Appends received bytes. Then call next() until it says need_more.
+  void feed(std::string_view bytes) { input_.append(bytes); }
+  DecodeEvent next();
+
+  // Bytes held for an incomplete frame or message (for memory accounting and shrinking).
+  std::size_t buffered() const { return input_.size() - consumed_ + message_.size(); }
+  void shrink();
+
+ private:
+  DecodeEvent fail(std::uint16_t code, std::string_view why);
+
+  std::size_t max_message_;
+  std::string input_;
+  std::size_t consumed_ = 0;
+  std::string message_;  // fragments so far
+  bool in_message_ = false;
+  bool message_text_ = false;
+  std::string control_;  // payload of the last control frame (events view it)
+  std::uint32_t utf8_state_ = 0;
+  bool failed_ = false;
+};
+
+// Encodes an unmasked server frame: header + payload, ready to write.
+std::string encode_frame(Opcode opcode, std::string_view payload);
+// Appends just the header for a payload of `length` bytes.
+void append_frame_header(std::string& out, Opcode opcode, std::size_t length);
+// A close frame's payload: code (big endian) + reason (truncated to fit 125 bytes).
+std::string close_payload(std::uint16_t code, std::string_view reason);
+
+// Incremental UTF-8 validation (RFC 3629: no overlongs, surrogates or code points above
+// U+10FFFF). Feed chunks in order; utf8_accept after the last one means valid.
+std::uint32_t utf8_step(std::uint32_t state, std::string_view bytes);
+inline constexpr std::uint32_t utf8_accept = 0;
+inline constexpr std::uint32_t utf8_reject = 0xFFFFFFFFu;
+
+// Sec-WebSocket-Accept for a client's Sec-WebSocket-Key.
+std::string accept_key(std::string_view client_key);
+
+}  // namespace realtime::ws
