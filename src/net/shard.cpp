@@ -51,6 +51,7 @@ void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
 }
 
 void Shard::on_deliver(const FrameBatch& batch) {
+  ++delivery_turn_;
   for (const auto& item : batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;

@@ -47,6 +47,8 @@ class Shard final : public DeliveryTarget {
   void detach(WsSession* session) { sessions_.erase(session); }
   // Every session of the shard reads into this one buffer, then keeps only partial frames.
   std::vector<char>& read_buffer() { return read_buffer_; }
+  // Counts deliveries, so a session can tell frames of the current batch from its backlog.
+  std::uint64_t delivery_turn() const { return delivery_turn_; }
 
  private:
   void on_deliver(const FrameBatch& batch);
@@ -61,6 +63,7 @@ class Shard final : public DeliveryTarget {
   TopicRegistry<WsSession> registry_;
   std::unordered_set<WsSession*> sessions_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  std::uint64_t delivery_turn_ = 0;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

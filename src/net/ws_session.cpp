@@ -280,7 +280,14 @@ void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
 void WsSession::send(const FramePtr& frame) {
   if (!accepted_ || closing_ || finished_) return;
   const ServerContext& ctx = shard_.context();
-  if (queued_bytes_ + frame->size() > ctx.config->max_queue_bytes) {
+  // The bound applies to what is left over from earlier deliveries: one published batch is
+  // always queued whole (else a reader of a full 1 MiB batch would be closed however fast it
+  // reads), and a reader that has not drained the previous ones by the next is slow.
+  if (shard_.delivery_turn() != turn_) {
+    turn_ = shard_.delivery_turn();
+    backlog_ = queued_bytes_;
+  }
+  if (backlog_ + frame->size() > ctx.config->max_queue_bytes) {
     ctx.metrics->count_slow_consumer();
     spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id_,
                  grant_.subject.user_id, queued_bytes_);
