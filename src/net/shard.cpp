@@ -52,13 +52,17 @@ void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
 
 void Shard::on_deliver(const FrameBatch& batch) {
   ++delivery_turn_;
+  delivering_ = true;
   for (const auto& item : batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;
-    // send() never changes the registry synchronously (closing is asynchronous), so walking
-    // the vector while sending is safe.
+    // send() never changes the registry or ends a session synchronously (closing is
+    // asynchronous), so walking the vector while sending is safe, and so is flushing below.
     for (WsSession* session : *subscribers) session->send(item.frame);
   }
+  delivering_ = false;
+  for (WsSession* session : to_flush_) session->flush();
+  to_flush_.clear();
 }
 
 void Shard::close_all(unsigned short code) {

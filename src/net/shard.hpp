@@ -49,6 +49,10 @@ class Shard final : public DeliveryTarget {
   std::vector<char>& read_buffer() { return read_buffer_; }
   // Counts deliveries, so a session can tell frames of the current batch from its backlog.
   std::uint64_t delivery_turn() const { return delivery_turn_; }
+  // While a batch is delivered, sessions queue and ask to be flushed once at its end, so a
+  // batch leaves in one write per session (uWebSockets' cork).
+  bool delivering() const { return delivering_; }
+  void flush_later(WsSession* session) { to_flush_.push_back(session); }
 
  private:
   void on_deliver(const FrameBatch& batch);
@@ -64,6 +68,8 @@ class Shard final : public DeliveryTarget {
   std::unordered_set<WsSession*> sessions_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::uint64_t delivery_turn_ = 0;
+  bool delivering_ = false;
+  std::vector<WsSession*> to_flush_;
   boost::asio::io_context io_{1};
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

@@ -274,7 +274,7 @@ void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
   // Control frames bypass the queue bound: they are tiny and the protocol requires them.
   queue_.push_back(std::make_shared<const std::string>(ws::encode_frame(opcode, payload)));
   queued_bytes_ += queue_.back()->size();
-  if (in_flight_ == 0) do_write();
+  if (in_flight_ == 0 && !flush_pending_) do_write();
 }
 
 void WsSession::send(const FramePtr& frame) {
@@ -296,7 +296,18 @@ void WsSession::send(const FramePtr& frame) {
   queue_.push_back(frame);
   queued_bytes_ += frame->size();
   ShardCounters::add(shard_.counters().messages_delivered, 1);
-  if (in_flight_ == 0) do_write();
+  if (in_flight_ != 0 || flush_pending_) return;
+  if (shard_.delivering()) {
+    flush_pending_ = true;
+    shard_.flush_later(this);
+  } else {
+    do_write();
+  }
+}
+
+void WsSession::flush() {
+  flush_pending_ = false;
+  if (in_flight_ == 0 && !queue_.empty()) do_write();
 }
 
 void WsSession::do_write() {

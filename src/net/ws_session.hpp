@@ -33,6 +33,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void run();
   void send(const FramePtr& frame);
+  // Starts writing what is queued, unless a write is in flight (its completion continues).
+  void flush();
   void close(unsigned short code, std::string_view reason);
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
   bool closing() const { return closing_ || finished_; }
@@ -73,6 +75,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
   RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   bool accepted_ = false;
+  bool flush_pending_ = false;      // the shard flushes us at the end of its current delivery
   bool closing_ = false;            // our close frame is queued or sent
   bool close_after_write_ = false;  // close the socket once the queue is written
   bool finished_ = false;
