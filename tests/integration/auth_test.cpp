@@ -1,0 +1,249 @@
+// Production mode end to end: Hasura JWT -> connection token -> connect -> topic rules.
+#include <gtest/gtest.h>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <memory>
+#include <string>
+
+#include "auth/jwt.hpp"
+#include "support/http_client.hpp"
+#include "support/server_process.hpp"
+#include "support/test_helpers.hpp"
+#include "support/ws_client.hpp"
+
+namespace json = boost::json;
+
+namespace realtime::testing {
+namespace {
+
+constexpr const char* kOrigin = "https://app.example";
+constexpr const char* kKey = "integration-api-key";
+constexpr const char* kHasuraSecret = "integration-tests-hs256-secret-0123456789";
+constexpr const char* kTokenSecret = "integration-connection-token-secret-0123";
+
+std::int64_t Now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A Hasura JWT as the auth service would mint it.
+std::string HasuraJwt(const std::string& user, const std::string& default_role,
+                      std::int64_t exp_offset = 3600) {
+  json::object claims;
+  claims["sub"] = user;
+  claims["iat"] = Now() - 10;
+  claims["exp"] = Now() + exp_offset;
+  json::object hasura;
+  hasura["x-hasura-user-id"] = user;
+  hasura["x-hasura-default-role"] = default_role;
+  hasura["x-hasura-allowed-roles"] = json::array{"user", "admin"};
+  claims["https://hasura.io/jwt/claims"] = std::move(hasura);
+  return sign_hs256(claims, kHasuraSecret);
+}
+
+class AuthTest : public ::testing::Test {
+ protected:
+  AuthTest()
+      : server_(
+            [] {
+              auto args = ServerProcess::ProductionArgs(kOrigin, kKey);
+              args.insert(args.end(), {"--token-secret", kTokenSecret});
+              return args;
+            }(),
+            ServerProcess::ProductionEnv()) {}
+
+  // POST /realtime/token as a trusted service (the server key).
+  std::string ServiceToken(const std::string& user, const std::string& role,
+                           const std::string& topics_json = "[]") {
+    auto r = HttpPostJson(server_.port(), "/realtime/token",
+                          R"({"user_id":")" + user + R"(","role":")" + role +
+                              R"(","topics":)" + topics_json + "}",
+                          {{"X-Plugin-Secret", kKey}});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return std::string(r.Json().at("token").as_string());
+  }
+
+  std::variant<std::unique_ptr<WsClient>, HttpResponse> ConnectWithToken(
+      const std::string& token, const std::string& extra_query = {}) {
+    WsConnectOptions options;
+    options.target = "/realtime/connect?token=" + token + extra_query;
+    options.headers = {{"Origin", kOrigin}};
+    return WsClient::TryConnect(server_.port(), options);
+  }
+
+  std::unique_ptr<WsClient> MustConnect(const std::string& token) {
+    auto result = ConnectWithToken(token);
+    if (auto* refused = std::get_if<HttpResponse>(&result)) {
+      ADD_FAILURE() << "refused: " << refused->status << ' ' << refused->body;
+      return nullptr;
+    }
+    auto client = std::move(std::get<std::unique_ptr<WsClient>>(result));
+    EXPECT_EQ(StringField(client->ReadJson(), "type"), "welcome");
+    return client;
+  }
+
+  static json::object SubscribeReply(WsClient& client, std::string_view topic) {
+    client.Send(R"({"type":"subscribe","topic":")" + std::string(topic) + R"(","id":"s"})");
+    return client.ReadSkippingPresence();
+  }
+
+  ServerProcess server_;
+};
+
+TEST_F(AuthTest, HasuraJwtIsExchangedForATokenThatConnectsAsItsUser) {
+  auto r = HttpPostJson(server_.port(), "/realtime/token", "",
+                        {{"Authorization", "Bearer " + HasuraJwt("alice", "user")},
+                         {"X-Hasura-Role", "admin"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto body = r.Json().as_object();
+  EXPECT_EQ(body.at("user_id"), "alice");
+  EXPECT_EQ(body.at("role"), "admin");  // requested and allowed
+  EXPECT_EQ(body.at("expires_in"), 60);
+
+  WsConnectOptions options;
+  options.target = "/realtime/connect";
+  options.headers = {{"Origin", kOrigin},
+                     {"Authorization", "Bearer " + std::string(body.at("token").as_string())}};
+  auto client = WsClient::Connect(server_.port(), options);
+  const auto welcome = client->ReadJson();
+  EXPECT_EQ(StringField(welcome, "type"), "welcome");
+  EXPECT_EQ(StringField(welcome, "user_id"), "alice");
+}
+
+TEST_F(AuthTest, TokenEndpointNamesWhyAJwtIsRefused) {
+  auto expired = HttpPostJson(server_.port(), "/realtime/token", "",
+                              {{"Authorization", "Bearer " + HasuraJwt("alice", "user", -60)}});
+  EXPECT_EQ(expired.status, 401);
+  EXPECT_EQ(expired.Json().at("reason"), "expired");
+
+  std::string forged = HasuraJwt("alice", "user");
+  // The first signature character carries no padding bits, so changing it changes the bytes.
+  forged[forged.rfind('.') + 1] = forged[forged.rfind('.') + 1] == 'A' ? 'B' : 'A';
+  auto bad = HttpPostJson(server_.port(), "/realtime/token", "",
+                          {{"Authorization", "Bearer " + forged}});
+  EXPECT_EQ(bad.status, 401);
+  EXPECT_EQ(bad.Json().at("reason"), "bad_signature");
+
+  auto missing = HttpPostJson(server_.port(), "/realtime/token", R"({"user_id":"alice"})");
+  EXPECT_EQ(missing.status, 401);
+  EXPECT_EQ(missing.Json().at("reason"), "missing_token");
+}
+
+TEST_F(AuthTest, ConnectWithoutTokenIsRefusedBeforeUpgrade) {
+  WsConnectOptions options;
+  options.target = "/realtime/connect?user=alice";  // ?user= means nothing outside --dev
+  options.headers = {{"Origin", kOrigin}};
+  auto result = WsClient::TryConnect(server_.port(), options);
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(result));
+  const auto& refused = std::get<HttpResponse>(result);
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_EQ(refused.Json().at("reason"), "missing_token");
+}
+
+TEST_F(AuthTest, ATokenOpensOneConnectionOnly) {
+  const std::string token = ServiceToken("alice", "user");
+  auto first = MustConnect(token);
+  ASSERT_NE(first, nullptr);
+  auto replay = ConnectWithToken(token);
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(replay));
+  EXPECT_EQ(std::get<HttpResponse>(replay).status, 401);
+  EXPECT_EQ(std::get<HttpResponse>(replay).Json().at("reason"), "replayed");
+}
+
+TEST_F(AuthTest, ExpiredConnectionTokenIsRefused) {
+  json::object claims;
+  claims["iss"] = "nself-realtime";
+  claims["sub"] = "alice";
+  claims["role"] = "user";
+  claims["jti"] = "expired-token-id";
+  claims["iat"] = Now() - 600;
+  claims["exp"] = Now() - 300;
+  auto result = ConnectWithToken(sign_hs256(claims, kTokenSecret));
+  ASSERT_TRUE(std::holds_alternative<HttpResponse>(result));
+  EXPECT_EQ(std::get<HttpResponse>(result).status, 401);
+  EXPECT_EQ(std::get<HttpResponse>(result).Json().at("reason"), "expired");
+}
+
+TEST_F(AuthTest, RulesDecideEachSubscribe) {
+  auto alice = MustConnect(ServiceToken("alice", "user"));
+  ASSERT_NE(alice, nullptr);
+  EXPECT_EQ(StringField(SubscribeReply(*alice, "channel:42"), "type"), "subscribed");
+  EXPECT_EQ(StringField(SubscribeReply(*alice, "user:alice"), "type"), "subscribed");
+  for (const char* denied : {"user:bob", "misc", "channel:42:secret"}) {
+    const auto reply = SubscribeReply(*alice, denied);
+    EXPECT_EQ(StringField(reply, "type"), "error") << denied;
+    EXPECT_EQ(StringField(reply, "code"), "forbidden") << denied;
+  }
+  // ?topics= goes through the same rules.
+  auto result = ConnectWithToken(ServiceToken("bob", "user"), "&topics=channel:1,user:alice");
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<WsClient>>(result));
+  auto& bob = *std::get<std::unique_ptr<WsClient>>(result);
+  EXPECT_EQ(StringField(bob.ReadJson(), "type"), "welcome");
+  EXPECT_EQ(StringField(bob.ReadSkippingPresence(), "type"), "subscribed");
+  const auto denied = bob.ReadSkippingPresence();
+  EXPECT_EQ(StringField(denied, "code"), "forbidden");
+}
+
+TEST_F(AuthTest, ServiceGrantsOpenTopicsTheRulesClose) {
+  auto agent = MustConnect(ServiceToken("agent-7", "user", R"(["support:*"])"));
+  ASSERT_NE(agent, nullptr);
+  EXPECT_EQ(StringField(SubscribeReply(*agent, "support:99"), "type"), "subscribed");
+  EXPECT_EQ(StringField(SubscribeReply(*agent, "billing:1"), "code"), "forbidden");
+}
+
+TEST_F(AuthTest, DeniedClientPublishReachesNobody) {
+  auto admin = MustConnect(ServiceToken("root", "admin"));
+  auto alice = MustConnect(ServiceToken("alice", "user"));
+  ASSERT_NE(admin, nullptr);
+  ASSERT_NE(alice, nullptr);
+  Subscribe(*admin, "channel:42");
+  Subscribe(*alice, "channel:42");
+
+  alice->Send(
+      R"({"type":"publish","topic":"channel:42","event":"chat.message.created","data":"spoof","id":9})");
+  const auto reply = alice->ReadSkippingPresence();
+  EXPECT_EQ(StringField(reply, "code"), "forbidden");
+
+  // Anything alice's publish had put on the topic would arrive before this marker.
+  ASSERT_EQ(Publish(server_.port(), "channel:42", "marker", "1", {{"X-Plugin-Secret", kKey}}).status,
+            202);
+  EXPECT_EQ(ExpectEvent(*admin, "channel:42", "marker"), json::value(1));
+  EXPECT_EQ(ExpectEvent(*alice, "channel:42", "marker"), json::value(1));
+}
+
+TEST_F(AuthTest, PublishNeedsTheServerKey) {
+  EXPECT_EQ(Publish(server_.port(), "channel:42", "e", "1").status, 401);
+  EXPECT_EQ(Publish(server_.port(), "channel:42", "e", "1", {{"X-Plugin-Secret", "wrong"}}).status,
+            401);
+  EXPECT_EQ(Publish(server_.port(), "channel:42", "e", "1",
+                    {{"Authorization", "Bearer " + HasuraJwt("root", "admin")}})
+                .status,
+            401);
+  EXPECT_EQ(Publish(server_.port(), "channel:42", "e", "1", {{"X-Internal-Token", kKey}}).status,
+            202);
+}
+
+TEST_F(AuthTest, PresenceReadsFollowTheRulesForUsers) {
+  auto alice = MustConnect(ServiceToken("alice", "user"));
+  ASSERT_NE(alice, nullptr);
+  Subscribe(*alice, "channel:42");
+
+  const std::string user_jwt = HasuraJwt("bob", "user");
+  auto allowed = HttpGet(server_.port(), "/realtime/presence/channel:42",
+                         {{"Authorization", "Bearer " + user_jwt}});
+  ASSERT_EQ(allowed.status, 200) << allowed.body;
+  EXPECT_EQ(allowed.Json().at("count"), 1);
+
+  auto denied = HttpGet(server_.port(), "/realtime/presence/misc",
+                        {{"Authorization", "Bearer " + user_jwt}});
+  EXPECT_EQ(denied.status, 403);
+  EXPECT_EQ(HttpGet(server_.port(), "/realtime/presence/channel:42").status, 401);
+  EXPECT_EQ(HttpGet(server_.port(), "/realtime/presence/misc", {{"X-Plugin-Secret", kKey}}).status,
+            200);
+}
+
+}  // namespace
+}  // namespace realtime::testing

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace realtime::testing {
+
+// How long a server may take to print its listening line: generous, because the machine may be
+// loaded and the server may run under AddressSanitizer.
+inline constexpr std::chrono::seconds kStartupTimeout{60};
+
+// The real nself-realtime binary as a child process. The constructor returns once the server
+// accepts connections; the destructor kills whatever is still running, so no test leaves a
+// server behind.
+class ServerProcess {
+ public:
+  using Env = std::vector<std::pair<std::string, std::string>>;
+
+  // Runs the binary with `args` (after --host 127.0.0.1 --port 0) and `env` on top of a copy of
+  // this process's environment from which every server setting (REALTIME_*, HASURA_GRAPHQL_*,
+  // PORT, PLUGIN_INTERNAL_SECRET) has been removed.
+  explicit ServerProcess(std::vector<std::string> args, Env env = {});
+  ~ServerProcess();
+
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  // A development-mode server (--dev) with extra flags.
+  static std::vector<std::string> DevArgs(std::vector<std::string> extra = {});
+  // A production-mode server (no --dev): it needs allowed origins and the server-side key.
+  static std::vector<std::string> ProductionArgs(const std::string& cors_origin,
+                                                 const std::string& api_key);
+  // What a production-mode server needs in its environment besides flags: Hasura's JWT config
+  // (a test secret; these tests present no JWTs).
+  static Env ProductionEnv();
+
+  std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  void Signal(int signo) const;
+  // The raw waitpid() status once the process exited, nullopt if it still runs after `timeout`.
+  std::optional<int> WaitForExit(std::chrono::milliseconds timeout);
+  bool running();
+
+  // Everything the server wrote to stderr so far.
+  std::string Log() const;
+  // Resident set size from /proc/PID/status, in bytes.
+  std::uint64_t RssBytes() const;
+  // Number of open file descriptors, from /proc/PID/fd.
+  std::size_t OpenFdCount() const;
+
+ private:
+  void DrainStderr();
+  // Kills the process if it still runs and reaps it and the log reader.
+  void Stop();
+
+  pid_t pid_ = -1;
+  int stderr_fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::optional<int> exit_status_;
+  std::thread drainer_;
+  mutable std::mutex mutex_;
+  std::condition_variable log_changed_;
+  std::string log_;
+  bool log_closed_ = false;
+};
+
+}  // namespace realtime::testing
