@@ -4,6 +4,9 @@
 
 #include <boost/json/value.hpp>
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <string>
 
 #include "support/client_pool.hpp"
@@ -17,7 +20,23 @@ constexpr std::size_t kDefaultMaxConnections = 10000;
 // Leeway for descriptors the server opens on its own (a lingering HTTP socket, a timer).
 constexpr std::size_t kFdSlack = 8;
 
+// Both this process (10,001 client sockets) and the server (10,000 plus its own) need more
+// descriptors than the usual soft limit of 1024; the server inherits ours. Returns the limit.
+rlim_t RaiseFdLimit(rlim_t wanted) {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < wanted) {
+    limit.rlim_cur = std::min(wanted, limit.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &limit);
+    getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  return limit.rlim_cur;
+}
+
 TEST(ConnectionLimitTest, ConnectionAboveTheDefaultLimitGets503AndServerRecovers) {
+  constexpr rlim_t kFdsNeeded = kDefaultMaxConnections + 256;
+  ASSERT_GE(RaiseFdLimit(kFdsNeeded), kFdsNeeded)
+      << "this test needs " << kFdsNeeded << " file descriptors per process (ulimit -n)";
   // The clients only listen; opening 10,000 of them on a loaded machine must not run into
   // the heartbeat timeout, which is not what this test is about.
   ServerProcess server(ServerProcess::DevArgs({"--heartbeat-seconds", "3600"}));
