@@ -61,8 +61,18 @@ void Shard::on_deliver(const FrameBatch& batch) {
     for (WsSession* session : *subscribers) session->send(item.frame);
   }
   delivering_ = false;
-  for (WsSession* session : to_flush_) session->flush();
+  if (!to_flush_.empty() && !flush_posted_) {
+    // Posted behind the batches already queued, so they all join the same writes.
+    flush_posted_ = true;
+    net::post(io_, [this] { on_flush(); });
+  }
+}
+
+void Shard::on_flush() {
+  flush_posted_ = false;
+  auto sessions = std::move(to_flush_);
   to_flush_.clear();
+  for (const auto& session : sessions) session->flush();
 }
 
 void Shard::close_all(unsigned short code) {

@@ -49,13 +49,15 @@ class Shard final : public DeliveryTarget {
   std::vector<char>& read_buffer() { return read_buffer_; }
   // Counts deliveries, so a session can tell frames of the current batch from its backlog.
   std::uint64_t delivery_turn() const { return delivery_turn_; }
-  // While a batch is delivered, sessions queue and ask to be flushed once at its end, so a
-  // batch leaves in one write per session (uWebSockets' cork).
+  // While batches are delivered, sessions queue and ask to be flushed once, after every batch
+  // already waiting in the loop: what arrives together leaves in one write per session
+  // (uWebSockets' cork, once per loop turn).
   bool delivering() const { return delivering_; }
-  void flush_later(WsSession* session) { to_flush_.push_back(session); }
+  void flush_later(std::shared_ptr<WsSession> session) { to_flush_.push_back(std::move(session)); }
 
  private:
   void on_deliver(const FrameBatch& batch);
+  void on_flush();
   void schedule_heartbeat_sweep();
   void on_heartbeat_sweep();
 
@@ -69,8 +71,11 @@ class Shard final : public DeliveryTarget {
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::uint64_t delivery_turn_ = 0;
   bool delivering_ = false;
-  std::vector<WsSession*> to_flush_;
+  bool flush_posted_ = false;
   boost::asio::io_context io_{1};
+  // Owning, since a session may end before the flush; declared after io_ so that sessions
+  // still held here at destruction go before the loop they live on.
+  std::vector<std::shared_ptr<WsSession>> to_flush_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   std::thread thread_;

@@ -299,7 +299,7 @@ void WsSession::send(const FramePtr& frame) {
   if (in_flight_ != 0 || flush_pending_) return;
   if (shard_.delivering()) {
     flush_pending_ = true;
-    shard_.flush_later(this);
+    shard_.flush_later(shared_from_this());
   } else {
     do_write();
   }
@@ -307,7 +307,7 @@ void WsSession::send(const FramePtr& frame) {
 
 void WsSession::flush() {
   flush_pending_ = false;
-  if (in_flight_ == 0 && !queue_.empty()) do_write();
+  if (!finished_ && in_flight_ == 0 && !queue_.empty()) do_write();
 }
 
 void WsSession::do_write() {
