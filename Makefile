@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan unit integration format clean
+.PHONY: run test deps build build-asan unit integration format clean bench
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
@@ -29,6 +29,12 @@ unit: build
 
 integration: build
 	ctest --preset release -L integration
+
+# Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
+bench: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench
+	@scripts/bench
 
 format:
 	@find src tests -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

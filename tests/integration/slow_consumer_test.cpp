@@ -135,8 +135,15 @@ TEST_F(SlowConsumerTest, ServerMemoryStaysBoundedWhileAClientStopsReading) {
     if (request % 64 == 0) max_rss = std::max(max_rss, server_.RssBytes());
   }
   max_rss = std::max(max_rss, server_.RssBytes());
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the server's RSS reaches ~410 MiB here (10 MiB in the release build
+  // for the same traffic), with or without a small quarantine: ASan's allocator, not live data,
+  // as far as we can tell. The release run of this test asserts the bound.
+  std::cerr << "ASan build: RSS bound not asserted\n";
+#else
   EXPECT_LT(max_rss, kMaxRssBytes) << "server RSS reached " << max_rss / kMiB << " MiB after "
                                    << pushed / kMiB << " MiB were published";
+#endif
   EXPECT_GE(ScrapeMetric(port(), "realtime_slow_consumer_closes_total"), 1.0);
   std::cerr << "max server RSS " << max_rss / kMiB << " MiB over " << pushed / kMiB
             << " MiB published\n";

@@ -1,0 +1,1734 @@
+// rt-bench: load generator for nself-realtime and, side by side, for other servers speaking the
+// same protocol subset (the uWebSockets reference in ../shared/peers). See docs/performance.md.
+//
+// Scenarios (each prints one JSON line per target, and a Markdown table at the end):
+//   fanout   N subscribers on one topic; batched POST /realtime/publish as fast as the server
+//            delivers (bounded lag), then a latency phase at a fixed fraction of that rate.
+//   chat     C connections over T topics (C/T per topic); batches to random topics.
+//   connect  token fetch (when the target mints tokens) + upgrade + subscribe for N clients.
+//   idle     server RSS before/after N idle subscribed connections -> KiB per connection.
+//
+// Everything runs against loopback targets only; every loop is bounded in count and time, and a
+// watchdog ends the process after --max-seconds whatever happens.
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json.hpp>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <deque>
+#include <fstream>
+#include <functional>
+#include <future>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "stats.hpp"
+#include "ws_frame.hpp"
+
+#ifndef IP_BIND_ADDRESS_NO_PORT
+#define IP_BIND_ADDRESS_NO_PORT 24
+#endif
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using namespace rtbench;
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Time and small helpers
+
+const Clock::time_point g_epoch = Clock::now();
+
+// Nanoseconds since the process started; the publish timestamp carried in every event.
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - g_epoch).count();
+}
+
+inline double seconds_since(std::int64_t ns) { return double(now_ns() - ns) / 1e9; }
+
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+inline void bump(std::atomic<std::uint64_t>& a, std::uint64_t n = 1) {
+  // Single writer (the owning worker thread): a plain store is enough and cheaper than a locked add.
+  a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+std::string human(double v) {
+  char buf[32];
+  if (v >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM", v / 1e6);
+  else if (v >= 1e4) std::snprintf(buf, sizeof buf, "%.0fk", v / 1e3);
+  else if (v >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk", v / 1e3);
+  else std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// The 1-minute load average: benchmark numbers on a busy machine are not comparable.
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double l = -1;
+  in >> l;
+  return l;
+}
+
+// CPU seconds (user + system) a process has used so far; -1 when unknown.
+double process_cpu_seconds(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::atof(f.c_str());
+    if (i == 15) stime = std::atof(f.c_str());
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+long read_rss_kib(int pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+struct Target {
+  std::string name;
+  std::string host;
+  std::uint16_t port = 0;
+  tcp::endpoint endpoint;
+  bool tokens = false;  // mints connection tokens (POST /realtime/token): probed at start
+  int pid = 0;          // for RSS; 0 = unknown
+};
+
+struct Options {
+  std::vector<Target> targets;
+  std::map<std::string, int> pids;
+  std::map<std::string, std::string> describe;  // free text per target (version, commit)
+  std::vector<std::string> scenarios = {"fanout", "chat", "connect", "idle"};
+  std::vector<std::pair<std::string, std::string>> ratios;
+  std::string api_key;
+  std::string out_file;
+  std::string run_id;
+  std::string table_file;  // --table: only print the table of a JSONL file
+  int threads = 1;
+  int rounds = 1;
+  double duration = 8;
+  double warmup = 1;
+  int subscribers = 1000;
+  int chat_connections = 10000;
+  int chat_topics = 1000;
+  int connect_clients = 5000;
+  int connect_concurrency = 100;
+  int idle_connections = 15000;
+  int setup_concurrency = 256;
+  int batch = 100;
+  int latency_batch = 0;  // 0: fanout 10, chat the same as batch
+  double latency_fraction = 0.5;
+  double latency_rate = 0;  // deliveries/s; 0 = fraction x the slowest target's max
+  std::string latency_base;  // target whose max rate sets the latency phase rate (else the slowest)
+  int sample_every = 10;
+  int payload_bytes = 64;
+  int pipes = 4;
+  int depth = 8;
+  int lag = 200;  // max outstanding messages per subscriber in the max-rate phase
+  int source_ips = 16;
+  int poll_us = 200;
+  int rcvbuf = 0;  // SO_RCVBUF of subscriber sockets; 0 = the kernel's autotuning  // client loop: poll, then sleep this long when idle (0: block in epoll)
+  bool no_token = false;
+  bool quiet_table = false;
+  double max_seconds = 900;
+};
+
+[[noreturn]] void usage(const std::string& error = {}) {
+  if (!error.empty()) std::cerr << "rt-bench: " << error << "\n\n";
+  std::cerr << R"(Usage: rt-bench --target NAME=ws://127.0.0.1:PORT [--target ...] [options]
+       rt-bench --table results.jsonl [--run-id ID] [--ratio A/B ...]
+
+Targets (loopback only), run alternately on the same scenarios:
+  --target NAME=ws://127.0.0.1:PORT  repeatable; the first one is "ours" for default ratios
+  --pid NAME=PID                     server pid of a target (idle scenario reads its VmRSS)
+  --describe NAME=TEXT               what the target is (version, commit), kept in the JSON
+  --ratio A/B                        ratio rows to print (default: first target / each other)
+  --api-key KEY                      sent as Authorization: Bearer on publish and token calls
+  --no-token                         connect scenario: plain upgrade even where tokens exist
+
+Scenarios:
+  --scenario LIST        fanout,chat,connect,idle [all]
+  --rounds N             repeat each target's run N times, alternating order [1]
+  --duration S           measured seconds per phase [8]        --warmup S  [1]
+  --subscribers N        fanout subscribers [1000]
+  --chat-connections N   [10000]   --chat-topics N [1000]
+  --connect-clients N    [5000]    --connect-concurrency N [100]
+  --idle-connections N   [15000]
+  --batch N              messages per publish in the max-rate phase [100]
+  --latency-batch N      messages per publish in the latency phase [fanout 10, chat = --batch]
+  --latency-fraction F   latency phase rate = F x the slowest target's max rate [0.5]
+  --latency-base NAME    ... x this target's max rate instead (e.g. the reference server)
+  --latency-rate R       latency phase rate in deliveries/s (overrides the fraction)
+  --sample-every N       latency sample on every Nth event per subscriber [10]
+  --payload-bytes N      padding in each event's data [64]
+  --pipes N --depth N    publisher keep-alive HTTP connections and pipelined requests each [4, 8]
+  --lag N                max outstanding messages per subscriber while publishing at max [200]
+  --threads N            client threads (1 or 2 on this machine) [1]
+  --source-ips N         spread client sockets over 127.0.0.2..N+1 (0 = no bind) [16]
+  --rcvbuf BYTES          SO_RCVBUF of client WebSocket sockets (0 = kernel autotuning) [0]
+  --poll-us N            client threads poll their sockets and sleep N us when idle, instead of
+                         blocking in epoll_wait (0): see "load generator" in docs/performance.md [200]
+
+Output:
+  --out FILE             append the JSON lines there too
+  --run-id ID            tag of this run in the JSON lines [UTC time]
+  --quiet-table          no Markdown table at the end (use --table later)
+  --max-seconds S        watchdog: exit 3 after S seconds whatever happens [900]
+)";
+  std::exit(2);
+}
+
+std::pair<std::string, std::string> split_eq(const std::string& s, const char* flag) {
+  auto eq = s.find('=');
+  if (eq == std::string::npos || eq == 0) usage(std::string(flag) + " wants NAME=VALUE, got " + s);
+  return {s.substr(0, eq), s.substr(eq + 1)};
+}
+
+Target parse_target(const std::string& spec) {
+  auto [name, url] = split_eq(spec, "--target");
+  Target t;
+  t.name = name;
+  std::string rest = url;
+  if (rest.rfind("ws://", 0) == 0) rest = rest.substr(5);
+  else if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+  auto slash = rest.find('/');
+  if (slash != std::string::npos) rest = rest.substr(0, slash);
+  auto colon = rest.rfind(':');
+  if (colon == std::string::npos) usage("target " + spec + " has no port");
+  t.host = rest.substr(0, colon);
+  if (t.host == "localhost") t.host = "127.0.0.1";
+  int port = std::atoi(rest.c_str() + colon + 1);
+  if (port <= 0 || port > 65535) usage("bad port in " + spec);
+  t.port = static_cast<std::uint16_t>(port);
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(t.host, ec);
+  if (ec || !addr.is_v4() || !addr.is_loopback()) usage("targets must be 127.x.x.x addresses: " + spec);
+  t.endpoint = tcp::endpoint(addr, t.port);
+  return t;
+}
+
+Options parse_options(int argc, char** argv) {
+  Options o;
+  bool scenarios_set = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    auto next_int = [&](int lo, int hi) {
+      std::string v = next();
+      char* end = nullptr;
+      long x = std::strtol(v.c_str(), &end, 10);
+      if (*end != 0 || x < lo || x > hi) usage(a + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
+      return static_cast<int>(x);
+    };
+    auto next_double = [&](double lo, double hi) {
+      std::string v = next();
+      char* end = nullptr;
+      double x = std::strtod(v.c_str(), &end);
+      if (*end != 0 || x < lo || x > hi) usage(a + " out of range");
+      return x;
+    };
+    if (a == "--help" || a == "-h") usage();
+    else if (a == "--target") o.targets.push_back(parse_target(next()));
+    else if (a == "--pid") { auto [n, v] = split_eq(next(), "--pid"); o.pids[n] = std::atoi(v.c_str()); }
+    else if (a == "--describe") { auto [n, v] = split_eq(next(), "--describe"); o.describe[n] = v; }
+    else if (a == "--ratio") {
+      std::string v = next();
+      auto slash = v.find('/');
+      if (slash == std::string::npos) usage("--ratio wants A/B");
+      o.ratios.emplace_back(v.substr(0, slash), v.substr(slash + 1));
+    }
+    else if (a == "--scenario") {
+      if (!scenarios_set) o.scenarios.clear();
+      scenarios_set = true;
+      std::stringstream ss(next());
+      std::string s;
+      while (std::getline(ss, s, ',')) {
+        if (s != "fanout" && s != "chat" && s != "connect" && s != "idle") usage("unknown scenario " + s);
+        o.scenarios.push_back(s);
+      }
+    }
+    else if (a == "--api-key") o.api_key = next();
+    else if (a == "--out") o.out_file = next();
+    else if (a == "--run-id") o.run_id = next();
+    else if (a == "--table") o.table_file = next();
+    else if (a == "--threads") o.threads = next_int(1, 8);
+    else if (a == "--rounds") o.rounds = next_int(1, 10);
+    else if (a == "--duration") o.duration = next_double(0.5, 120);
+    else if (a == "--warmup") o.warmup = next_double(0, 30);
+    else if (a == "--subscribers") o.subscribers = next_int(1, 18000);
+    else if (a == "--chat-connections") o.chat_connections = next_int(1, 18000);
+    else if (a == "--chat-topics") o.chat_topics = next_int(1, 18000);
+    else if (a == "--connect-clients") o.connect_clients = next_int(1, 18000);
+    else if (a == "--connect-concurrency") o.connect_concurrency = next_int(1, 2000);
+    else if (a == "--idle-connections") o.idle_connections = next_int(1, 18000);
+    else if (a == "--batch") o.batch = next_int(1, 1000);
+    else if (a == "--latency-batch") o.latency_batch = next_int(1, 1000);
+    else if (a == "--latency-fraction") o.latency_fraction = next_double(0.01, 1);
+    else if (a == "--latency-rate") o.latency_rate = next_double(1, 1e9);
+    else if (a == "--latency-base") o.latency_base = next();
+    else if (a == "--sample-every") o.sample_every = next_int(1, 1000000);
+    else if (a == "--payload-bytes") o.payload_bytes = next_int(0, 30000);
+    else if (a == "--pipes") o.pipes = next_int(1, 64);
+    else if (a == "--depth") o.depth = next_int(1, 256);
+    else if (a == "--lag") o.lag = next_int(1, 100000);
+    else if (a == "--source-ips") o.source_ips = next_int(0, 250);
+    else if (a == "--poll-us") o.poll_us = next_int(0, 100000);
+    else if (a == "--rcvbuf") o.rcvbuf = next_int(0, 64 << 20);
+    else if (a == "--no-token") o.no_token = true;
+    else if (a == "--quiet-table") o.quiet_table = true;
+    else if (a == "--max-seconds") o.max_seconds = next_double(1, 7200);
+    else usage("unknown option " + a);
+  }
+  if (o.table_file.empty() && o.targets.empty()) usage("at least one --target is required");
+  std::set<std::string> names;
+  for (auto& t : o.targets) {
+    if (!names.insert(t.name).second) usage("duplicate target name " + t.name);
+    if (auto it = o.pids.find(t.name); it != o.pids.end()) t.pid = it->second;
+  }
+  if (o.run_id.empty()) o.run_id = utc_now();
+  return o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workers: one io_context and thread each; every socket lives on exactly one worker.
+
+struct alignas(64) Counters {
+  std::atomic<std::uint64_t> frames{0};      // every frame received after the upgrade
+  std::atomic<std::uint64_t> events{0};      // bench events (carry "data":{"t":...})
+  std::atomic<std::uint64_t> ready{0};       // clients upgraded and subscribed
+  std::atomic<std::uint64_t> failed{0};      // clients that never got ready
+  std::atomic<std::uint64_t> closed{0};      // ready clients the server closed
+  std::atomic<std::uint64_t> slow_closed{0}; // ... of which with 4008 (slow consumer)
+  std::atomic<std::int64_t> last_done_ns{0};
+};
+
+class WsClient;
+class HttpPipe;
+struct Bench;
+
+struct ClientPlan {
+  std::string user;
+  std::string topic;
+  bool token = false;
+  std::size_t buffer = 16 * 1024;
+};
+
+struct Worker {
+  explicit Worker(Bench& b, int i) : bench(b), index(i), guard(net::make_work_guard(io)), ping_timer(io) {}
+  Bench& bench;
+  int index;
+  net::io_context io{1};
+  net::executor_work_guard<net::io_context::executor_type> guard;
+  std::thread thread;
+  Counters c;
+  // Worker-thread-only state below.
+  std::vector<std::int64_t> samples;
+  std::uint32_t sample_counter = 0;
+  std::size_t sample_cap = 4'000'000;
+  std::vector<std::shared_ptr<WsClient>> clients;
+  std::vector<std::shared_ptr<HttpPipe>> token_pipes;
+  std::size_t next_token_pipe = 0;
+  net::steady_timer ping_timer;
+  std::vector<std::string> failure_notes;
+  // Connection launcher.
+  const Target* launch_target = nullptr;
+  std::function<ClientPlan(std::size_t)> plan_for;
+  std::size_t launch_next = 0, launch_end = 0, launch_stride = 1;
+  int inflight = 0, max_inflight = 0;
+  bool record_setup = false;
+
+  void note_failure(const std::string& what) {
+    if (failure_notes.size() < 5) failure_notes.push_back(what);
+  }
+  void launch_more();
+  void on_client_done(std::int64_t setup_ns, bool ok);
+  void schedule_pings();
+  std::shared_ptr<HttpPipe> token_pipe();
+};
+
+struct Bench {
+  Options opt;
+  std::vector<std::unique_ptr<Worker>> workers;
+  std::atomic<bool> recording{false};
+  std::atomic<std::uint64_t> source_counter{0};
+  std::vector<json::object> records;
+
+  tcp::endpoint source_for(std::uint64_t i) const {
+    // 127.0.0.2, .3, ...: each source address has its own ephemeral port range.
+    auto a = net::ip::make_address_v4("127.0.0.2").to_uint() + static_cast<std::uint32_t>(i % opt.source_ips);
+    return tcp::endpoint(net::ip::address_v4(a), 0);
+  }
+  std::uint64_t sum(std::atomic<std::uint64_t> Counters::*m) const {
+    std::uint64_t s = 0;
+    for (auto& w : workers) s += (w->c.*m).load(std::memory_order_relaxed);
+    return s;
+  }
+};
+
+template <class F>
+void run_sync(Worker& w, F&& f) {
+  std::promise<void> done;
+  auto fut = done.get_future();
+  net::post(w.io, [&] {
+    f();
+    done.set_value();
+  });
+  fut.wait();
+}
+
+template <class F>
+void run_all(Bench& b, F&& f) {
+  for (auto& w : b.workers) run_sync(*w, [&] { f(*w); });
+}
+
+bool open_socket(Bench& b, tcp::socket& s, beast::error_code& ec) {
+  s.open(tcp::v4(), ec);
+  if (ec) return false;
+  if (b.opt.source_ips > 0) {
+    int one = 1;
+    // Defer port choice to connect(): the 4-tuple, not the port alone, must be unique.
+    ::setsockopt(s.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    s.bind(b.source_for(b.source_counter.fetch_add(1, std::memory_order_relaxed)), ec);
+    if (ec) return false;
+  }
+  return true;
+}
+
+void abort_socket(tcp::socket& s) {
+  beast::error_code ec;
+  if (!s.is_open()) return;
+  // RST instead of FIN: no TIME_WAIT piles up between scenarios.
+  s.set_option(net::socket_base::linger(true, 0), ec);
+  s.close(ec);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HttpPipe: one keep-alive HTTP/1.1 connection with pipelined requests (raw bytes in, Beast
+// parses the responses in order).
+
+class HttpPipe : public std::enable_shared_from_this<HttpPipe> {
+ public:
+  using Done = std::function<void(int status, std::string_view body)>;  // status 0: no answer
+
+  HttpPipe(Bench& b, net::io_context& io, tcp::endpoint dst) : bench_(b), sock_(io), dst_(dst) {}
+
+  void start() {
+    beast::error_code ec;
+    if (!open_socket(bench_, sock_, ec)) return fail();
+    sock_.async_connect(dst_, [self = shared_from_this()](beast::error_code ec) {
+      if (self->dead_) return;
+      if (ec) return self->fail();
+      self->sock_.set_option(tcp::no_delay(true), ec);
+      self->connected_ = true;
+      self->flush();
+      if (!self->pending_.empty() && !self->reading_) self->read();
+    });
+  }
+
+  void request(std::string_view bytes, Done done) {
+    if (dead_) return done(0, {});
+    out_.append(bytes);
+    pending_.push_back(std::move(done));
+    flush();
+    if (connected_ && !reading_) read();
+  }
+
+  std::size_t in_flight() const { return pending_.size(); }
+  bool dead() const { return dead_; }
+  void close() {
+    dead_ = true;
+    abort_socket(sock_);
+  }
+
+ private:
+  void flush() {
+    if (!connected_ || writing_ || out_.empty() || dead_) return;
+    writing_ = true;
+    wbuf_.swap(out_);
+    out_.clear();
+    net::async_write(sock_, net::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->fail();
+      self->flush();
+    });
+  }
+
+  void read() {
+    reading_ = true;
+    parser_.emplace();
+    parser_->body_limit(1 << 20);
+    http::async_read(sock_, rbuf_, *parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      if (self->dead_) return;
+      if (ec) return self->fail();
+      auto& res = self->parser_->get();
+      Done done = std::move(self->pending_.front());
+      self->pending_.pop_front();
+      done(res.result_int(), res.body());
+      if (self->dead_) return;
+      if (!self->pending_.empty()) self->read();
+      else self->reading_ = false;
+    });
+  }
+
+  void fail() {
+    if (dead_ && pending_.empty()) return;
+    dead_ = true;
+    abort_socket(sock_);
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& d : pending) d(0, {});
+  }
+
+  Bench& bench_;
+  tcp::socket sock_;
+  tcp::endpoint dst_;
+  beast::flat_buffer rbuf_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  std::deque<Done> pending_;
+  std::string out_, wbuf_;
+  bool connected_ = false, writing_ = false, reading_ = false, dead_ = false;
+};
+
+std::string http_post(const Target& t, std::string_view path, std::string_view body, const std::string& api_key) {
+  std::string r;
+  r.reserve(160 + body.size());
+  r += "POST ";
+  r += path;
+  r += " HTTP/1.1\r\nHost: ";
+  r += t.host + ":" + std::to_string(t.port);
+  r += "\r\nContent-Type: application/json\r\n";
+  if (!api_key.empty()) r += "Authorization: Bearer " + api_key + "\r\n";
+  r += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  r += body;
+  return r;
+}
+
+std::string json_field(std::string_view body, std::string_view key) {
+  std::string needle = "\"" + std::string(key) + "\":\"";
+  auto p = body.find(needle);
+  if (p == std::string_view::npos) return {};
+  p += needle.size();
+  auto e = body.find('"', p);
+  if (e == std::string_view::npos) return {};
+  return std::string(body.substr(p, e - p));
+}
+
+// ---------------------------------------------------------------------------------------------
+// WsClient: [token] -> TCP connect -> upgrade -> subscribe -> ready; then counts events and
+// samples their latency from the timestamp in the data.
+
+constexpr std::string_view event_marker = "\"data\":{\"t\":";
+
+class WsClient : public std::enable_shared_from_this<WsClient> {
+ public:
+  WsClient(Worker& w, const Target& t, ClientPlan plan, std::uint64_t index)
+      : w_(w), t_(t), plan_(std::move(plan)), index_(index), sock_(w.io) {}
+
+  void start() {
+    started_ns_ = now_ns();
+    if (plan_.token) return fetch_token();
+    connect("/realtime/connect?user=" + plan_.user);
+  }
+
+  void abort() {
+    state_ = State::dead;
+    abort_socket(sock_);
+  }
+
+  void maybe_ping(std::int64_t now) {
+    // Keeps the server's heartbeat (2 x heartbeat_seconds of silence) from closing idle clients.
+    if (state_ == State::ready && now - last_send_ns_ > 20'000'000'000LL) send_frame(op_text, R"({"type":"ping"})");
+  }
+
+ private:
+  enum class State { token, connecting, handshake, subscribing, ready, dead };
+
+  void fetch_token() {
+    state_ = State::token;
+    std::string body = "{\"user_id\":\"" + plan_.user + "\"}";
+    w_.token_pipe()->request(http_post(t_, "/realtime/token", body, w_.bench.opt.api_key),
+                             [self = shared_from_this()](int status, std::string_view body) {
+                               if (self->state_ != State::token) return;
+                               if (status != 200) return self->fail("token: HTTP " + std::to_string(status));
+                               std::string token = json_field(body, "token");
+                               if (token.empty()) return self->fail("token: no token in reply");
+                               self->connect("/realtime/connect?token=" + token);
+                             });
+  }
+
+  void connect(std::string path) {
+    state_ = State::connecting;
+    path_ = std::move(path);
+    beast::error_code ec;
+    if (!open_socket(w_.bench, sock_, ec)) return fail("socket: " + ec.message());
+    if (w_.bench.opt.rcvbuf > 0) sock_.set_option(net::socket_base::receive_buffer_size(w_.bench.opt.rcvbuf), ec);
+    sock_.async_connect(t_.endpoint, [self = shared_from_this()](beast::error_code ec) {
+      if (self->state_ != State::connecting) return;
+      if (ec) return self->fail("connect: " + ec.message());
+      self->sock_.set_option(tcp::no_delay(true), ec);
+      self->state_ = State::handshake;
+      self->out_ = "GET " + self->path_ + " HTTP/1.1\r\nHost: " + self->t_.host + ":" + std::to_string(self->t_.port) +
+                   "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                   "Sec-WebSocket-Version: 13\r\n\r\n";
+      self->path_.clear();
+      self->path_.shrink_to_fit();
+      self->flush();
+      self->buf_.reset(new char[self->plan_.buffer]);
+      self->cap_ = self->plan_.buffer;
+      self->do_read();
+    });
+  }
+
+  void do_read() {
+    sock_.async_read_some(net::buffer(buf_.get() + len_, cap_ - len_),
+                          [self = shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, std::size_t n) {
+    if (state_ == State::dead) return;
+    if (ec) return fail("read: " + ec.message());
+    len_ += n;
+    std::size_t pos = 0;
+    if (state_ == State::handshake) {
+      std::string_view view(buf_.get(), len_);
+      auto end = view.find("\r\n\r\n");
+      if (end == std::string_view::npos) {
+        if (len_ == cap_) return fail("upgrade: response header too large");
+        return do_read();
+      }
+      if (view.substr(0, 12) != "HTTP/1.1 101") {
+        auto eol = view.find("\r\n");
+        return fail("upgrade: " + std::string(view.substr(0, eol)));
+      }
+      pos = end + 4;
+      state_ = State::subscribing;
+      std::string sub = "{\"type\":\"subscribe\",\"topic\":\"" + plan_.topic + "\",\"id\":1}";
+      send_frame(op_text, sub);
+    }
+    // Frames.
+    while (pos < len_) {
+      FrameView f;
+      std::size_t used = 0, needed = 0;
+      auto st = parse_frame(buf_.get() + pos, len_ - pos, f, used, needed);
+      if (st == ParseStatus::error) return fail("bad frame from server");
+      if (st == ParseStatus::incomplete) {
+        if (needed > cap_) {
+          if (needed > (8u << 20)) return fail("frame too large");
+          std::size_t cap = cap_;
+          while (cap < needed) cap *= 2;
+          std::unique_ptr<char[]> bigger(new char[cap]);
+          std::memcpy(bigger.get(), buf_.get() + pos, len_ - pos);
+          buf_ = std::move(bigger);
+          cap_ = cap;
+          len_ -= pos;
+          pos = 0;
+        }
+        break;
+      }
+      if (!on_frame(f)) return;
+      pos += used;
+    }
+    if (pos > 0) {
+      std::memmove(buf_.get(), buf_.get() + pos, len_ - pos);
+      len_ -= pos;
+    }
+    do_read();
+  }
+
+  // Returns false when the client is finished.
+  bool on_frame(const FrameView& f) {
+    switch (f.opcode) {
+      case op_text:
+      case op_binary:
+      case op_continuation:
+        break;
+      case op_ping: {
+        send_frame(op_pong, f.payload);
+        return true;
+      }
+      case op_pong:
+        return true;
+      case op_close: {
+        unsigned code = f.payload.size() >= 2
+                            ? (unsigned(static_cast<unsigned char>(f.payload[0])) << 8) | static_cast<unsigned char>(f.payload[1])
+                            : 1005;
+        if (code == 4008 && state_ == State::ready) bump(w_.c.slow_closed);
+        fail("closed by server with " + std::to_string(code));
+        return false;
+      }
+      default:
+        fail("unknown opcode");
+        return false;
+    }
+    bump(w_.c.frames);
+    std::string_view p = f.payload;
+    if (state_ == State::subscribing) {
+      if (p.rfind("{\"type\":\"subscribed\"", 0) == 0) {
+        state_ = State::ready;
+        report(true);
+      } else if (p.rfind("{\"type\":\"error\"", 0) == 0) {
+        fail("subscribe refused: " + std::string(p.substr(0, 200)));
+        return false;
+      }
+      return true;
+    }
+    auto m = p.find(event_marker);
+    if (m == std::string_view::npos) return true;
+    bump(w_.c.events);
+    // Every Nth event this worker receives (over all its clients) is a latency sample.
+    if (++w_.sample_counter >= static_cast<std::uint32_t>(w_.bench.opt.sample_every) &&
+        w_.bench.recording.load(std::memory_order_relaxed)) {
+      w_.sample_counter = 0;
+      std::int64_t t = 0;
+      for (std::size_t i = m + event_marker.size(); i < p.size() && p[i] >= '0' && p[i] <= '9'; ++i) t = t * 10 + (p[i] - '0');
+      if (t > 0 && w_.samples.size() < w_.sample_cap) w_.samples.push_back(now_ns() - t);
+    }
+    return true;
+  }
+
+  void send_frame(std::uint8_t opcode, std::string_view payload) {
+    append_masked_frame(out_, opcode, payload, static_cast<std::uint32_t>(index_ * 2654435761u));
+    last_send_ns_ = now_ns();
+    flush();
+  }
+
+  void flush() {
+    if (writing_ || out_.empty() || state_ == State::dead) return;
+    writing_ = true;
+    wbuf_.swap(out_);
+    out_.clear();
+    net::async_write(sock_, net::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (self->state_ == State::dead) return;
+      if (ec) return self->fail("write: " + ec.message());
+      self->flush();
+    });
+  }
+
+  void fail(const std::string& why) {
+    if (state_ == State::dead) return;
+    const bool was_ready = state_ == State::ready;
+    state_ = State::dead;
+    abort_socket(sock_);
+    if (was_ready) {
+      bump(w_.c.closed);
+      w_.note_failure("after ready: " + why);
+    } else {
+      w_.note_failure(why);
+      report(false);
+    }
+  }
+
+  void report(bool ok) {
+    // Posted: a synchronous failure inside start() must not re-enter the launcher.
+    net::post(w_.io, [w = &w_, ns = now_ns() - started_ns_, ok] { w->on_client_done(ns, ok); });
+  }
+
+  Worker& w_;
+  const Target& t_;
+  ClientPlan plan_;
+  std::uint64_t index_;
+  tcp::socket sock_;
+  std::string path_;
+  std::unique_ptr<char[]> buf_;
+  std::size_t cap_ = 0, len_ = 0;
+  std::string out_, wbuf_;
+  bool writing_ = false;
+  State state_ = State::token;
+  std::int64_t started_ns_ = 0, last_send_ns_ = 0;
+};
+
+void Worker::launch_more() {
+  while (inflight < max_inflight && launch_next < launch_end) {
+    const std::size_t i = launch_next;
+    launch_next += launch_stride;
+    auto client = std::make_shared<WsClient>(*this, *launch_target, plan_for(i), i);
+    clients.push_back(client);
+    ++inflight;
+    client->start();
+  }
+}
+
+void Worker::on_client_done(std::int64_t setup_ns, bool ok) {
+  --inflight;
+  if (ok) {
+    bump(c.ready);
+    if (record_setup && samples.size() < sample_cap) samples.push_back(setup_ns);
+  } else {
+    bump(c.failed);
+  }
+  c.last_done_ns.store(now_ns(), std::memory_order_relaxed);
+  launch_more();
+}
+
+void Worker::schedule_pings() {
+  ping_timer.expires_after(std::chrono::seconds(5));
+  ping_timer.async_wait([this](beast::error_code ec) {
+    if (ec) return;
+    const auto now = now_ns();
+    for (auto& c : clients) c->maybe_ping(now);
+    schedule_pings();
+  });
+}
+
+std::shared_ptr<HttpPipe> Worker::token_pipe() {
+  auto& p = token_pipes[next_token_pipe++ % token_pipes.size()];
+  if (p->dead()) {  // a broken pipe is replaced, not retried forever: the client fails instead
+    p = std::make_shared<HttpPipe>(bench, io, launch_target->endpoint);
+    p->start();
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fleet: the controller's view of N clients spread over the workers.
+
+struct FleetResult {
+  std::uint64_t ready = 0, failed = 0;
+  double seconds = 0;  // from the first start to the last completion
+  std::vector<std::string> notes;
+};
+
+std::vector<std::int64_t> take_samples(Bench& b) {
+  std::vector<std::int64_t> all;
+  run_all(b, [&](Worker& w) {
+    all.insert(all.end(), w.samples.begin(), w.samples.end());
+    w.samples.clear();
+    w.samples.shrink_to_fit();
+  });
+  return all;
+}
+
+std::vector<std::string> take_notes(Bench& b) {
+  std::vector<std::string> notes;
+  run_all(b, [&](Worker& w) {
+    for (auto& n : w.failure_notes) notes.push_back(n);
+    w.failure_notes.clear();
+  });
+  return notes;
+}
+
+FleetResult connect_fleet(Bench& b, const Target& t, std::size_t n, int concurrency, bool tokens, bool record_setup,
+                          std::function<ClientPlan(std::size_t)> plan_for, double timeout_s) {
+  const auto ready0 = b.sum(&Counters::ready), failed0 = b.sum(&Counters::failed);
+  const std::int64_t start = now_ns();
+  const std::size_t nw = b.workers.size();
+  run_all(b, [&](Worker& w) {
+    w.launch_target = &t;
+    w.plan_for = plan_for;
+    w.launch_next = static_cast<std::size_t>(w.index);
+    w.launch_end = n;
+    w.launch_stride = nw;
+    w.inflight = 0;
+    w.max_inflight = std::max(1, concurrency / static_cast<int>(nw));
+    w.record_setup = record_setup;
+    w.clients.reserve(n / nw + 1);
+    if (tokens && w.token_pipes.empty()) {
+      for (int i = 0; i < 4; ++i) {
+        w.token_pipes.push_back(std::make_shared<HttpPipe>(b, w.io, t.endpoint));
+        w.token_pipes.back()->start();
+      }
+    }
+    w.launch_more();
+  });
+  FleetResult r;
+  while (true) {
+    r.ready = b.sum(&Counters::ready) - ready0;
+    r.failed = b.sum(&Counters::failed) - failed0;
+    if (r.ready + r.failed >= n) break;
+    if (seconds_since(start) > timeout_s) {
+      std::cerr << "  setup timed out after " << timeout_s << " s: " << r.ready << " ready, " << r.failed << " failed of " << n << "\n";
+      r.failed = n - r.ready;
+      break;
+    }
+    sleep_s(0.002);
+  }
+  std::int64_t last = start;
+  for (auto& w : b.workers) last = std::max(last, w->c.last_done_ns.load());
+  r.seconds = double(last - start) / 1e9;
+  run_all(b, [&](Worker& w) {
+    w.launch_end = w.launch_next;  // stop launching (timeout case)
+    for (auto& p : w.token_pipes) p->close();
+    w.token_pipes.clear();
+  });
+  r.notes = take_notes(b);
+  return r;
+}
+
+void close_fleet(Bench& b) {
+  run_all(b, [](Worker& w) {
+    for (auto& c : w.clients) c->abort();
+    w.clients.clear();
+    w.clients.shrink_to_fit();
+  });
+}
+
+// Waits until no frame arrived for `quiet_s` (presence storms after joins, welcome frames...).
+bool quiesce(Bench& b, double quiet_s = 0.3, double max_s = 15) {
+  const std::int64_t start = now_ns();
+  auto last = b.sum(&Counters::frames);
+  std::int64_t last_change = now_ns();
+  while (seconds_since(start) < max_s) {
+    sleep_s(0.05);
+    auto f = b.sum(&Counters::frames);
+    if (f != last) {
+      last = f;
+      last_change = now_ns();
+    } else if (seconds_since(last_change) >= quiet_s) {
+      return true;
+    }
+  }
+  std::cerr << "  warning: frames still arriving after " << max_s << " s (the server is working off a backlog)\n";
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Publisher: batched POST /realtime/publish over a few pipelined keep-alive connections.
+
+struct PublishPlan {
+  std::vector<std::string> topics;  // one: fixed topic; more: a random one per message
+  int batch = 100;
+  double fanout = 1;                // deliveries expected per message
+  double rate_msgs = 0;             // 0: as fast as the lag bound allows
+  double lag_cap = 1e9;             // max outstanding deliveries (max mode)
+};
+
+class Publisher : public std::enable_shared_from_this<Publisher> {
+ public:
+  Publisher(Bench& b, Worker& w, const Target& t, PublishPlan plan)
+      : b_(b), w_(w), t_(t), plan_(std::move(plan)), timer_(w.io), rng_(12345) {
+    pad_.assign(static_cast<std::size_t>(b.opt.payload_bytes), 'x');
+  }
+
+  // On the worker thread.
+  void start() {
+    for (int i = 0; i < b_.opt.pipes; ++i) {
+      pipes_.push_back(std::make_shared<HttpPipe>(b_, w_.io, t_.endpoint));
+      pipes_.back()->start();
+    }
+    events_base_ = b_.sum(&Counters::events);
+    start_ns_ = now_ns();
+    running_ = true;
+    tick();
+  }
+  // Stops sending; the requests in flight still get their answers (see close()).
+  void stop() {
+    running_ = false;
+    timer_.cancel();
+  }
+  std::size_t in_flight() const {
+    std::size_t n = 0;
+    for (auto& p : pipes_) n += p->dead() ? 0 : p->in_flight();
+    return n;
+  }
+  void close() {
+    for (auto& p : pipes_) p->close();
+    pipes_.clear();
+  }
+
+  std::atomic<std::uint64_t> sent_msgs{0}, acked_msgs{0}, errors{0}, behind{0};
+  std::uint64_t events_base() const { return events_base_; }
+
+ private:
+  void tick() {
+    if (!running_) return;
+    if (plan_.rate_msgs <= 0) pump_max();
+    else pump_paced();
+    const double interval = plan_.rate_msgs > 0 ? plan_.batch / plan_.rate_msgs : 1e-3;
+    timer_.expires_after(std::chrono::microseconds(static_cast<long>(std::clamp(interval, 2e-4, 2e-3) * 1e6)));
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec) self->tick();
+    });
+  }
+
+  HttpPipe* free_pipe() {
+    HttpPipe* best = nullptr;
+    for (auto& p : pipes_) {
+      if (p->dead()) continue;
+      if (p->in_flight() < static_cast<std::size_t>(b_.opt.depth) && (!best || p->in_flight() < best->in_flight())) best = p.get();
+    }
+    return best;
+  }
+
+  void pump_max() {
+    for (int guard = 0; guard < 1000 && running_; ++guard) {
+      const double delivered = double(b_.sum(&Counters::events) - events_base_);
+      const double outstanding = double(sent_msgs.load(std::memory_order_relaxed)) * plan_.fanout - delivered;
+      if (outstanding + plan_.batch * plan_.fanout > plan_.lag_cap) return;
+      HttpPipe* p = free_pipe();
+      if (!p) return;
+      send(*p);
+    }
+  }
+
+  void pump_paced() {
+    const double elapsed = double(now_ns() - start_ns_) / 1e9;
+    const auto due = static_cast<std::uint64_t>(elapsed * plan_.rate_msgs / plan_.batch) + 1;
+    int sent_now = 0;
+    while (sent_batches_ < due && running_ && sent_now < 256) {
+      HttpPipe* p = free_pipe();
+      if (!p) {
+        bump(behind, due - sent_batches_);
+        sent_batches_ = due;  // skipped, not sent late in a burst
+        return;
+      }
+      send(*p);
+      ++sent_batches_;
+      ++sent_now;
+    }
+  }
+
+  void send(HttpPipe& p) {
+    const std::int64_t t = now_ns();
+    body_.clear();
+    body_ += "{\"messages\":[";
+    for (int i = 0; i < plan_.batch; ++i) {
+      if (i) body_ += ',';
+      body_ += "{\"topic\":\"";
+      body_ += plan_.topics.size() == 1 ? plan_.topics[0] : plan_.topics[rng_() % plan_.topics.size()];
+      body_ += "\",\"event\":\"bench\",\"data\":{\"t\":";
+      body_ += std::to_string(t);
+      body_ += ",\"p\":\"";
+      body_ += pad_;
+      body_ += "\"}}";
+    }
+    body_ += "]}";
+    const auto n = static_cast<std::uint64_t>(plan_.batch);
+    bump(sent_msgs, n);
+    p.request(http_post(t_, "/realtime/publish", body_, b_.opt.api_key),
+              [self = shared_from_this(), n](int status, std::string_view body) {
+                if (status == 202 || status == 200) {
+                  bump(self->acked_msgs, n);
+                } else {
+                  bump(self->errors);
+                  if (self->errors.load() <= 3)
+                    std::cerr << "  publish: HTTP " << status << " " << std::string(body.substr(0, 200)) << "\n";
+                }
+                if (self->running_ && self->plan_.rate_msgs <= 0) self->pump_max();
+              });
+  }
+
+  Bench& b_;
+  Worker& w_;
+  const Target& t_;
+  PublishPlan plan_;
+  net::steady_timer timer_;
+  std::mt19937_64 rng_;
+  std::vector<std::shared_ptr<HttpPipe>> pipes_;
+  std::string pad_, body_;
+  std::uint64_t events_base_ = 0, sent_batches_ = 0;
+  std::int64_t start_ns_ = 0;
+  bool running_ = false;
+};
+
+struct PhaseResult {
+  double deliveries_per_s = 0;
+  double published_per_s = 0;
+  double server_cpu = -1, client_cpu = -1;  // cores busy during the measured window
+  std::uint64_t sent = 0, acked = 0, delivered = 0, lost = 0, errors = 0, behind = 0, closed = 0, slow = 0;
+  Percentiles lat;  // ns
+};
+
+PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency) {
+  PhaseResult r;
+  Worker& w0 = *b.workers[0];
+  take_samples(b);
+  const auto closed0 = b.sum(&Counters::closed), slow0 = b.sum(&Counters::slow_closed);
+  auto pub = std::make_shared<Publisher>(b, w0, t, plan);
+  run_sync(w0, [&] { pub->start(); });
+  sleep_s(b.opt.warmup);
+  b.recording = latency;
+  const auto e0 = b.sum(&Counters::events);
+  const auto s0 = pub->acked_msgs.load();
+  const double server_cpu0 = process_cpu_seconds(t.pid), client_cpu0 = self_cpu_seconds();
+  const std::int64_t t0 = now_ns();
+  // A fixed window, whatever the target does (a dead one simply delivers nothing).
+  while (seconds_since(t0) < b.opt.duration) sleep_s(0.05);
+  const auto e1 = b.sum(&Counters::events);
+  const auto s1 = pub->acked_msgs.load();
+  const double secs = double(now_ns() - t0) / 1e9;
+  const double server_cpu1 = process_cpu_seconds(t.pid), client_cpu1 = self_cpu_seconds();
+  b.recording = false;
+  if (server_cpu0 >= 0 && server_cpu1 >= 0) r.server_cpu = (server_cpu1 - server_cpu0) / secs;
+  r.client_cpu = (client_cpu1 - client_cpu0) / secs;
+  run_sync(w0, [&] { pub->stop(); });
+  // Let the requests in flight be answered (bounded): a reset would drop them unread.
+  for (int i = 0; i < 250; ++i) {
+    std::size_t left = 0;
+    run_sync(w0, [&] { left = pub->in_flight(); });
+    if (left == 0) break;
+    sleep_s(0.02);
+  }
+  run_sync(w0, [&] { pub->close(); });
+  r.sent = pub->sent_msgs.load();
+  r.acked = pub->acked_msgs.load();
+  const double expected = double(r.acked) * plan.fanout;
+  // Drain what is still on its way (bounded).
+  const std::int64_t drain_start = now_ns();
+  while (seconds_since(drain_start) < 5) {
+    if (double(b.sum(&Counters::events) - pub->events_base()) >= expected) break;
+    sleep_s(0.02);
+  }
+  quiesce(b, 0.2, 3);
+  r.delivered = b.sum(&Counters::events) - pub->events_base();
+  r.lost = expected > double(r.delivered) ? static_cast<std::uint64_t>(expected - double(r.delivered)) : 0;
+  r.deliveries_per_s = double(e1 - e0) / secs;
+  r.published_per_s = double(s1 - s0) / secs;
+  r.errors = pub->errors.load();
+  r.behind = pub->behind.load();
+  r.closed = b.sum(&Counters::closed) - closed0;
+  r.slow = b.sum(&Counters::slow_closed) - slow0;
+  auto samples = take_samples(b);
+  r.lat = percentiles(samples);
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+json::object base_record(Bench& b, const std::string& scenario, const Target& t) {
+  json::object o;
+  o["run"] = b.opt.run_id;
+  o["time"] = utc_now();
+  o["scenario"] = scenario;
+  o["target"] = t.name;
+  o["url"] = "ws://" + t.host + ":" + std::to_string(t.port);
+  o["tokens"] = t.tokens;
+  if (auto it = b.opt.describe.find(t.name); it != b.opt.describe.end()) o["server"] = it->second;
+  o["client_threads"] = b.opt.threads;
+  o["client_poll_us"] = b.opt.poll_us;
+  o["cores"] = std::thread::hardware_concurrency();
+  o["loadavg_1m"] = load_average();
+  return o;
+}
+
+void emit(Bench& b, json::object o) {
+  const std::string line = json::serialize(o);
+  std::cout << line << std::endl;
+  if (!b.opt.out_file.empty()) {
+    std::ofstream out(b.opt.out_file, std::ios::app);
+    out << line << '\n';
+  }
+  b.records.push_back(std::move(o));
+}
+
+void put_latency(json::object& o, const Percentiles& p) {
+  o["latency_samples"] = p.count;
+  o["p50_us"] = std::llround(p.p50 / 1e3);
+  o["p90_us"] = std::llround(p.p90 / 1e3);
+  o["p99_us"] = std::llround(p.p99 / 1e3);
+  o["max_us"] = std::llround(p.max / 1e3);
+}
+
+json::array notes_json(const std::vector<std::string>& notes) {
+  json::array a;
+  for (auto& n : notes) a.emplace_back(n);
+  return a;
+}
+
+// Order of targets in round r: alternate so neither always runs first on a warmer machine.
+std::vector<const Target*> order_for_round(Bench& b, int r) {
+  std::vector<const Target*> v;
+  for (auto& t : b.opt.targets) v.push_back(&t);
+  if (r % 2 == 1) std::reverse(v.begin(), v.end());
+  return v;
+}
+
+// fanout and chat share this: connect, max phase per target; then a latency phase per target at
+// the same absolute rate for everyone.
+void run_throughput_scenario(Bench& b, const std::string& scenario) {
+  const bool chat = scenario == "chat";
+  const std::size_t n = chat ? static_cast<std::size_t>(b.opt.chat_connections) : static_cast<std::size_t>(b.opt.subscribers);
+  const int topics = chat ? b.opt.chat_topics : 1;
+  const std::size_t buffer = chat ? 16 * 1024 : 64 * 1024;
+  auto topic_name = [&](std::size_t i) {
+    return chat ? "channel:chat-" + std::to_string(i % static_cast<std::size_t>(topics)) : std::string("channel:fanout");
+  };
+  auto plan_for = [&](std::size_t i) {
+    ClientPlan p;
+    p.user = (chat ? "chat" : "fan") + std::to_string(i);
+    p.topic = topic_name(i);
+    p.buffer = buffer;
+    return p;
+  };
+  // Latency is measured with smaller publishes in fanout (10 messages = 10,000 deliveries for
+  // 1,000 subscribers) so that it is not just the time to fan out one huge batch.
+  const int latency_batch = b.opt.latency_batch > 0 ? b.opt.latency_batch : chat ? b.opt.batch : std::min(10, b.opt.batch);
+  std::vector<std::string> topic_list;
+  for (int i = 0; i < topics; ++i) topic_list.push_back(topic_name(static_cast<std::size_t>(i)));
+
+  struct PerTarget {
+    std::vector<double> max_rates, pub_rates, server_cpu, client_cpu;
+    std::vector<PhaseResult> max_phases, lat_phases;
+    std::vector<std::int64_t> lat_samples;
+    std::uint64_t failed = 0, ready = 0;
+    std::vector<std::string> notes;
+  };
+  std::map<std::string, PerTarget> per;
+
+  auto setup = [&](const Target& t) -> std::optional<FleetResult> {
+    std::cerr << "[" << scenario << "] " << t.name << ": connecting " << n << " subscribers\n";
+    auto f = connect_fleet(b, t, n, b.opt.setup_concurrency, false, false, plan_for, 60);
+    std::cerr << "  " << f.ready << " ready, " << f.failed << " failed in " << fixed(f.seconds, 2) << " s\n";
+    for (auto& note : f.notes) std::cerr << "  note: " << note << "\n";
+    per[t.name].failed += f.failed;
+    per[t.name].ready = f.ready;
+    per[t.name].notes.insert(per[t.name].notes.end(), f.notes.begin(), f.notes.end());
+    quiesce(b);
+    if (f.ready == 0) {
+      close_fleet(b);
+      return std::nullopt;
+    }
+    return f;
+  };
+
+  for (int r = 0; r < b.opt.rounds; ++r) {
+    for (const Target* t : order_for_round(b, r)) {
+      auto f = setup(*t);
+      if (!f) continue;
+      PublishPlan plan;
+      plan.topics = topic_list;
+      plan.batch = b.opt.batch;
+      plan.fanout = double(f->ready) / topics;
+      plan.lag_cap = double(b.opt.lag) * double(f->ready);
+      auto res = run_phase(b, *t, plan, false);
+      std::cerr << "  max: " << human(res.deliveries_per_s) << " deliveries/s (" << human(res.published_per_s)
+                << " published msgs/s; server " << fixed(res.server_cpu, 2) << " cores, client " << fixed(res.client_cpu, 2)
+                << " cores; sent " << res.sent << ", acked " << res.acked << ", delivered " << res.delivered
+                << "), lost " << res.lost << ", closed " << res.closed << ", http errors " << res.errors << "\n";
+      per[t->name].max_rates.push_back(res.deliveries_per_s);
+      if (res.server_cpu >= 0) per[t->name].server_cpu.push_back(res.server_cpu);
+      per[t->name].client_cpu.push_back(res.client_cpu);
+      per[t->name].pub_rates.push_back(res.published_per_s);
+      per[t->name].max_phases.push_back(res);
+      close_fleet(b);
+      sleep_s(0.5);
+    }
+  }
+  // The latency phase runs every target at the same absolute rate.
+  double slowest = 0;
+  for (auto& t : b.opt.targets) {
+    double m = median(per[t.name].max_rates);
+    if (m > 0 && (slowest == 0 || m < slowest)) slowest = m;
+  }
+  if (!b.opt.latency_base.empty() && median(per[b.opt.latency_base].max_rates) > 0)
+    slowest = median(per[b.opt.latency_base].max_rates);
+  const double lat_rate = b.opt.latency_rate > 0 ? b.opt.latency_rate : b.opt.latency_fraction * slowest;
+  if (lat_rate > 0) {
+    for (int r = 0; r < b.opt.rounds; ++r) {
+      for (const Target* t : order_for_round(b, r)) {
+        if (per[t->name].max_rates.empty()) continue;
+        auto f = setup(*t);
+        if (!f) continue;
+        PublishPlan plan;
+        plan.topics = topic_list;
+        plan.batch = latency_batch;
+        plan.fanout = double(f->ready) / topics;
+        plan.rate_msgs = lat_rate / plan.fanout;
+        auto res = run_phase(b, *t, plan, true);
+        std::cerr << "  latency @ " << human(lat_rate) << " deliveries/s: got " << human(res.deliveries_per_s)
+                  << "/s, p50 " << fixed(res.lat.p50 / 1e6, 2) << " ms, p99 " << fixed(res.lat.p99 / 1e6, 2)
+                  << " ms, max " << fixed(res.lat.max / 1e6, 2) << " ms, lost " << res.lost << ", behind " << res.behind << "\n";
+        per[t->name].lat_phases.push_back(res);
+        close_fleet(b);
+        sleep_s(0.5);
+      }
+    }
+  }
+  for (auto& t : b.opt.targets) {
+    auto& p = per[t.name];
+    json::object o = base_record(b, scenario, t);
+    o["connections"] = n;
+    o["topics"] = topics;
+    o["subscribers_per_topic"] = static_cast<std::int64_t>(n / static_cast<std::size_t>(topics));
+    o["setup_failures"] = p.failed;
+    o["batch"] = b.opt.batch;
+    o["payload_bytes"] = b.opt.payload_bytes;
+    o["duration_s"] = b.opt.duration;
+    o["deliveries_per_s"] = std::llround(median(p.max_rates));
+    o["published_msgs_per_s"] = std::llround(median(p.pub_rates));
+    // Cores used while publishing at max, and server CPU per delivery: a figure that a busy
+    // machine distorts less than the rate itself.
+    if (!p.server_cpu.empty()) {
+      const double cores = median(p.server_cpu);
+      o["server_cores"] = double(std::llround(cores * 100)) / 100;
+      if (median(p.max_rates) > 0) o["server_cpu_us_per_delivery"] = double(std::llround(cores / median(p.max_rates) * 1e8)) / 100;
+    }
+    o["client_cores"] = double(std::llround(median(p.client_cpu) * 100)) / 100;
+    json::array rounds;
+    std::uint64_t lost = 0, closed = 0, slow = 0, errors = 0;
+    for (auto& m : p.max_phases) {
+      rounds.emplace_back(std::llround(m.deliveries_per_s));
+      lost += m.lost;
+      closed += m.closed;
+      slow += m.slow;
+      errors += m.errors;
+    }
+    o["deliveries_per_s_rounds"] = rounds;
+    o["lost"] = lost;
+    o["closed"] = closed;
+    o["slow_consumer_closes"] = slow;
+    o["http_errors"] = errors;
+    o["latency_rate"] = std::llround(lat_rate);
+    o["latency_base"] = b.opt.latency_rate > 0 ? "fixed" : b.opt.latency_base.empty() ? "slowest" : b.opt.latency_base;
+    o["latency_batch"] = latency_batch;
+    o["latency_fraction"] = b.opt.latency_fraction;
+    o["sample_every"] = b.opt.sample_every;
+    if (!p.lat_phases.empty()) {
+      // Merge rounds: percentiles of every sample, not an average of percentiles.
+      std::uint64_t llost = 0, behind = 0;
+      double got = 0;
+      Percentiles worst;
+      for (auto& l : p.lat_phases) {
+        llost += l.lost;
+        behind += l.behind;
+        got += l.deliveries_per_s;
+        if (l.lat.p99 > worst.p99) worst = l.lat;
+      }
+      put_latency(o, worst);  // with several rounds: the round with the worst p99
+      o["latency_achieved_rate"] = std::llround(got / double(p.lat_phases.size()));
+      o["latency_lost"] = llost;
+      o["latency_behind"] = behind;
+    }
+    o["notes"] = notes_json(p.notes);
+    emit(b, std::move(o));
+  }
+}
+
+// For a target that mints tokens, both the full flow (token + upgrade + subscribe: record
+// "connect") and the plain one ("connect-plain"); a target without tokens runs the plain flow,
+// recorded under both names, so that each ratio row compares what it says.
+void run_connect(Bench& b) {
+  const std::size_t n = static_cast<std::size_t>(b.opt.connect_clients);
+  struct Acc {
+    std::vector<double> rates, cpu_us;
+    std::vector<std::int64_t> setup;
+    std::uint64_t failures = 0;
+    std::vector<std::string> notes;
+  };
+  std::map<std::pair<std::string, bool>, Acc> acc;
+  for (int r = 0; r < b.opt.rounds; ++r) {
+    for (const Target* tp : order_for_round(b, r)) {
+      const Target& t = *tp;
+      std::vector<bool> variants;
+      if (t.tokens && !b.opt.no_token) variants.push_back(true);
+      variants.push_back(false);
+      for (bool tokens : variants) {
+        auto& a = acc[{t.name, tokens}];
+        std::cerr << "[connect] " << t.name << ": " << n << " clients, " << (tokens ? "token + " : "") << "upgrade + subscribe, "
+                  << b.opt.connect_concurrency << " in flight\n";
+        take_samples(b);
+        const double cpu0 = process_cpu_seconds(t.pid);
+        auto f = connect_fleet(b, t, n, b.opt.connect_concurrency, tokens, true,
+                               [&](std::size_t i) {
+                                 ClientPlan p;
+                                 p.user = (tokens ? "conn" : "plain") + std::to_string(i);
+                                 p.topic = "channel:conn-" + std::to_string(i % 1000);
+                                 p.token = tokens;
+                                 p.buffer = 4096;
+                                 return p;
+                               },
+                               60);
+        const double cpu1 = process_cpu_seconds(t.pid);
+        auto s = take_samples(b);
+        a.setup.insert(a.setup.end(), s.begin(), s.end());
+        const double rate = f.seconds > 0 ? double(f.ready) / f.seconds : 0;
+        std::cerr << "  " << f.ready << " ready, " << f.failed << " failed in " << fixed(f.seconds, 2) << " s: " << human(rate)
+                  << " connections/s\n";
+        for (auto& note : f.notes) std::cerr << "  note: " << note << "\n";
+        a.notes.insert(a.notes.end(), f.notes.begin(), f.notes.end());
+        a.rates.push_back(rate);
+        // Includes the presence joins and, during the run, nothing else: the server is ours alone.
+        if (cpu0 >= 0 && cpu1 >= 0 && f.ready > 0) a.cpu_us.push_back((cpu1 - cpu0) / double(f.ready) * 1e6);
+        a.failures += f.failed;
+        quiesce(b, 0.3, 5);
+        close_fleet(b);
+        sleep_s(1);
+      }
+    }
+  }
+  for (auto& t : b.opt.targets) {
+    for (bool tokens : {true, false}) {
+      auto it = acc.find({t.name, tokens});
+      if (it == acc.end()) continue;
+      auto& a = it->second;
+      std::vector<std::string> names;
+      if (tokens) names = {"connect"};
+      else if (acc.count({t.name, true})) names = {"connect-plain"};
+      else names = {"connect", "connect-plain"};
+      for (auto& name : names) {
+        json::object o = base_record(b, name, t);
+        o["clients"] = n;
+        o["concurrency"] = b.opt.connect_concurrency;
+        o["token_fetch"] = tokens;
+        o["connections_per_s"] = std::llround(median(a.rates));
+        json::array rr;
+        for (double x : a.rates) rr.emplace_back(std::llround(x));
+        o["connections_per_s_rounds"] = rr;
+        o["failures"] = a.failures;
+        if (!a.cpu_us.empty()) o["server_cpu_us_per_connection"] = std::llround(median(a.cpu_us));
+        auto setup = a.setup;
+        auto p = percentiles(setup);
+        put_latency(o, p);  // per-client setup time
+        o["notes"] = notes_json(a.notes);
+        emit(b, std::move(o));
+      }
+    }
+  }
+}
+
+void run_idle(Bench& b) {
+  const std::size_t n = static_cast<std::size_t>(b.opt.idle_connections);
+  for (const Target* tp : order_for_round(b, 0)) {
+    const Target& t = *tp;
+    if (t.pid <= 0 || read_rss_kib(t.pid) < 0) {
+      std::cerr << "[idle] " << t.name << ": no readable server pid (--pid " << t.name << "=PID); skipped\n";
+      continue;
+    }
+    std::vector<double> per_conn;
+    long before = 0, after = 0, released = 0;
+    std::uint64_t ready = 0, failed = 0;
+    std::vector<std::string> notes;
+    for (int r = 0; r < b.opt.rounds; ++r) {
+      sleep_s(0.5);
+      before = read_rss_kib(t.pid);
+      std::cerr << "[idle] " << t.name << ": RSS " << before << " KiB; connecting " << n << " idle subscribers\n";
+      auto f = connect_fleet(b, t, n, b.opt.setup_concurrency, false, false,
+                             [&](std::size_t i) {
+                               ClientPlan p;
+                               p.user = "idle" + std::to_string(i);
+                               p.topic = "channel:idle-" + std::to_string(i % 1000);
+                               p.buffer = 4096;
+                               return p;
+                             },
+                             90);
+      for (auto& note : f.notes) std::cerr << "  note: " << note << "\n";
+      notes.insert(notes.end(), f.notes.begin(), f.notes.end());
+      quiesce(b, 0.5, 10);
+      sleep_s(2);
+      after = read_rss_kib(t.pid);
+      ready = f.ready;
+      failed += f.failed;
+      const double k = f.ready > 0 ? double(after - before) / double(f.ready) : 0;
+      per_conn.push_back(k);
+      std::cerr << "  " << f.ready << " ready, " << f.failed << " failed; RSS " << after << " KiB: " << fixed(k, 2)
+                << " KiB per connection\n";
+      close_fleet(b);
+      sleep_s(2);
+      released = read_rss_kib(t.pid);
+      std::cerr << "  after closing: RSS " << released << " KiB\n";
+    }
+    json::object o = base_record(b, "idle", t);
+    o["connections"] = ready;
+    o["failures"] = failed;
+    o["rss_before_kib"] = before;
+    o["rss_after_kib"] = after;
+    o["rss_after_close_kib"] = released;
+    o["kib_per_connection"] = double(std::llround(median(per_conn) * 100)) / 100;
+    o["notes"] = notes_json(notes);
+    emit(b, std::move(o));
+  }
+}
+
+// Is this a server that mints connection tokens? (Ours does; the reference does not.)
+void probe_target(Bench& b, Target& t) {
+  net::io_context io;
+  auto pipe = std::make_shared<HttpPipe>(b, io, t.endpoint);
+  pipe->start();
+  int status = -1;
+  std::string body;
+  pipe->request(http_post(t, "/realtime/token", R"({"user_id":"rt-bench-probe"})", b.opt.api_key),
+                [&](int s, std::string_view bd) {
+                  status = s;
+                  body = std::string(bd);
+                });
+  io.run_for(std::chrono::seconds(3));
+  pipe->close();
+  t.tokens = status == 200 && !json_field(body, "token").empty();
+  std::cerr << "target " << t.name << " (" << t.host << ":" << t.port << "): "
+            << (status < 0 ? "no answer" : status == 0 ? "connection failed" : "token endpoint HTTP " + std::to_string(status))
+            << (t.tokens ? " -> token flow" : " -> plain upgrade") << (t.pid ? ", pid " + std::to_string(t.pid) : "") << "\n";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown table (from records; also usable on a JSONL file with --table)
+
+double num(const json::object& o, const char* key, double dflt = 0) {
+  auto* v = o.if_contains(key);
+  if (!v) return dflt;
+  if (v->is_double()) return v->get_double();
+  if (v->is_int64()) return double(v->get_int64());
+  if (v->is_uint64()) return double(v->get_uint64());
+  return dflt;
+}
+std::string str(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::string ms(const json::object& o, const char* key) {
+  if (!o.if_contains(key) || num(o, "latency_samples") <= 0) return "";
+  return fixed(num(o, key) / 1000.0, 2);
+}
+
+// The headline figure of a record, and whether higher is better.
+std::pair<double, bool> headline(const json::object& o) {
+  const std::string s = str(o, "scenario");
+  if (s == "connect" || s == "connect-plain") return {num(o, "connections_per_s"), true};
+  if (s == "idle") return {num(o, "kib_per_connection"), false};
+  return {num(o, "deliveries_per_s"), true};
+}
+
+std::string scenario_label(const json::object& o) {
+  const std::string s = str(o, "scenario");
+  if (s == "fanout") return "fanout " + human(num(o, "connections")) + " subs/1 topic";
+  if (s == "chat") return "chat " + human(num(o, "connections")) + " conns/" + human(num(o, "topics")) + " topics";
+  if (s == "connect") return "connect " + human(num(o, "clients")) + " clients";
+  if (s == "connect-plain") return "connect-plain " + human(num(o, "clients")) + " clients";
+  if (s == "idle") return "idle " + human(num(o, "connections")) + " conns";
+  return s;
+}
+
+void print_table(const std::vector<json::object>& recs, std::vector<std::pair<std::string, std::string>> ratios, std::ostream& out) {
+  if (recs.empty()) return;
+  out << "\n| scenario | target | result | p50 ms | p90 ms | p99 ms | max ms | notes |\n"
+      << "|---|---|---|---|---|---|---|---|\n";
+  std::vector<std::string> scen_order, target_order;
+  for (auto& o : recs) {
+    if (std::find(scen_order.begin(), scen_order.end(), str(o, "scenario")) == scen_order.end()) scen_order.push_back(str(o, "scenario"));
+    if (std::find(target_order.begin(), target_order.end(), str(o, "target")) == target_order.end()) target_order.push_back(str(o, "target"));
+  }
+  if (ratios.empty() && target_order.size() > 1)
+    for (std::size_t i = 1; i < target_order.size(); ++i) ratios.emplace_back(target_order[0], target_order[i]);
+  for (auto& s : scen_order) {
+    std::map<std::string, const json::object*> by_target;
+    for (auto& o : recs) {
+      if (str(o, "scenario") != s) continue;
+      by_target[str(o, "target")] = &o;  // the last record wins
+      std::string result, notes;
+      if (s == "fanout" || s == "chat") {
+        result = human(num(o, "deliveries_per_s")) + " deliveries/s";
+        if (o.if_contains("server_cpu_us_per_delivery"))
+          result += " (" + fixed(num(o, "server_cores"), 2) + " cores, " + fixed(num(o, "server_cpu_us_per_delivery"), 2) + " µs CPU each)";
+        const std::string base = str(o, "latency_base");
+        notes = "latency at " + human(num(o, "latency_rate")) + " deliveries/s (" +
+                (base == "fixed" ? std::string("fixed") : fixed(100 * (o.if_contains("latency_fraction") ? num(o, "latency_fraction") : 0.5), 0) + "% of " + (base.empty() ? std::string("slowest") : base) + "'s max") +
+                "), batches of " +
+                std::to_string(int(num(o, "latency_batch"))) + "; max-rate batches of " + std::to_string(int(num(o, "batch")));
+        if (num(o, "lost") + num(o, "latency_lost") > 0) notes += "; lost " + human(num(o, "lost") + num(o, "latency_lost"));
+        if (num(o, "closed") > 0) notes += "; closed " + human(num(o, "closed"));
+        if (num(o, "setup_failures") > 0) notes += "; setup failures " + human(num(o, "setup_failures"));
+        if (num(o, "latency_behind") > 0)
+          notes += "; **latency rate not sustained** (" + human(num(o, "latency_behind")) + " batches skipped)";
+      } else if (s == "connect" || s == "connect-plain") {
+        result = human(num(o, "connections_per_s")) + " conn/s";
+        if (o.if_contains("server_cpu_us_per_connection"))
+          result += " (" + fixed(num(o, "server_cpu_us_per_connection"), 0) + " µs CPU each)";
+        auto* tf = o.if_contains("token_fetch");
+        notes = std::string(tf && tf->is_bool() && tf->get_bool() ? "token + " : "no token; ") + "upgrade + subscribe, " +
+                std::to_string(int(num(o, "concurrency"))) + " in flight; failures " + human(num(o, "failures")) + "; latency = per-client setup";
+      } else if (s == "idle") {
+        result = fixed(num(o, "kib_per_connection"), 2) + " KiB/conn";
+        notes = "RSS " + fixed(num(o, "rss_before_kib") / 1024, 1) + " → " + fixed(num(o, "rss_after_kib") / 1024, 1) +
+                " MiB (" + fixed(num(o, "rss_after_close_kib") / 1024, 1) + " after close); failures " + human(num(o, "failures"));
+      }
+      out << "| " << scenario_label(o) << " | " << str(o, "target") << " | " << result << " | " << ms(o, "p50_us") << " | "
+          << ms(o, "p90_us") << " | " << ms(o, "p99_us") << " | " << ms(o, "max_us") << " | " << notes << " |\n";
+    }
+    for (auto& [a, bname] : ratios) {
+      auto ia = by_target.find(a), ib = by_target.find(bname);
+      if (ia == by_target.end() || ib == by_target.end()) continue;
+      auto [va, higher] = headline(*ia->second);
+      auto [vb, _] = headline(*ib->second);
+      std::string r = vb > 0 ? fixed(va / vb, 2) + "×" : "n/a";
+      std::string p99;
+      const double pa = num(*ia->second, "p99_us", -1), pb = num(*ib->second, "p99_us", -1);
+      if (pa > 0 && pb > 0) p99 = fixed(pa / pb, 2) + "×";
+      out << "| ↳ ratio | " << a << " / " << bname << " | **" << r << "** |  |  | " << p99 << " |  | "
+          << (higher ? "higher is better" : "lower is better") << (p99.empty() ? "" : "; p99 ratio: lower is better") << " |\n";
+    }
+  }
+}
+
+int table_mode(const Options& opt) {
+  std::ifstream in(opt.table_file);
+  if (!in) {
+    std::cerr << "rt-bench: cannot read " << opt.table_file << "\n";
+    return 1;
+  }
+  std::vector<json::object> all;
+  std::string line;
+  while (std::getline(in, line)) {
+    boost::system::error_code ec;
+    auto v = json::parse(line, ec);
+    if (!ec && v.is_object()) all.push_back(v.as_object());
+  }
+  const std::string run = opt.run_id;  // --run-id, else the last run in the file (main)
+  std::vector<json::object> recs;
+  for (auto& o : all)
+    if (str(o, "run") == run) recs.push_back(o);
+  if (recs.empty()) {
+    std::cerr << "rt-bench: no records of run " << run << " in " << opt.table_file << "\n";
+    return 1;
+  }
+  print_table(recs, opt.ratios, std::cout);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool run_given = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--run-id") run_given = true;
+  Options opt = parse_options(argc, argv);
+  if (!opt.table_file.empty()) {
+    if (!run_given) {
+      // The last run in the file.
+      std::ifstream in(opt.table_file);
+      std::string line, last;
+      while (std::getline(in, line)) {
+        boost::system::error_code ec;
+        auto v = json::parse(line, ec);
+        if (!ec && v.is_object() && v.as_object().if_contains("run")) last = str(v.as_object(), "run");
+      }
+      opt.run_id = last;
+    }
+    return table_mode(opt);
+  }
+
+  // Watchdog: whatever hangs, the process ends.
+  std::thread([limit = opt.max_seconds] {
+    std::this_thread::sleep_for(std::chrono::duration<double>(limit));
+    std::cerr << "rt-bench: watchdog: still running after " << limit << " s, exiting\n";
+    std::_Exit(3);
+  }).detach();
+
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  std::size_t biggest = 0;
+  for (auto& s : opt.scenarios) {
+    if (s == "fanout") biggest = std::max<std::size_t>(biggest, opt.subscribers);
+    if (s == "chat") biggest = std::max<std::size_t>(biggest, opt.chat_connections);
+    if (s == "connect") biggest = std::max<std::size_t>(biggest, opt.connect_clients);
+    if (s == "idle") biggest = std::max<std::size_t>(biggest, opt.idle_connections);
+  }
+  const std::size_t sockets = biggest + static_cast<std::size_t>(opt.pipes) + 4 * static_cast<std::size_t>(opt.threads) + 32;
+  if (sockets > 19000 || sockets + 16 > rl.rlim_cur) {
+    std::cerr << "rt-bench: a scenario needs ~" << sockets << " sockets; the limit is min(19000, RLIMIT_NOFILE " << rl.rlim_cur << ")\n";
+    return 2;
+  }
+
+  Bench b;
+  b.opt = opt;
+  for (int i = 0; i < opt.threads; ++i) b.workers.push_back(std::make_unique<Worker>(b, i));
+  for (auto& w : b.workers) {
+    w->schedule_pings();
+    w->thread = std::thread([w = w.get(), poll_us = opt.poll_us] {
+      if (poll_us == 0) {
+        w->io.run();
+        return;
+      }
+      // Polling instead of blocking: a server's send to a client that sleeps in epoll_wait has
+      // to wake it (and on a shared 2-core machine is often preempted by it), a cost that remote
+      // clients never put on a server. Sleeping between polls lets frames accumulate instead.
+      const auto pause = std::chrono::microseconds(poll_us);
+      while (!w->io.stopped()) {
+        if (w->io.poll() == 0) std::this_thread::sleep_for(pause);
+      }
+    });
+  }
+  for (auto& t : b.opt.targets) probe_target(b, t);
+
+  for (auto& s : b.opt.scenarios) {
+    if (s == "fanout" || s == "chat") run_throughput_scenario(b, s);
+    else if (s == "connect") run_connect(b);
+    else if (s == "idle") run_idle(b);
+  }
+
+  for (auto& w : b.workers) {
+    run_sync(*w, [&] {
+      w->ping_timer.cancel();
+      for (auto& c : w->clients) c->abort();
+      w->clients.clear();
+    });
+    w->guard.reset();
+    w->io.stop();
+    w->thread.join();
+  }
+  if (!b.opt.quiet_table) print_table(b.records, b.opt.ratios, std::cout);
+  return 0;
+}
