@@ -34,14 +34,15 @@ std::string Security::issue(const Subject& subject, std::int64_t now) const {
   return tokens_.issue(subject, now);
 }
 
-std::variant<Subject, AuthError> Security::admit(std::string_view token, std::int64_t now) {
+std::variant<ConnectionClaims, AuthError> Security::admit(std::string_view token,
+                                                         std::int64_t now) {
   auto result = tokens_.verify(token, now);
   if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
   auto& claims = std::get<ConnectionClaims>(result);
   if (!used_->first_use(claims.jti, claims.expires_at, now)) {
     return AuthError{AuthFailure::replayed, "this connection token was already used"};
   }
-  return std::move(claims.subject);
+  return std::move(claims);
 }
 
 std::variant<Subject, AuthError> Security::identify(std::string_view token,

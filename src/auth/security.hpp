@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,8 +30,9 @@ class Security {
                                                        std::int64_t now) const;
   std::string issue(const Subject& subject, std::int64_t now) const;
 
-  // A connection token presented at connect: valid, and never used before.
-  std::variant<Subject, AuthError> admit(std::string_view token, std::int64_t now);
+  // A connection token presented at connect: valid, and never used before on this node (a
+  // cluster also checks the jti in Redis, see TokenClaims).
+  std::variant<ConnectionClaims, AuthError> admit(std::string_view token, std::int64_t now);
 
   // A bearer token presented to a read endpoint: a connection token (not consumed) or a Hasura
   // JWT.
@@ -46,6 +48,16 @@ class Security {
   ConnectionTokens tokens_;
   AccessRules rules_;
   std::unique_ptr<UsedTokens> used_;
+};
+
+// Cluster-wide single use of connection tokens: a token used on node A is refused on node B.
+class TokenClaims {
+ public:
+  enum class Result { first_use, replayed, unavailable };
+  virtual ~TokenClaims() = default;
+  // `done` runs once, on any thread.
+  virtual void claim(std::string_view jti, std::int64_t expires_at,
+                     std::function<void(Result)> done) = 0;
 };
 
 std::int64_t unix_seconds();

@@ -42,6 +42,10 @@ class Broker {
   // A shard gained its first local subscriber of `topic` / lost its last one.
   virtual void topic_added(std::string_view topic) = 0;
   virtual void topic_removed(std::string_view topic) = 0;
+  // Runs `ready` (on any thread) once events published from now on reach this node's
+  // subscribers of `topic`: at once for the embedded engine, after Redis confirmed the
+  // SUBSCRIBE for a clustered one.
+  virtual void when_live(std::string_view topic, std::function<void()> ready) { ready(); }
 
   virtual bool healthy() const = 0;
   virtual std::string_view engine() const = 0;

@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "core/topic_registry.hpp"
 
@@ -35,6 +36,13 @@ class LocalTopics {
   bool contains(std::string_view topic) const {
     std::lock_guard lock(mutex_);
     return counts_.find(topic) != counts_.end();
+  }
+  std::vector<std::string> snapshot() const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> out;
+    out.reserve(counts_.size());
+    for (const auto& [topic, count] : counts_) out.push_back(topic);
+    return out;
   }
   std::size_t size() const {
     std::lock_guard lock(mutex_);

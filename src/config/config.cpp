@@ -182,6 +182,22 @@ const std::vector<Setting>& settings() {
          c.rules = AccessRules::parse(text.str(), name + "=" + v);
          c.rules_file = v;
        }},
+      {{"REALTIME_REDIS_URL", "REDIS_URL"},
+       "--redis-url",
+       "redis://[user:pass@]host:port/db, rediss:// (TLS) or unix:///path: the clustered engine "
+       "[unset: embedded engine; also REDIS_HOST + REDIS_PORT + REDIS_PASSWORD]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         c.redis = parse_redis_url(name, v);
+       }},
+      {{"REALTIME_REDIS_PREFIX"},
+       "--redis-prefix",
+       "prefix of every Redis key and channel [realtime:]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v.empty() || v.size() > 64 || v.find_first_of(" \t\r\n") != std::string::npos) {
+           throw ConfigError(name + "=\"" + v + "\" is invalid: expected 1-64 bytes without spaces");
+         }
+         c.redis_prefix = v;
+       }},
       {{"REALTIME_STATIC_DIR"},
        "--static-dir",
        "directory served at / (the demo page)",
@@ -238,6 +254,9 @@ std::string Config::describe() const {
       << "REALTIME_API_KEY=" << mask(api_key) << '\n'
       << "REALTIME_LOG_LEVEL=" << log_level << '\n'
       << "REALTIME_LOG_FORMAT=" << (log_format == LogFormat::json ? "json" : "text") << '\n'
+      << "REALTIME_REDIS_URL=" << (redis ? redis->display() : std::string("(unset: embedded engine)"))
+      << '\n'
+      << "REALTIME_REDIS_PREFIX=" << redis_prefix << '\n'
       << "REALTIME_STATIC_DIR=" << (static_dir.empty() ? "(built-in)" : static_dir) << '\n'
       << "HASURA_GRAPHQL_JWT_SECRET="
       << (hasura_jwt
@@ -269,6 +288,19 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
         s.apply(c, name, *v);
         break;  // the first variable that is set wins over its fallbacks
       }
+    }
+  }
+
+  // What the nself CLI injects when it runs Redis for the stack.
+  if (!c.redis) {
+    if (auto host = env("REDIS_HOST"); host && !host->empty()) {
+      RedisEndpoint ep;
+      ep.host = *host;
+      if (auto port = env("REDIS_PORT"); port && !port->empty()) {
+        ep.port = static_cast<std::uint16_t>(parse_integer("REDIS_PORT", *port, 1, 65535));
+      }
+      if (auto password = env("REDIS_PASSWORD")) ep.password = *password;
+      c.redis = ep;
     }
   }
 

@@ -9,6 +9,7 @@
 
 #include "auth/access_rules.hpp"
 #include "auth/hasura_jwt.hpp"
+#include "redis/redis_endpoint.hpp"
 
 namespace realtime {
 
@@ -39,6 +40,8 @@ struct Config {
   int token_ttl_seconds = 60;
   std::string rules_file;  // empty: the built-in rules
   AccessRules rules = AccessRules::defaults();
+  std::optional<RedisEndpoint> redis;  // unset: the embedded (memory) engine
+  std::string redis_prefix = "realtime:";
   bool dev = false;
 
   bool any_origin() const;

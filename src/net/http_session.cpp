@@ -111,13 +111,47 @@ void HttpSession::upgrade(HttpRequest request) {
   if (auto* refusal = std::get_if<HttpResponse>(&decision)) {
     return write(std::move(*refusal), false);
   }
+  auto& grant = std::get<UpgradeGrant>(decision);
+  if (ctx.token_claims != nullptr && !grant.token_id.empty()) {
+    // The token is valid and new to this node; whether another node saw it, Redis knows.
+    const std::string jti = grant.token_id;
+    ctx.token_claims->claim(
+        jti, grant.token_expires_at,
+        [self = shared_from_this(), grant = std::move(grant)](TokenClaims::Result r) mutable {
+          net::post(self->stream_.get_executor(), [self, grant = std::move(grant), r]() mutable {
+            self->on_token_claimed(std::move(grant), r);
+          });
+        });
+    return;
+  }
+  start_websocket(std::move(grant));
+}
+
+void HttpSession::on_token_claimed(UpgradeGrant grant, TokenClaims::Result result) {
+  if (result == TokenClaims::Result::first_use) return start_websocket(std::move(grant));
+  ServerContext& ctx = shard_.context();
+  ctx.metrics->release_connection();  // the slot upgrade() took
+  ctx.metrics->count_rejected_upgrade();
+  if (result == TokenClaims::Result::replayed) {
+    return write(ctx.api->unauthorized(
+                     {AuthFailure::replayed, "this connection token was already used"}),
+                 false);
+  }
+  write({503,
+         "application/json",
+         encode_http_error(ErrorCode::unavailable,
+                           "cannot check the connection token now (Redis is unreachable)"),
+         {}},
+        false);
+}
+
+void HttpSession::start_websocket(UpgradeGrant grant) {
   stream_.expires_never();
   // Bytes behind the request (a client may send frames before it sees our 101) go along.
   const auto extra = buffer_.cdata();
   std::string pending(static_cast<const char*>(extra.data()), extra.size());
-  auto session =
-      std::make_shared<WsSession>(stream_.release_socket(), shard_,
-                                  std::move(std::get<UpgradeGrant>(decision)), std::move(pending));
+  auto session = std::make_shared<WsSession>(stream_.release_socket(), shard_, std::move(grant),
+                                             std::move(pending));
   session->run();
 }
 

@@ -29,6 +29,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void upgrade(HttpRequest request);
+  void on_token_claimed(UpgradeGrant grant, TokenClaims::Result result);
+  void start_websocket(UpgradeGrant grant);
   void write(HttpResponse response, bool keep_alive);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();

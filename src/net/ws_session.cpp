@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
@@ -242,10 +243,19 @@ bool WsSession::subscribe(const std::string& topic, std::string_view id) {
   }
   if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic);
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
+  // "subscribed" promises that what is published next arrives: with Redis that is once the
+  // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
+  ctx.broker->when_live(topic, [self = shared_from_this(), topic, id = std::string(id)] {
+    net::dispatch(self->socket_.get_executor(), [self, topic, id] { self->on_live(topic, id); });
+  });
+  return true;
+}
+
+void WsSession::on_live(const std::string& topic, std::string_view id) {
+  if (finished_ || closing_ || !shard_.registry().is_subscribed(this, topic)) return;
   send_text(encode_reply("subscribed", id, topic));
   // Watching the lifecycle events is not being present somewhere.
-  if (!is_reserved_topic(topic)) ctx.presence->join(connection_id_, topic);
-  return true;
+  if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
 }
 
 void WsSession::on_unsubscribe(const ClientMessage& msg) {

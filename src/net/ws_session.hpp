@@ -53,6 +53,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_typing(const ClientMessage& msg);
   // True when the connection is subscribed afterwards.
   bool subscribe(const std::string& topic, std::string_view id);
+  // The broker delivers `topic` to this node now: reply and become present.
+  void on_live(const std::string& topic, std::string_view id);
   void send_text(std::string_view json);
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
   void send_control(ws::Opcode opcode, std::string_view payload);

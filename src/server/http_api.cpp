@@ -457,7 +457,10 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
       metrics_.count_rejected_upgrade();
       return unauthorized(*err);
     }
-    grant.subject = std::move(std::get<Subject>(admitted));
+    auto& claims = std::get<ConnectionClaims>(admitted);
+    grant.subject = std::move(claims.subject);
+    grant.token_id = std::move(claims.jti);
+    grant.token_expires_at = claims.expires_at;
   } else if (!config_.dev) {
     metrics_.count_rejected_upgrade();
     return unauthorized({AuthFailure::missing_token,

@@ -39,6 +39,8 @@ struct UpgradeGrant {
   std::vector<std::string> topics;  // ?topics=, unvalidated: the session checks each like subscribe
   bool subprotocol = false;         // the client offered nself-realtime.v1
   std::string accept_key;           // Sec-WebSocket-Accept of the handshake response
+  std::string token_id;             // jti of the connection token, empty without one
+  std::int64_t token_expires_at = 0;
 };
 
 inline constexpr std::string_view subprotocol_v1 = "nself-realtime.v1";
@@ -62,6 +64,8 @@ class HttpApi {
   std::variant<UpgradeGrant, HttpResponse> upgrade(const HttpRequest& request);
 
   static bool is_connect_path(std::string_view target);
+  // 401 {"error":"unauthorized","reason",...} with WWW-Authenticate.
+  HttpResponse unauthorized(const AuthError& error) const;
   // Without one, presence answers list nobody typing.
   void set_typing_lookup(TypingLookup lookup) { typing_lookup_ = std::move(lookup); }
 
@@ -77,7 +81,6 @@ class HttpApi {
   void respond_presence(const std::string& topic, std::vector<UserPresence> users,
                         std::vector<std::string> typing, const Respond& respond);
   HttpResponse token(const HttpRequest& request);
-  HttpResponse unauthorized(const AuthError& error) const;
 
   const Config& config_;
   Security& security_;

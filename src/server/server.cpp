@@ -10,11 +10,14 @@
 #include <thread>
 
 #include "broker/memory_broker.hpp"
+#include "broker/redis_broker.hpp"
 #include "net/listener.hpp"
 #include "net/shard.hpp"
 #include "presence/memory_presence_store.hpp"
+#include "presence/redis_presence_store.hpp"
 #include "presence/typing_tracker.hpp"
 #include "protocol/frame.hpp"
+#include "redis/redis_token_claims.hpp"
 #include "server/http_api.hpp"
 #include "server/lifecycle_events.hpp"
 #include "server/metrics.hpp"
@@ -41,7 +44,10 @@ struct Server::Parts {
   ServerContext context;
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Broker> broker;
+  RedisBroker* redis_broker = nullptr;  // the broker, when the engine is Redis
   std::unique_ptr<PresenceStore> presence;
+  RedisPresenceStore* redis_presence = nullptr;
+  std::unique_ptr<TokenClaims> token_claims;
   std::unique_ptr<TypingTracker> typing;
   std::unique_ptr<Security> security;
   std::unique_ptr<HttpApi> api;
@@ -60,11 +66,26 @@ struct Server::Parts {
       shards.push_back(std::make_unique<Shard>(static_cast<std::size_t>(i), context));
       targets.push_back(shards.back().get());
     }
-    broker = std::make_unique<MemoryBroker>(std::move(targets));
-    presence = std::make_unique<MemoryPresenceStore>(
-        [b = broker.get()](const std::vector<PresenceChange>& changes) {
-          b->publish(presence_changed_events(changes), nullptr);
-        });
+    auto publish_changes = [this](const std::vector<PresenceChange>& changes) {
+      broker->publish(presence_changed_events(changes), nullptr);
+    };
+    if (config.redis) {
+      RedisBrokerOptions options;
+      options.endpoint = *config.redis;
+      options.prefix = config.redis_prefix;
+      options.node_id = context.node_id;
+      auto redis = std::make_unique<RedisBroker>(std::move(options), std::move(targets));
+      auto store = std::make_unique<RedisPresenceStore>(*redis, context.node_id,
+                                                        config.heartbeat_seconds, publish_changes);
+      token_claims = std::make_unique<RedisTokenClaims>(*redis);
+      redis_broker = redis.get();
+      redis_presence = store.get();
+      broker = std::move(redis);
+      presence = std::move(store);
+    } else {
+      broker = std::make_unique<MemoryBroker>(std::move(targets));
+      presence = std::make_unique<MemoryPresenceStore>(publish_changes);
+    }
     // The first shard's loop runs the typing timeouts: they are rare and cheap.
     typing = std::make_unique<TypingTracker>(shards.front()->io().get_executor(),
                                              std::chrono::seconds(config.typing_timeout_seconds),
@@ -86,6 +107,7 @@ struct Server::Parts {
     api = std::make_unique<HttpApi>(config, *security, *broker, *presence, metrics,
                                     std::move(static_dir));
     context.security = security.get();
+    context.token_claims = token_claims.get();
     context.broker = broker.get();
     context.presence = presence.get();
     context.typing = typing.get();
@@ -98,6 +120,7 @@ struct Server::Parts {
     for (auto& s : shards) s->stop();
     for (auto& s : shards) s->join();
     context.stopped = true;
+    if (redis_broker != nullptr) redis_broker->stop();  // it delivers to the shards
     listener.reset();
     typing.reset();  // its timer belongs to the first shard's loop
     // Shards first: destroying their loops destroys the sessions, which still use the rest.
@@ -117,6 +140,10 @@ void Server::start() {
   for (auto& s : p.shards) shards.push_back(s.get());
   p.listener = std::make_shared<Listener>(p.shards.front()->io(), endpoint, std::move(shards));
   p.listener->run();
+  if (p.redis_broker != nullptr) {
+    p.redis_broker->start();
+    p.redis_presence->start();
+  }
   for (auto& s : p.shards) s->start();
   const auto local = p.listener->local_endpoint();
   spdlog::info("nself-realtime {} listening on {}:{} (engine {}, {} shards, node {})",
@@ -146,6 +173,8 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   if (p.metrics.connections() > 0) {
     spdlog::warn("{} connections did not close in time; dropping them", p.metrics.connections());
   }
+  // Whatever is still ours in the cluster's presence goes now, not after the liveness timeout.
+  if (p.redis_presence != nullptr) p.redis_presence->leave_cluster(std::chrono::seconds(1));
   spdlog::info("stopped");
   return 0;
 }

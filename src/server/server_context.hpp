@@ -24,6 +24,7 @@ struct ServerContext {
   Metrics* metrics = nullptr;
   HttpApi* api = nullptr;
   Security* security = nullptr;
+  TokenClaims* token_claims = nullptr;  // cluster-wide single use of tokens; null on one node
   std::string node_id;  // random per process: connection ids stay unique across nodes
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<bool> shutting_down{false};  // no new connections; sessions closing with 1001

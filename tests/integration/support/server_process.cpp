@@ -27,7 +27,8 @@ constexpr std::size_t kMaxLogBytes = 4 * 1024 * 1024;
 
 bool IsServerSetting(std::string_view entry) {
   return entry.starts_with("REALTIME_") || entry.starts_with("HASURA_GRAPHQL_") ||
-         entry.starts_with("PORT=") || entry.starts_with("PLUGIN_INTERNAL_SECRET=");
+         entry.starts_with("PORT=") || entry.starts_with("PLUGIN_INTERNAL_SECRET=") ||
+         entry.starts_with("REDIS_");
 }
 
 std::vector<std::string> BuildEnv(const ServerProcess::Env& extra) {

@@ -1,0 +1,268 @@
+#include "broker/redis_broker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include "broker/redis_payload.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/topic.hpp"
+#include "server/lifecycle_events.hpp"
+#include "util/clock.hpp"
+#include "ws/frame_codec.hpp"
+
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+// Topics per SUBSCRIBE when resubscribing everything after a reconnect.
+constexpr std::size_t resubscribe_chunk = 500;
+}  // namespace
+
+RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*> targets)
+    : options_(std::move(options)),
+      targets_(std::move(targets)),
+      topic_channel_prefix_(options_.prefix + "topic:"),
+      events_channel_(options_.prefix + "events"),
+      probe_channel_(options_.prefix + "probe:" + options_.node_id),
+      work_(net::make_work_guard(io_)),
+      commands_(io_, options_.endpoint, "commands"),
+      subscriber_(io_, options_.endpoint, "subscriber"),
+      probe_timer_(io_) {
+  commands_.on_ready([this] {
+    set_health(commands_up_, true, "commands");
+    for (auto& f : commands_ready_) f();
+  });
+  commands_.on_down([this] { set_health(commands_up_, false, "commands"); });
+  subscriber_.on_push([this](const redisReply& push) { on_push(push); });
+  subscriber_.on_ready([this] { on_subscriber_ready(); });
+  subscriber_.on_down([this] {
+    subscribed_.clear();
+    confirmed_.clear();
+    set_health(subscriber_up_, false, "subscriber");
+  });
+}
+
+RedisBroker::~RedisBroker() { stop(); }
+
+void RedisBroker::start() {
+  net::post(io_, [this] {
+    commands_.start();
+    subscriber_.start();
+    schedule_probe();
+  });
+  thread_ = std::thread([this] {
+    try {
+      io_.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("redis loop stopped by an exception: {}", e.what());
+      std::abort();
+    }
+  });
+}
+
+void RedisBroker::stop() {
+  if (!thread_.joinable()) return;
+  net::post(io_, [this] {
+    probe_timer_.cancel();
+    commands_.stop();
+    subscriber_.stop();
+  });
+  work_.reset();
+  io_.stop();
+  thread_.join();
+}
+
+std::string RedisBroker::channel_of(std::string_view topic) const {
+  std::string channel;
+  channel.reserve(topic_channel_prefix_.size() + topic.size());
+  channel.append(topic_channel_prefix_).append(topic);
+  return channel;
+}
+
+void RedisBroker::set_health(std::atomic<bool>& flag, bool value, std::string_view what) {
+  const bool was_healthy = healthy();
+  flag = value;
+  const bool now_healthy = healthy();
+  if (was_healthy && !now_healthy) {
+    spdlog::warn("redis engine degraded ({}): publishes get 503 until it recovers", what);
+  } else if (!was_healthy && now_healthy) {
+    spdlog::info("redis engine healthy again");
+  }
+}
+
+void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback done) {
+  net::post(io_, [this, events = std::move(events), done = std::move(done)]() mutable {
+    if (!commands_.ready() || events.empty()) {
+      if (done) done(commands_.ready() ? PublishStatus::ok : PublishStatus::unavailable);
+      return;
+    }
+    const std::int64_t ts = unix_millis();
+    // One PUBLISH per event, all in this loop turn's single write. Only the last carries the
+    // callback: replies come in order, and a connection lost before it fails it.
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const PublishedEvent& e = events[i];
+      const bool last = i + 1 == events.size();
+      const std::string payload = encode_redis_payload(e, ts);
+      const std::string channel = channel_of(e.topic);
+      if (e.topic == events_topic) {
+        const std::string backend = backend_event_json(e.event, e.data, ts, options_.node_id);
+        commands_.command({"PUBLISH", events_channel_, backend}, nullptr);
+      }
+      RedisConnection::ReplyHandler handler;
+      if (last && done) {
+        handler = [done = std::move(done)](const redisReply* reply) {
+          const bool ok = reply != nullptr && !reply_is_error(*reply);
+          done(ok ? PublishStatus::ok : PublishStatus::unavailable);
+        };
+      }
+      commands_.command({"PUBLISH", channel, payload}, std::move(handler));
+    }
+  });
+}
+
+void RedisBroker::topic_added(std::string_view topic) {
+  if (topics_.add(topic)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
+}
+
+void RedisBroker::topic_removed(std::string_view topic) {
+  if (topics_.remove(topic)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
+}
+
+void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
+  net::post(io_, [this, t = std::string(topic), ready = std::move(ready)]() mutable {
+    if (confirmed_.contains(t)) return ready();
+    // Not confirmed yet: SUBSCRIBE is on its way, or Redis is down and the resubscription
+    // after the reconnect will confirm it.
+    waiters_[t].push_back(std::move(ready));
+    sync_topic(t);
+  });
+}
+
+void RedisBroker::sync_topic(const std::string& topic) {
+  // Decided from the current state, not from the order of the posts: adds and removes from
+  // different shards may arrive here in any order.
+  const bool wanted = topics_.contains(topic);
+  const bool subscribed = subscribed_.contains(topic);
+  if (wanted && !subscribed) {
+    if (subscriber_.push_command({"SUBSCRIBE", channel_of(topic)})) subscribed_.insert(topic);
+  } else if (!wanted && subscribed) {
+    subscriber_.push_command({"UNSUBSCRIBE", channel_of(topic)});
+    subscribed_.erase(topic);
+    confirmed_.erase(topic);
+    waiters_.erase(topic);  // their sessions left
+  }
+}
+
+void RedisBroker::on_subscriber_ready() {
+  subscribed_.clear();
+  confirmed_.clear();
+  probe_seen_ = probe_sent_;  // the probe clock restarts with the connection
+  probe_sent_at_ = std::chrono::steady_clock::now();
+  subscriber_.push_command({"SUBSCRIBE", probe_channel_});
+  const auto topics = topics_.snapshot();
+  for (std::size_t i = 0; i < topics.size(); i += resubscribe_chunk) {
+    std::vector<std::string> channels;
+    std::vector<std::string_view> args{"SUBSCRIBE"};
+    for (std::size_t j = i; j < std::min(topics.size(), i + resubscribe_chunk); ++j) {
+      channels.push_back(channel_of(topics[j]));
+      subscribed_.insert(topics[j]);
+    }
+    for (const auto& c : channels) args.push_back(c);
+    subscriber_.push_command(args);
+  }
+  if (!topics.empty()) spdlog::info("redis: resubscribed {} topics", topics.size());
+  set_health(subscriber_up_, true, "subscriber");
+}
+
+void RedisBroker::on_push(const redisReply& push) {
+  const std::string_view kind = reply_string(reply_at(push, 0));
+  const std::string_view channel = reply_string(reply_at(push, 1));
+  if (kind == "message" && reply_size(push) >= 3) {
+    return on_message(channel, reply_string(reply_at(push, 2)));
+  }
+  if (kind == "subscribe") {
+    if (channel == probe_channel_) {
+      set_health(probe_ok_, true, "probe");
+      return;
+    }
+    if (!channel.starts_with(topic_channel_prefix_)) return;
+    std::string topic(channel.substr(topic_channel_prefix_.size()));
+    if (!subscribed_.contains(topic)) return;  // unsubscribed meanwhile
+    confirmed_.insert(topic);
+    if (auto it = waiters_.find(topic); it != waiters_.end()) {
+      auto ready = std::move(it->second);
+      waiters_.erase(it);
+      for (auto& r : ready) r();
+    }
+  }
+}
+
+void RedisBroker::on_message(std::string_view channel, std::string_view payload) {
+  if (channel == probe_channel_) {
+    probe_seen_ = probe_sent_;
+    set_health(probe_ok_, true, "probe");
+    return;
+  }
+  if (!channel.starts_with(topic_channel_prefix_)) return;
+  const std::string_view topic = channel.substr(topic_channel_prefix_.size());
+  std::string error;
+  auto message = decode_redis_payload(topic, payload, error);
+  if (!message) {
+    // Anyone can PUBLISH into Redis: count, and say so at most every 10 seconds.
+    ++malformed_;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - malformed_logged_at_ > std::chrono::seconds(10)) {
+      spdlog::warn("redis: skipped {} malformed message(s) on {}; latest: {}", malformed_, channel,
+                   error);
+      malformed_ = 0;
+      malformed_logged_at_ = now;
+    }
+    return;
+  }
+  if (!pending_) {
+    pending_ = std::make_shared<FrameBatch>();
+    // Posted: every message of this read joins one batch, one hand-off per shard.
+    net::post(io_, [this] { flush_deliveries(); });
+  }
+  const std::int64_t ts = message->ts_ms != 0 ? message->ts_ms : unix_millis();
+  PublishedEvent& e = message->event;
+  pending_->push_back({std::move(e.topic),
+                       std::make_shared<const std::string>(ws::encode_frame(
+                           ws::Opcode::text, encode_event(topic, e.event, e.data, ts))),
+                       std::move(e.exclude_connection)});
+}
+
+void RedisBroker::flush_deliveries() {
+  std::shared_ptr<const FrameBatch> batch = std::move(pending_);
+  pending_.reset();
+  if (!batch) return;
+  for (DeliveryTarget* t : targets_) t->deliver(batch);
+}
+
+void RedisBroker::schedule_probe() {
+  probe_timer_.expires_after(options_.probe_interval);
+  probe_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    on_probe_tick();
+    schedule_probe();
+  });
+}
+
+void RedisBroker::on_probe_tick() {
+  if (!commands_.ready() || !subscriber_.ready()) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (probe_seen_ != probe_sent_ && now - probe_sent_at_ > options_.probe_timeout) {
+    // Connected but deaf (e.g. after a failover): reconnecting resubscribes everything.
+    set_health(probe_ok_, false, "probe not delivered");
+    subscriber_.restart("the delivery probe did not come back");
+    return;
+  }
+  if (probe_seen_ == probe_sent_) {
+    ++probe_sent_;
+    probe_sent_at_ = now;
+    commands_.command({"PUBLISH", probe_channel_, std::to_string(probe_sent_)}, nullptr);
+  }
+}
+
+}  // namespace realtime

@@ -1,0 +1,102 @@
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/broker.hpp"
+#include "broker/local_topics.hpp"
+#include "redis/redis_connection.hpp"
+
+namespace realtime {
+
+struct RedisBrokerOptions {
+  RedisEndpoint endpoint;
+  std::string prefix = "realtime:";
+  std::string node_id;
+  std::chrono::milliseconds probe_interval{1000};
+  std::chrono::milliseconds probe_timeout{3000};
+};
+
+// The clustered engine. Every event goes through Redis, this node's own included: a node
+// SUBSCRIBEs `<prefix>topic:<topic>` while it has local subscribers of the topic, and delivers
+// only what arrives on those channels. So every node sees one order per topic, and nothing is
+// delivered twice.
+//
+// Runs its own thread and loop with two connections: commands (pipelined PUBLISHes, scripts) and
+// the subscriber. A probe published to this node's own channel every second proves delivery
+// still works; when it stops arriving the node is degraded and the subscriber reconnects.
+class RedisBroker final : public Broker {
+ public:
+  RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*> targets);
+  ~RedisBroker() override;
+
+  void start();
+  void stop();
+
+  void publish(std::vector<PublishedEvent> events, PublishCallback done) override;
+  void topic_added(std::string_view topic) override;
+  void topic_removed(std::string_view topic) override;
+  void when_live(std::string_view topic, std::function<void()> ready) override;
+  bool healthy() const override { return commands_up_ && subscriber_up_ && probe_ok_; }
+  std::string_view engine() const override { return "redis"; }
+  std::size_t topic_count() const override { return topics_.size(); }
+
+  // For the other Redis-backed parts (presence, tokens): use only on loop().
+  boost::asio::io_context& loop() { return io_; }
+  RedisConnection& commands() { return commands_; }
+  const std::string& prefix() const { return options_.prefix; }
+  // Runs `f` on the loop whenever the command connection (re)connects.
+  void on_commands_ready(std::function<void()> f) { commands_ready_.push_back(std::move(f)); }
+
+ private:
+  std::string channel_of(std::string_view topic) const;
+  void sync_topic(const std::string& topic);
+  void on_subscriber_ready();
+  void on_push(const redisReply& push);
+  void on_message(std::string_view channel, std::string_view payload);
+  void flush_deliveries();
+  void schedule_probe();
+  void on_probe_tick();
+  void set_health(std::atomic<bool>& flag, bool value, std::string_view what);
+
+  RedisBrokerOptions options_;
+  std::vector<DeliveryTarget*> targets_;
+  std::string topic_channel_prefix_;  // <prefix>topic:
+  std::string events_channel_;        // <prefix>events
+  std::string probe_channel_;         // <prefix>probe:<node>
+  LocalTopics topics_;                // node-wide: which topics have local subscribers
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  RedisConnection commands_;
+  RedisConnection subscriber_;
+  boost::asio::steady_timer probe_timer_;
+  std::thread thread_;
+
+  // Loop-thread state.
+  std::unordered_set<std::string> subscribed_;  // SUBSCRIBE sent on the current connection
+  std::unordered_set<std::string> confirmed_;   // and Redis confirmed it
+  std::unordered_map<std::string, std::vector<std::function<void()>>> waiters_;
+  std::shared_ptr<FrameBatch> pending_;  // messages of this loop turn, delivered together
+  std::uint64_t probe_sent_ = 0;         // sequence of the last probe published
+  std::uint64_t probe_seen_ = 0;         // and of the last one received
+  std::chrono::steady_clock::time_point probe_sent_at_;
+  std::uint64_t malformed_ = 0;  // payloads skipped since the last log line
+  std::chrono::steady_clock::time_point malformed_logged_at_;
+  std::vector<std::function<void()>> commands_ready_;
+
+  std::atomic<bool> commands_up_{false};
+  std::atomic<bool> subscriber_up_{false};
+  std::atomic<bool> probe_ok_{true};
+};
+
+}  // namespace realtime

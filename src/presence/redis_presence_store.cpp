@@ -1,0 +1,211 @@
+#include "presence/redis_presence_store.hpp"
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <future>
+
+#include "broker/redis_broker.hpp"
+#include "presence/redis_presence_script.hpp"
+
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+
+std::string sha1_hex(std::string_view text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
+// The script's flat reply (user, topic, old, new, ...) as changes.
+std::vector<PresenceChange> changes_of(const redisReply& reply) {
+  std::vector<PresenceChange> out;
+  if (!reply_is_array(reply)) return out;
+  for (std::size_t i = 0; i + 4 <= reply_size(reply); i += 4) {
+    auto old_status = parse_presence_status(reply_string(reply_at(reply, i + 2)));
+    auto new_status = parse_presence_status(reply_string(reply_at(reply, i + 3)));
+    if (!old_status || !new_status) continue;
+    out.push_back({std::string(reply_string(reply_at(reply, i))),
+                   std::string(reply_string(reply_at(reply, i + 1))), *old_status, *new_status});
+  }
+  return out;
+}
+
+}  // namespace
+
+RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
+                                       int heartbeat_seconds, ChangeSink sink)
+    : broker_(broker),
+      node_id_(std::move(node_id)),
+      script_sha_(sha1_hex(redis_presence_script)),
+      // Alive four times per heartbeat; a node silent for 1.5 heartbeats (at least one more
+      // second) is dead.
+      alive_interval_(std::max<long long>(250, heartbeat_seconds * 250LL)),
+      alive_ttl_(heartbeat_seconds * 1000LL + std::max<long long>(1000, heartbeat_seconds * 500LL)),
+      sink_(std::move(sink)),
+      alive_timer_(broker.loop()) {
+  broker_.on_commands_ready([this] { on_commands_ready(); });
+}
+
+void RedisPresenceStore::start() {
+  net::post(broker_.loop(), [this] { schedule_alive(); });
+}
+
+void RedisPresenceStore::on_commands_ready() {
+  // First on the fresh connection: every EVALSHA after it finds the script.
+  broker_.commands().command({"SCRIPT", "LOAD", redis_presence_script},
+                             [](const redisReply* reply) {
+                               if (reply != nullptr && reply_is_error(*reply)) {
+                                 spdlog::error("redis: cannot load the presence script: {}",
+                                               reply_string(*reply));
+                               }
+                             });
+  send_alive();
+  // Redis may have lost our entries (restart) or others may have reaped us while we were cut
+  // off: register every local connection again. Unchanged entries emit nothing.
+  for (const auto& [conn, c] : connections_) {
+    if (c.topics.empty()) continue;
+    std::vector<std::string> args{"join", node_id_, c.user_id, conn, std::string(to_string(c.status))};
+    args.insert(args.end(), c.topics.begin(), c.topics.end());
+    run(std::move(args));
+  }
+}
+
+void RedisPresenceStore::schedule_alive() {
+  alive_timer_.expires_after(alive_interval_);
+  alive_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    send_alive();
+    schedule_alive();
+  });
+}
+
+void RedisPresenceStore::send_alive() {
+  run({"alive", node_id_, std::to_string(alive_ttl_.count())});
+}
+
+void RedisPresenceStore::run(std::vector<std::string> args) {
+  auto& commands = broker_.commands();
+  if (!commands.ready()) return;  // the resync after the reconnect covers it
+  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "0", broker_.prefix()};
+  for (const auto& a : args) argv.push_back(a);
+  commands.command(argv, [this](const redisReply* reply) {
+    if (reply == nullptr) return;
+    if (reply_is_error(*reply)) {
+      spdlog::warn("redis presence script failed: {}", reply_string(*reply));
+      return;
+    }
+    auto changes = changes_of(*reply);
+    if (!changes.empty() && sink_) sink_(changes);
+  });
+}
+
+void RedisPresenceStore::connect(std::string_view connection_id, std::string_view user_id) {
+  net::post(broker_.loop(), [this, conn = std::string(connection_id), user = std::string(user_id)] {
+    connections_[conn].user_id = user;
+  });
+}
+
+void RedisPresenceStore::set_status(std::string_view connection_id, PresenceStatus status) {
+  net::post(broker_.loop(), [this, conn = std::string(connection_id), status] {
+    auto it = connections_.find(conn);
+    if (it == connections_.end() || it->second.status == status) return;
+    it->second.status = status;
+    if (it->second.topics.empty()) return;
+    std::vector<std::string> args{"status", node_id_, it->second.user_id, conn,
+                                  std::string(to_string(status))};
+    args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
+    run(std::move(args));
+  });
+}
+
+void RedisPresenceStore::join(std::string_view connection_id, std::string_view topic) {
+  net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
+    auto it = connections_.find(conn);
+    if (it == connections_.end() || !it->second.topics.insert(t).second) return;
+    run({"join", node_id_, it->second.user_id, conn, std::string(to_string(it->second.status)),
+         t});
+  });
+}
+
+void RedisPresenceStore::leave(std::string_view connection_id, std::string_view topic) {
+  net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
+    auto it = connections_.find(conn);
+    if (it == connections_.end() || it->second.topics.erase(t) == 0) return;
+    run({"leave", node_id_, it->second.user_id, conn, t});
+  });
+}
+
+void RedisPresenceStore::disconnect(std::string_view connection_id) {
+  net::post(broker_.loop(), [this, conn = std::string(connection_id)] {
+    auto it = connections_.find(conn);
+    if (it == connections_.end()) return;
+    if (!it->second.topics.empty()) {
+      std::vector<std::string> args{"leave", node_id_, it->second.user_id, conn};
+      args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
+      run(std::move(args));
+    }
+    connections_.erase(it);
+  });
+}
+
+void RedisPresenceStore::users_in(std::string_view topic, UsersCallback done) {
+  net::post(broker_.loop(), [this, t = std::string(topic), done = std::move(done)]() mutable {
+    broker_.commands().command(
+        {"HGETALL", broker_.prefix() + "presence:" + t},
+        [done = std::move(done)](const redisReply* reply) {
+          std::vector<UserPresence> users;
+          if (reply != nullptr && reply_is_array(*reply)) {
+            for (std::size_t i = 0; i + 1 < reply_size(*reply); i += 2) {
+              const std::string_view value = reply_string(reply_at(*reply, i + 1));
+              const auto colon = value.find(':');
+              auto status = parse_presence_status(value.substr(0, colon));
+              if (!status || colon == std::string_view::npos) continue;
+              UserPresence u;
+              u.user_id = std::string(reply_string(reply_at(*reply, i)));
+              u.status = *status;
+              u.connections = std::atoi(std::string(value.substr(colon + 1)).c_str());
+              users.push_back(std::move(u));
+            }
+          }
+          std::sort(users.begin(), users.end(),
+                    [](const auto& a, const auto& b) { return a.user_id < b.user_id; });
+          done(std::move(users));
+        });
+  });
+}
+
+void RedisPresenceStore::leave_cluster(std::chrono::milliseconds timeout) {
+  auto left = std::make_shared<std::promise<void>>();
+  auto future = left->get_future();
+  net::post(broker_.loop(), [this, left] {
+    alive_timer_.cancel();
+    auto& commands = broker_.commands();
+    if (!commands.ready()) return left->set_value();
+    std::vector<std::string_view> argv{"EVALSHA", script_sha_, "0", broker_.prefix(), "bye",
+                                       node_id_};
+    commands.command(argv, [this, left](const redisReply* reply) {
+      if (reply != nullptr && !reply_is_error(*reply)) {
+        auto changes = changes_of(*reply);
+        if (!changes.empty() && sink_) sink_(changes);
+      }
+      left->set_value();
+    });
+  });
+  future.wait_for(timeout);
+}
+
+}  // namespace realtime

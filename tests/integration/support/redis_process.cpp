@@ -1,0 +1,179 @@
+#include "support/redis_process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <thread>
+
+namespace realtime::testing {
+namespace {
+
+std::string ReplyText(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      return std::string(r->str, r->len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r->integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (std::size_t i = 0; i < r->elements; ++i) {
+        if (i > 0) out += '\n';
+        out += ReplyText(r->element[i]);
+      }
+      return out;
+    }
+    default:
+      throw std::runtime_error("redis error: " + std::string(r->str, r->len));
+  }
+}
+
+}  // namespace
+
+std::uint16_t FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+RedisProcess::RedisProcess() {
+  // The free port may be taken by someone else before redis-server binds it: try another.
+  for (int attempt = 1;; ++attempt) {
+    port_ = FreePort();
+    try {
+      Start();
+      return;
+    } catch (const std::exception&) {
+      if (attempt == 5) throw;
+    }
+  }
+}
+
+RedisProcess::~RedisProcess() { Kill(); }
+
+void RedisProcess::Start() {
+  if (pid_ > 0) return;
+  const std::string port = std::to_string(port_);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive a crashed test
+    // Its start-up banner and warnings would drown the test output.
+    const int null_fd = open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+           "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+    _exit(127);
+  }
+  // Ready when it answers PING; generous for a loaded machine.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (Command({"PING"}) == "PONG") return;
+    } catch (const std::exception&) {
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("redis-server exited at start (is it installed?)");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("redis-server did not answer PING within 30 s");
+}
+
+void RedisProcess::Kill() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+std::string RedisProcess::Command(const std::vector<std::string>& args) const {
+  timeval timeout{5, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);
+  if (c == nullptr || c->err) {
+    std::string why = c != nullptr ? c->errstr : "out of memory";
+    if (c != nullptr) redisFree(c);
+    throw std::runtime_error("cannot connect to redis: " + why);
+  }
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  if (reply == nullptr) {
+    std::string why = c->errstr;
+    redisFree(c);
+    throw std::runtime_error("redis command failed: " + why);
+  }
+  std::string text;
+  try {
+    text = ReplyText(reply);
+  } catch (...) {
+    freeReplyObject(reply);
+    redisFree(c);
+    throw;
+  }
+  freeReplyObject(reply);
+  redisFree(c);
+  return text;
+}
+
+RedisSubscriber::RedisSubscriber(std::uint16_t port, const std::string& channel) {
+  timeval timeout{5, 0};
+  context_ = redisConnectWithTimeout("127.0.0.1", port, timeout);
+  if (context_ == nullptr || context_->err) {
+    throw std::runtime_error("cannot connect to redis");
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(context_, "SUBSCRIBE %s", channel.c_str()));
+  if (reply == nullptr) throw std::runtime_error("SUBSCRIBE failed");
+  freeReplyObject(reply);  // the confirmation: subscribed from here on
+}
+
+RedisSubscriber::~RedisSubscriber() {
+  if (context_ != nullptr) redisFree(context_);
+}
+
+std::string RedisSubscriber::Next(std::chrono::milliseconds timeout) {
+  const auto ms = timeout.count();
+  timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  redisSetTimeout(context_, tv);
+  void* raw = nullptr;
+  if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+    // A timed-out context is unusable: reconnecting is the caller's business (tests end here).
+    throw std::runtime_error("no message within the timeout");
+  }
+  auto* reply = static_cast<redisReply*>(raw);
+  std::string payload;
+  if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 3) {
+    payload.assign(reply->element[2]->str, reply->element[2]->len);
+  }
+  freeReplyObject(reply);
+  return payload;
+}
+
+}  // namespace realtime::testing

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct redisContext;
+
+namespace realtime::testing {
+
+// A private redis-server on a free port, for the Redis engine's tests. Stop() and Start() keep
+// the port, so servers configured with it reconnect to the new instance.
+class RedisProcess {
+ public:
+  RedisProcess();
+  ~RedisProcess();
+  RedisProcess(const RedisProcess&) = delete;
+  RedisProcess& operator=(const RedisProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+
+  void Start();
+  // SIGKILL: no goodbye to the clients, like a crash or a network cut.
+  void Kill();
+
+  // Runs a command (blocking, hiredis) and returns the reply as text: strings and status as
+  // is, integers as digits, nil as "(nil)", arrays as their elements joined by '\n'. Throws on
+  // connection errors and error replies.
+  std::string Command(const std::vector<std::string>& args) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+// A blocking pub/sub listener, as a backend would be.
+class RedisSubscriber {
+ public:
+  RedisSubscriber(std::uint16_t port, const std::string& channel);
+  ~RedisSubscriber();
+  RedisSubscriber(const RedisSubscriber&) = delete;
+  RedisSubscriber& operator=(const RedisSubscriber&) = delete;
+  // The payload of the next message; throws after `timeout`.
+  std::string Next(std::chrono::milliseconds timeout);
+
+ private:
+  ::redisContext* context_ = nullptr;
+};
+
+// A TCP port that was free a moment ago.
+std::uint16_t FreePort();
+
+}  // namespace realtime::testing
