@@ -97,6 +97,17 @@ describe('demo chat page', () => {
     await pageA.locator('#messages li', { hasText: 'hello bob' }).waitFor({ timeout: 10_000 });
   });
 
+  test('A hides the page: B sees A away; A is back online on return', async () => {
+    const setVisibility = (state) => pageA.evaluate((value) => {
+      Object.defineProperty(document, 'visibilityState', { value, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, state);
+    await setVisibility('hidden');
+    await pageB.waitForSelector(member('alice', 'away'), { timeout: 10_000 });
+    await setVisibility('visible');
+    await pageB.waitForSelector(member('alice', 'online'), { timeout: 10_000 });
+  });
+
   test('A goes dnd: B sees it', async () => {
     await pageA.selectOption('#status', 'dnd');
     await pageB.waitForSelector(member('alice', 'dnd'), { timeout: 10_000 });
