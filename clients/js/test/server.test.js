@@ -119,6 +119,20 @@ describe('against the server', () => {
     assert.equal(left.new_status, 'offline');
   });
 
+  test("with the runtime's own WebSocket (Node 22, or Node 20 with --experimental-websocket)", async (t) => {
+    if (typeof globalThis.WebSocket !== 'function') {
+      t.skip('no global WebSocket in this Node');
+      return;
+    }
+    const client = new RealtimeClient({ url: server.url, getToken: () => mintDevToken(server.http, 'native') });
+    clients.push(client);
+    await client.connect();
+    const events = new Inbox();
+    await client.subscribe('channel:native', { onEvent: events.push }).ready;
+    await client.publish('channel:native', 'native.event', { ok: true });
+    assert.deepEqual((await events.next('own event')).data, { ok: true });
+  });
+
   test('an upgrade refused with 401 is retried with a fresh token', async () => {
     let calls = 0;
     const client = new RealtimeClient({
