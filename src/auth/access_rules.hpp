@@ -48,7 +48,7 @@ class AccessRules {
 inline constexpr std::string_view default_rules_json = R"({"topics": [
   {"match": "user:{user_id}", "subscribe": ["*"], "presence": ["*"]},
   {"match": "channel:*", "subscribe": ["user", "admin"], "publish": ["admin"], "typing": ["user", "admin"], "presence": ["user", "admin"]},
-  {"match": "**", "subscribe": ["admin"], "publish": ["admin"], "presence": ["admin"]}
+  {"match": "**", "subscribe": ["admin"], "publish": ["admin"], "typing": ["admin"], "presence": ["admin"]}
 ]})";
 
 }  // namespace realtime

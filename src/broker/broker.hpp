@@ -15,6 +15,7 @@ namespace realtime {
 struct TopicFrame {
   std::string topic;
   FramePtr frame;
+  std::string exclude_connection;  // empty for nearly every frame
 };
 using FrameBatch = std::vector<TopicFrame>;
 

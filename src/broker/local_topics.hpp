@@ -32,6 +32,10 @@ class LocalTopics {
     counts_.erase(it);
     return true;
   }
+  bool contains(std::string_view topic) const {
+    std::lock_guard lock(mutex_);
+    return counts_.find(topic) != counts_.end();
+  }
   std::size_t size() const {
     std::lock_guard lock(mutex_);
     return counts_.size();

@@ -84,6 +84,10 @@ const std::vector<Setting>& settings() {
        "--heartbeat-seconds",
        "clients must send a frame this often; silent 2x = closed 4009 [30]",
        integer_setting(&Config::heartbeat_seconds, 1, 3600)},
+      {{"REALTIME_TYPING_TIMEOUT_SECONDS"},
+       "--typing-timeout-seconds",
+       "a typing start not refreshed this long becomes an automatic stop [5]",
+       integer_setting(&Config::typing_timeout_seconds, 1, 300)},
       {{"REALTIME_MAX_CONNECTIONS"},
        "--max-connections",
        "WebSocket connections per node; above = HTTP 503 [10000]",
@@ -223,6 +227,7 @@ std::string Config::describe() const {
       << "REALTIME_PORT=" << port << '\n'
       << "REALTIME_CORS_ORIGIN=" << (cors_origins.empty() ? "(unset)" : join(cors_origins)) << '\n'
       << "REALTIME_HEARTBEAT_SECONDS=" << heartbeat_seconds << '\n'
+      << "REALTIME_TYPING_TIMEOUT_SECONDS=" << typing_timeout_seconds << '\n'
       << "REALTIME_MAX_CONNECTIONS=" << max_connections << '\n'
       << "REALTIME_THREADS=" << threads << '\n'
       << "REALTIME_MAX_MESSAGE_BYTES=" << max_message_bytes << '\n'

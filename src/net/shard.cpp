@@ -58,7 +58,13 @@ void Shard::on_deliver(const FrameBatch& batch) {
     if (subscribers == nullptr) continue;
     // send() never changes the registry or ends a session synchronously (closing is
     // asynchronous), so walking the vector while sending is safe, and so is flushing below.
-    for (WsSession* session : *subscribers) session->send(item.frame);
+    if (item.exclude_connection.empty()) {
+      for (WsSession* session : *subscribers) session->send(item.frame);
+    } else {
+      for (WsSession* session : *subscribers) {
+        if (session->connection_id() != item.exclude_connection) session->send(item.frame);
+      }
+    }
   }
   delivering_ = false;
   if (!to_flush_.empty() && !flush_posted_) {

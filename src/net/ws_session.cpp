@@ -6,7 +6,9 @@
 #include <boost/asio/write.hpp>
 
 #include "net/shard.hpp"
+#include "presence/typing_tracker.hpp"
 #include "protocol/topic.hpp"
+#include "server/lifecycle_events.hpp"
 #include "server/server_context.hpp"
 #include "util/clock.hpp"
 
@@ -113,8 +115,13 @@ void WsSession::on_handshake_written(error_code ec) {
   ctx.presence->connect(connection_id_, grant_.subject.user_id);
   send_text(encode_welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
                            unix_millis()));
-  for (const auto& topic : grant_.topics) subscribe(topic, {});
+  std::vector<std::string> subscribed;
+  for (const auto& topic : grant_.topics) {
+    if (subscribe(topic, {})) subscribed.push_back(topic);
+  }
   grant_.topics = {};
+  ctx.broker->publish({client_connected_event(grant_.subject.user_id, connection_id_, subscribed)},
+                      nullptr);
   grant_.accept_key = {};
   drain_decoder();  // frames the client sent right behind its upgrade request
   do_read();
@@ -195,7 +202,8 @@ void WsSession::on_message(std::string_view text) {
   ServerContext& ctx = shard_.context();
   switch (msg.type) {
     case ClientMessageType::subscribe:
-      return subscribe(msg.topic, msg.id);
+      subscribe(msg.topic, msg.id);
+      return;
     case ClientMessageType::unsubscribe:
       return on_unsubscribe(msg);
     case ClientMessageType::publish:
@@ -203,33 +211,41 @@ void WsSession::on_message(std::string_view text) {
     case ClientMessageType::presence:
       ctx.presence->set_status(connection_id_, msg.status);
       return send_text(encode_reply("ack", msg.id));
+    case ClientMessageType::typing:
+      return on_typing(msg);
     case ClientMessageType::ping:
       return send_text(encode_pong(msg.id, unix_millis()));
   }
 }
 
-void WsSession::subscribe(const std::string& topic, std::string_view id) {
+bool WsSession::subscribe(const std::string& topic, std::string_view id) {
   ServerContext& ctx = shard_.context();
   if (!is_valid_topic(topic)) {
-    return send_error(id, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
+    send_error(id, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
+    return false;
   }
   auto& registry = shard_.registry();
   if (registry.is_subscribed(this, topic)) {
-    return send_text(encode_reply("subscribed", id, topic));
+    send_text(encode_reply("subscribed", id, topic));
+    return true;
   }
   if (!ctx.security->allowed(TopicAction::subscribe, topic, grant_.subject)) {
-    return send_error(id, ErrorCode::forbidden, "you may not subscribe to " + topic);
+    send_error(id, ErrorCode::forbidden, "you may not subscribe to " + topic);
+    return false;
   }
   if (registry.subscription_count(this) >=
       static_cast<std::size_t>(ctx.config->max_subscriptions)) {
-    return send_error(id, ErrorCode::too_many_subscriptions,
-                      "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
-                          std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
+    send_error(id, ErrorCode::too_many_subscriptions,
+               "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
+                   std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
+    return false;
   }
   if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic);
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
   send_text(encode_reply("subscribed", id, topic));
-  ctx.presence->join(connection_id_, topic);
+  // Watching the lifecycle events is not being present somewhere.
+  if (!is_reserved_topic(topic)) ctx.presence->join(connection_id_, topic);
+  return true;
 }
 
 void WsSession::on_unsubscribe(const ClientMessage& msg) {
@@ -238,7 +254,7 @@ void WsSession::on_unsubscribe(const ClientMessage& msg) {
   if (result.removed) {
     if (result.topic_removed) ctx.broker->topic_removed(msg.topic);
     shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
-    ctx.presence->leave(connection_id_, msg.topic);
+    if (!is_reserved_topic(msg.topic)) ctx.presence->leave(connection_id_, msg.topic);
   }
   send_text(encode_reply("unsubscribed", msg.id, msg.topic));
 }
@@ -249,7 +265,7 @@ void WsSession::on_publish(ClientMessage msg) {
     return send_error(msg.id, ErrorCode::forbidden, "you may not publish to " + msg.topic);
   }
   std::vector<PublishedEvent> events;
-  events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data)});
+  events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data), {}});
   ctx.broker->publish(std::move(events),
                       [self = shared_from_this(), id = std::move(msg.id)](PublishStatus status) {
                         net::post(self->socket_.get_executor(), [self, id, status] {
@@ -261,6 +277,20 @@ void WsSession::on_publish(ClientMessage msg) {
                           self->send_text(encode_reply("ack", id));
                         });
                       });
+}
+
+void WsSession::on_typing(const ClientMessage& msg) {
+  ServerContext& ctx = shard_.context();
+  if (!ctx.security->allowed(TopicAction::typing, msg.topic, grant_.subject)) {
+    return send_error(msg.id, ErrorCode::forbidden, "you may not send typing to " + msg.topic);
+  }
+  if (msg.typing) {
+    ctx.typing->start(connection_id_, grant_.subject.user_id, msg.topic, msg.thread_id);
+  } else {
+    ctx.typing->stop(connection_id_, grant_.subject.user_id, msg.topic);
+  }
+  // Only a frame that asked (with an id) gets an ack: typing is sent on keystrokes.
+  if (!msg.id.empty()) send_text(encode_reply("ack", msg.id));
 }
 
 void WsSession::send_error(std::string_view id, ErrorCode code, std::string_view message) {
@@ -375,11 +405,18 @@ void WsSession::finish() {
       shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
       if (topic_removed && notify) ctx.broker->topic_removed(topic);
     });
-    if (notify) ctx.presence->disconnect(connection_id_);
+    const auto session_seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                                     std::chrono::steady_clock::now() - connected_at_)
+                                     .count();
+    if (notify) {
+      ctx.typing->disconnect(connection_id_);
+      ctx.presence->disconnect(connection_id_);
+      ctx.broker->publish(
+          {client_disconnected_event(grant_.subject.user_id, connection_id_, session_seconds)},
+          nullptr);
+    }
     spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.subject.user_id,
-                  std::chrono::duration_cast<std::chrono::seconds>(
-                      std::chrono::steady_clock::now() - connected_at_)
-                      .count());
+                  session_seconds);
   }
   if (close_deadline_) close_deadline_->cancel();
   error_code ignored;

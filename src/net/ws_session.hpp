@@ -38,6 +38,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void close(unsigned short code, std::string_view reason);
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
   bool closing() const { return closing_ || finished_; }
+  const std::string& connection_id() const { return connection_id_; }
 
  private:
   struct QueuedFrames;  // the queue's first N frames as one buffer sequence
@@ -49,7 +50,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_message(std::string_view text);
   void on_unsubscribe(const ClientMessage& msg);
   void on_publish(ClientMessage msg);
-  void subscribe(const std::string& topic, std::string_view id);
+  void on_typing(const ClientMessage& msg);
+  // True when the connection is subscribed afterwards.
+  bool subscribe(const std::string& topic, std::string_view id);
   void send_text(std::string_view json);
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
   void send_control(ws::Opcode opcode, std::string_view payload);

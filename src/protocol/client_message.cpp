@@ -62,6 +62,11 @@ ClientMessageResult parse_client_message(std::string_view text) {
   } else if (*type == "publish") {
     msg.type = ClientMessageType::publish;
     if (auto err = require_topic()) return *err;
+    if (is_reserved_topic(msg.topic)) {
+      return bad(
+          "topic " + std::string(events_topic) + " is reserved for the server's lifecycle events",
+          msg.id);
+    }
     const json::string* event = string_field(*obj, "event");
     if (event == nullptr) return bad("\"event\" is required and must be a string", msg.id);
     if (!is_valid_name(*event, max_event_name_bytes)) {
@@ -78,11 +83,27 @@ ClientMessageResult parse_client_message(std::string_view text) {
       return bad("\"status\" must be one of online, away, dnd", msg.id);
     }
     msg.status = *parsed;
+  } else if (*type == "typing") {
+    msg.type = ClientMessageType::typing;
+    if (auto err = require_topic()) return *err;
+    const json::string* state = string_field(*obj, "state");
+    if (state == nullptr || (*state != "start" && *state != "stop")) {
+      return bad("\"state\" must be start or stop", msg.id);
+    }
+    msg.typing = *state == "start";
+    if (const json::value* thread = obj->if_contains("thread_id"); thread && !thread->is_null()) {
+      // Same alphabet as topics: the id is echoed into other users' frames.
+      if (!thread->is_string() || !is_valid_name(thread->get_string(), 200)) {
+        return bad("\"thread_id\" must be 1-200 bytes of [A-Za-z0-9_.:@/-]", msg.id);
+      }
+      msg.thread_id = std::string(thread->get_string());
+    }
   } else if (*type == "ping") {
     msg.type = ClientMessageType::ping;
   } else {
-    return bad("unknown \"type\": expected subscribe, unsubscribe, publish, presence or ping",
-               msg.id);
+    return bad(
+        "unknown \"type\": expected subscribe, unsubscribe, publish, presence, typing or ping",
+        msg.id);
   }
   return msg;
 }

@@ -9,7 +9,7 @@
 
 namespace realtime {
 
-enum class ClientMessageType { subscribe, unsubscribe, publish, presence, ping };
+enum class ClientMessageType { subscribe, unsubscribe, publish, presence, typing, ping };
 
 // One client -> server frame of protocol v1, validated. Only the fields its type uses are set.
 struct ClientMessage {
@@ -19,6 +19,8 @@ struct ClientMessage {
   std::string event;
   std::string data;  // raw JSON of `data` ("null" when absent)
   PresenceStatus status = PresenceStatus::online;
+  bool typing = false;    // typing: start (true) or stop
+  std::string thread_id;  // typing: optional thread within the topic
 };
 
 struct ClientMessageError {

@@ -32,6 +32,10 @@ std::variant<PublishedEvent, PublishRequestError> parse_message(const json::valu
   if (!is_valid_topic(topic->get_string())) {
     return bad(where + "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
   }
+  if (is_reserved_topic(topic->get_string())) {
+    return bad(where + "topic " + std::string(events_topic) +
+               " is reserved for the server's lifecycle events");
+  }
   const json::value* event = obj->if_contains("event");
   if (event == nullptr || !event->is_string()) {
     return bad(where + "event is required and must be a string");

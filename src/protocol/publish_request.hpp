@@ -15,7 +15,8 @@ inline constexpr std::size_t max_event_name_bytes = 200;
 struct PublishedEvent {
   std::string topic;
   std::string event;
-  std::string data;  // raw JSON
+  std::string data;                // raw JSON
+  std::string exclude_connection;  // a connection that must not receive it (a typer's own)
 };
 
 struct PublishRequestError {

@@ -290,24 +290,38 @@ void HttpApi::presence(const HttpRequest& request, std::string topic, Respond re
       return respond(error(403, ErrorCode::forbidden, "you may not read this topic's presence"));
     }
   }
-  presence_.users_in(topic, [topic, respond](std::vector<UserPresence> users) {
-    const auto now = unix_millis();
-    std::string body = "{\"topic\":";
-    append_json_string(body, topic);
-    body += ",\"users\":[";
-    for (std::size_t i = 0; i < users.size(); ++i) {
-      if (i > 0) body += ',';
-      body += "{\"user_id\":";
-      append_json_string(body, users[i].user_id);
-      body += ",\"status\":\"";
-      body += to_string(users[i].status);
-      body += "\",\"connections\":" + std::to_string(users[i].connections);
-      // Present users are being seen right now.
-      body += ",\"last_seen\":" + std::to_string(now) + '}';
-    }
-    body += "],\"count\":" + std::to_string(users.size()) + '}';
-    respond({200, "application/json", std::move(body), {}});
+  presence_.users_in(topic, [this, topic, respond](std::vector<UserPresence> users) {
+    if (!typing_lookup_) return respond_presence(topic, std::move(users), {}, respond);
+    typing_lookup_(topic, [this, topic, users = std::move(users),
+                           respond](std::vector<std::string> typing) mutable {
+      respond_presence(topic, std::move(users), std::move(typing), respond);
+    });
   });
+}
+
+void HttpApi::respond_presence(const std::string& topic, std::vector<UserPresence> users,
+                               std::vector<std::string> typing, const Respond& respond) {
+  const auto now = unix_millis();
+  std::string body = "{\"topic\":";
+  append_json_string(body, topic);
+  body += ",\"users\":[";
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    if (i > 0) body += ',';
+    body += "{\"user_id\":";
+    append_json_string(body, users[i].user_id);
+    body += ",\"status\":\"";
+    body += to_string(users[i].status);
+    body += "\",\"connections\":" + std::to_string(users[i].connections);
+    // Present users are being seen right now.
+    body += ",\"last_seen\":" + std::to_string(now) + '}';
+  }
+  body += "],\"typing\":[";
+  for (std::size_t i = 0; i < typing.size(); ++i) {
+    if (i > 0) body += ',';
+    append_json_string(body, typing[i]);
+  }
+  body += "],\"count\":" + std::to_string(users.size()) + '}';
+  respond({200, "application/json", std::move(body), {}});
 }
 
 HttpResponse HttpApi::unauthorized(const AuthError& err) const {

@@ -47,6 +47,9 @@ inline constexpr std::string_view subprotocol_v1 = "nself-realtime.v1";
 class HttpApi {
  public:
   using Respond = std::function<void(HttpResponse)>;
+  // Who is typing in a topic; `done` runs once, on any thread.
+  using TypingLookup = std::function<void(std::string_view topic,
+                                          std::function<void(std::vector<std::string>)> done)>;
 
   HttpApi(const Config& config, Security& security, Broker& broker, PresenceStore& presence,
           Metrics& metrics, std::string static_dir);
@@ -59,6 +62,8 @@ class HttpApi {
   std::variant<UpgradeGrant, HttpResponse> upgrade(const HttpRequest& request);
 
   static bool is_connect_path(std::string_view target);
+  // Without one, presence answers list nobody typing.
+  void set_typing_lookup(TypingLookup lookup) { typing_lookup_ = std::move(lookup); }
 
  private:
   HttpResponse health() const;
@@ -69,6 +74,8 @@ class HttpApi {
   HttpResponse static_file(std::string_view path) const;
   void publish(const HttpRequest& request, Respond respond);
   void presence(const HttpRequest& request, std::string topic, Respond respond);
+  void respond_presence(const std::string& topic, std::vector<UserPresence> users,
+                        std::vector<std::string> typing, const Respond& respond);
   HttpResponse token(const HttpRequest& request);
   HttpResponse unauthorized(const AuthError& error) const;
 
@@ -78,6 +85,7 @@ class HttpApi {
   PresenceStore& presence_;
   Metrics& metrics_;
   std::string static_dir_;
+  TypingLookup typing_lookup_;
 };
 
 }  // namespace realtime

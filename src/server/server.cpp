@@ -13,8 +13,10 @@
 #include "net/listener.hpp"
 #include "net/shard.hpp"
 #include "presence/memory_presence_store.hpp"
+#include "presence/typing_tracker.hpp"
 #include "protocol/frame.hpp"
 #include "server/http_api.hpp"
+#include "server/lifecycle_events.hpp"
 #include "server/metrics.hpp"
 #include "server/server_context.hpp"
 
@@ -31,25 +33,6 @@ std::string random_node_id() {
   return out;
 }
 
-// A presence change becomes an event on its topic, like any published event.
-std::vector<PublishedEvent> presence_events(const std::vector<PresenceChange>& changes) {
-  std::vector<PublishedEvent> events;
-  events.reserve(changes.size());
-  for (const auto& c : changes) {
-    std::string data = "{\"user_id\":";
-    append_json_string(data, c.user_id);
-    data += ",\"old_status\":\"";
-    data += to_string(c.old_status);
-    data += "\",\"new_status\":\"";
-    data += to_string(c.new_status);
-    data += "\",\"topic\":";
-    append_json_string(data, c.topic);
-    data += '}';
-    events.push_back({c.topic, "realtime.presence.changed", std::move(data)});
-  }
-  return events;
-}
-
 }  // namespace
 
 struct Server::Parts {
@@ -59,6 +42,7 @@ struct Server::Parts {
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Broker> broker;
   std::unique_ptr<PresenceStore> presence;
+  std::unique_ptr<TypingTracker> typing;
   std::unique_ptr<Security> security;
   std::unique_ptr<HttpApi> api;
   std::shared_ptr<Listener> listener;
@@ -79,8 +63,14 @@ struct Server::Parts {
     broker = std::make_unique<MemoryBroker>(std::move(targets));
     presence = std::make_unique<MemoryPresenceStore>(
         [b = broker.get()](const std::vector<PresenceChange>& changes) {
-          b->publish(presence_events(changes), nullptr);
+          b->publish(presence_changed_events(changes), nullptr);
         });
+    // The first shard's loop runs the typing timeouts: they are rare and cheap.
+    typing = std::make_unique<TypingTracker>(shards.front()->io().get_executor(),
+                                             std::chrono::seconds(config.typing_timeout_seconds),
+                                             [b = broker.get()](std::vector<TypingChange> changes) {
+                                               b->publish(typing_events(changes), nullptr);
+                                             });
     std::string token_secret = config.token_secret;
     if (token_secret.empty()) {
       token_secret = random_token_secret();
@@ -98,6 +88,9 @@ struct Server::Parts {
     context.security = security.get();
     context.broker = broker.get();
     context.presence = presence.get();
+    context.typing = typing.get();
+    api->set_typing_lookup(
+        [t = typing.get()](std::string_view topic, auto done) { done(t->typing_in(topic)); });
     context.api = api.get();
   }
 
@@ -106,6 +99,7 @@ struct Server::Parts {
     for (auto& s : shards) s->join();
     context.stopped = true;
     listener.reset();
+    typing.reset();  // its timer belongs to the first shard's loop
     // Shards first: destroying their loops destroys the sessions, which still use the rest.
     shards.clear();
   }

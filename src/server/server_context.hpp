@@ -13,11 +13,14 @@
 
 namespace realtime {
 
+class TypingTracker;
+
 // What sessions and shards share, wired by Server. Every member outlives the sessions.
 struct ServerContext {
   const Config* config = nullptr;
   Broker* broker = nullptr;
   PresenceStore* presence = nullptr;
+  TypingTracker* typing = nullptr;
   Metrics* metrics = nullptr;
   HttpApi* api = nullptr;
   Security* security = nullptr;

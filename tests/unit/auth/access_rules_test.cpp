@@ -175,8 +175,9 @@ TEST_F(AccessRulesDefaultsTest, EverythingElseIsForAdminsOnly) {
   }
 }
 
-TEST_F(AccessRulesDefaultsTest, FallbackRuleGrantsNoTyping) {
-  EXPECT_FALSE(rules_.allowed(TopicAction::typing, "orders:7", user("alice", "admin")));
+TEST_F(AccessRulesDefaultsTest, FallbackRuleGrantsTypingToAdminsOnly) {
+  EXPECT_TRUE(rules_.allowed(TopicAction::typing, "orders:7", user("alice", "admin")));
+  EXPECT_FALSE(rules_.allowed(TopicAction::typing, "orders:7", user("alice", "user")));
 }
 
 // --- Custom rules: no match, order, "*" role, grants ---

@@ -354,5 +354,58 @@ TEST(ClientMessagePresenceTest, ErrorMessageListsTheAllowedStatuses) {
   EXPECT_THAT(msg, HasSubstr("dnd"));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Typing and the reserved topic
+
+TEST(ClientMessageTest, TypingStartAndStop) {
+  const ClientMessage start = accepted(R"({"type":"typing","topic":"channel:1","state":"start"})");
+  EXPECT_EQ(start.type, ClientMessageType::typing);
+  EXPECT_EQ(start.topic, "channel:1");
+  EXPECT_TRUE(start.typing);
+  EXPECT_EQ(start.thread_id, "");
+  const ClientMessage stop = accepted(R"({"type":"typing","topic":"channel:1","state":"stop"})");
+  EXPECT_FALSE(stop.typing);
+}
+
+TEST(ClientMessageTest, TypingCarriesAnOptionalThread) {
+  EXPECT_EQ(
+      accepted(R"({"type":"typing","topic":"c","state":"start","thread_id":"msg-17"})").thread_id,
+      "msg-17");
+  EXPECT_EQ(accepted(R"({"type":"typing","topic":"c","state":"start","thread_id":null})").thread_id,
+            "");
+}
+
+TEST(ClientMessageTest, TypingNeedsAValidState) {
+  EXPECT_THAT(rejected(R"({"type":"typing","topic":"c"})").message, HasSubstr("state"));
+  EXPECT_EQ(rejected(R"({"type":"typing","topic":"c","state":"typing","id":4})").id, "4");
+  EXPECT_THAT(rejected(R"({"type":"typing","topic":"c","state":true})").message,
+              HasSubstr("start or stop"));
+}
+
+TEST(ClientMessageTest, TypingNeedsATopic) {
+  EXPECT_THAT(rejected(R"({"type":"typing","state":"start"})").message, HasSubstr("topic"));
+}
+
+TEST(ClientMessageTest, TypingThreadMustBeASafeName) {
+  EXPECT_THAT(
+      rejected(R"({"type":"typing","topic":"c","state":"start","thread_id":"a b"})").message,
+      HasSubstr("thread_id"));
+  EXPECT_THAT(rejected(R"({"type":"typing","topic":"c","state":"start","thread_id":7})").message,
+              HasSubstr("thread_id"));
+  EXPECT_THAT(rejected(R"({"type":"typing","topic":"c","state":"start","thread_id":""})").message,
+              HasSubstr("thread_id"));
+}
+
+TEST(ClientMessageTest, PublishToTheEventsTopicIsRefused) {
+  const auto err = rejected(R"({"type":"publish","topic":"realtime.events","event":"e","id":1})");
+  EXPECT_EQ(err.code, ErrorCode::bad_request);
+  EXPECT_THAT(err.message, HasSubstr("reserved"));
+  EXPECT_EQ(err.id, "1");
+}
+
+TEST(ClientMessageTest, SubscribingToTheEventsTopicIsARulesMatter) {
+  EXPECT_EQ(accepted(subscribe_to("realtime.events")).topic, "realtime.events");
+}
+
 }  // namespace
 }  // namespace realtime

@@ -304,5 +304,12 @@ TEST(PublishRequestSizeTest, LimitCountsTheDataAsItWillBeSent) {
   EXPECT_EQ(accepted(message("t", "e", padded), limits).size(), 1u);
 }
 
+TEST(PublishRequestTest, TheEventsTopicIsReserved) {
+  const PublishRequestError e = rejected(
+      R"({"messages":[{"topic":"a","event":"e"},{"topic":"realtime.events","event":"e"}]})");
+  EXPECT_EQ(e.code, ErrorCode::bad_request);
+  EXPECT_THAT(e.message, ::testing::HasSubstr("messages[1].topic realtime.events is reserved"));
+}
+
 }  // namespace
 }  // namespace realtime

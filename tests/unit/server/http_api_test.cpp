@@ -553,10 +553,22 @@ TEST_F(HttpApiTest, PresenceListsTheUsersOfTheTopic) {
   EXPECT_EQ(bob.at("connections"), 1);
 }
 
+TEST_F(HttpApiTest, PresenceListsWhoIsTyping) {
+  std::string asked;
+  api.set_typing_lookup([&](std::string_view topic, auto done) {
+    asked = topic;
+    done({"alice", "bob"});
+  });
+  const json::object o = body_object(presence_of("room:1"));
+  EXPECT_EQ(asked, "room:1");
+  EXPECT_EQ(o.at("typing"), json::parse(R"(["alice","bob"])"));
+}
+
 TEST_F(HttpApiTest, PresenceOfAnEmptyTopicHasNoUsers) {
   const json::object o = body_object(presence_of("empty"));
   EXPECT_EQ(o.at("topic"), "empty");
   EXPECT_THAT(o.at("users").as_array(), IsEmpty());
+  EXPECT_THAT(o.at("typing").as_array(), IsEmpty());
   EXPECT_EQ(o.at("count"), 0);
 }
 

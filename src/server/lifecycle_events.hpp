@@ -1,0 +1,30 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/presence_state.hpp"
+#include "core/typing_state.hpp"
+#include "protocol/publish_request.hpp"
+
+namespace realtime {
+
+// The events the server itself publishes, as ordinary PublishedEvents: the broker delivers them
+// like any other, and a clustered broker also hands those on `realtime.events` to backends.
+
+PublishedEvent client_connected_event(std::string_view user_id, std::string_view connection_id,
+                                      const std::vector<std::string>& topics);
+PublishedEvent client_disconnected_event(std::string_view user_id, std::string_view connection_id,
+                                         std::int64_t session_seconds);
+// Each change goes to its own topic and to `realtime.events`.
+std::vector<PublishedEvent> presence_changed_events(const std::vector<PresenceChange>& changes);
+// To the topic's subscribers except the typer's connection; never to `realtime.events`.
+std::vector<PublishedEvent> typing_events(const std::vector<TypingChange>& changes);
+
+// What a backend reads from `<prefix>events`: {"event","data","ts","node_id"}.
+std::string backend_event_json(std::string_view event, std::string_view data, std::int64_t ts_ms,
+                               std::string_view node_id);
+
+}  // namespace realtime
