@@ -147,7 +147,7 @@ describe('against the server', () => {
     assert.equal(calls, 2);
   });
 
-  test('typing: the other subscribers see start and stop (needs the server side of issue #5)', async () => {
+  test('typing: the other subscribers see start and stop, presence lists the typist', async () => {
     const a = open('type-a').client;
     const b = open('type-b').client;
     await Promise.all([a.connect(), b.connect()]);
@@ -166,11 +166,13 @@ describe('against the server', () => {
     assert.equal(start.user_id, 'type-a');
     assert.equal(start.state, 'start');
     assert.equal(start.thread_id, 'thread-9');
+    assert.deepEqual((await b.presence('channel:typing')).typing, ['type-a']);
     a.typing('channel:typing', false, 'thread-9');
     const stop = await typingAtB.next('typing stop at b', 5000);
     assert.equal(stop.state, 'stop');
     assert.equal(typingAtB.items.length, 2);
     assert.equal(typingAtA.items.length, 0); // the sender is not told about itself
+    assert.deepEqual((await b.presence('channel:typing')).typing, []);
   });
 });
 

@@ -84,6 +84,7 @@ describe('demo chat page', () => {
     const goneAfter = Date.now() - typedAt;
     assert.ok(goneAfter >= TYPING_TIMEOUT_SECONDS * 1000 * 0.75,
       `shown after ${shownAfter} ms, gone after ${goneAfter} ms: too early for a ${TYPING_TIMEOUT_SECONDS} s timeout`);
+    console.log(`typing shown at B after ${shownAfter} ms, gone after ${goneAfter} ms`);
     await pageA.fill('#message', '');
   });
 
