@@ -12,6 +12,11 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HEARTBEAT_SECONDS = 2;
 const TYPING_TIMEOUT_SECONDS = 2;
 
+function artifact(name) {
+  mkdirSync(artifactDir(), { recursive: true });
+  return path.join(artifactDir(), name);
+}
+
 describe('demo chat page', () => {
   let server;
   let browser;
@@ -54,9 +59,7 @@ describe('demo chat page', () => {
 
   after(async () => {
     if (pageB) {
-      const dir = artifactDir();
-      mkdirSync(dir, { recursive: true });
-      const file = path.join(dir, 'chat-page-b.png');
+      const file = artifact('chat-page-b.png');
       await pageB.screenshot({ path: file, fullPage: true }).catch(() => {});
       console.log(`screenshot of B's page: ${file}`);
     }
@@ -78,6 +81,7 @@ describe('demo chat page', () => {
     await pageB.waitForFunction(() => document.getElementById('typing').textContent === 'alice is typing…',
       null, { timeout: 1000, polling: 50 });
     const shownAfter = Date.now() - typedAt;
+    await pageB.screenshot({ path: artifact('chat-page-b-typing.png') });
     // A stops typing; the server's typing timeout (2 s here) ends it for B.
     await pageB.waitForFunction(() => document.getElementById('typing').textContent === '',
       null, { timeout: 15_000, polling: 50 });
