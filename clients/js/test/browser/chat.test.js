@@ -39,14 +39,16 @@ describe('demo chat page', () => {
 
   const member = (user, status) => `#members li[data-user="${user}"][data-status="${status}"]`;
 
+  const serverOptions = {
+    env: {
+      REALTIME_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+      REALTIME_TYPING_TIMEOUT_SECONDS: String(TYPING_TIMEOUT_SECONDS),
+    },
+    args: ['--static-dir', webDir],
+  };
+
   before(async () => {
-    server = await startServer({
-      env: {
-        REALTIME_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-        REALTIME_TYPING_TIMEOUT_SECONDS: String(TYPING_TIMEOUT_SECONDS),
-      },
-      args: ['--static-dir', webDir],
-    });
+    server = await startServer(serverOptions);
     browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
@@ -116,6 +118,18 @@ describe('demo chat page', () => {
   test('A goes dnd: B sees it', async () => {
     await pageA.selectOption('#status', 'dnd');
     await pageB.waitForSelector(member('alice', 'dnd'), { timeout: 10_000 });
+  });
+
+  test('the server restarts: both pages reconnect, A is dnd again at B, messages flow', async () => {
+    await server.stop('SIGTERM'); // a deploy: every client gets 1001
+    await pageB.waitForSelector('#connection.reconnecting', { timeout: 10_000 });
+    server = await startServer({ ...serverOptions, port: server.port });
+    await pageB.waitForSelector('#connection.connected', { timeout: 20_000 });
+    await pageA.waitForSelector('#connection.connected', { timeout: 20_000 });
+    await pageB.waitForSelector(member('alice', 'dnd'), { timeout: 10_000 });
+    await pageA.fill('#message', 'still here');
+    await pageA.press('#message', 'Enter');
+    await pageB.locator('#messages li', { hasText: 'still here' }).waitFor({ timeout: 10_000 });
   });
 
   test('A closes the page: B sees A offline, with last seen, within heartbeat + grace', async () => {
