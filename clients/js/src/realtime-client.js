@@ -269,7 +269,9 @@ export class RealtimeClient {
   _detach(ws) {
     ws.onmessage = null;
     ws.onclose = null;
-    ws.onerror = null;
+    // Not null: the `ws` package emits 'error' when a pending handshake is aborted, and an
+    // EventEmitter 'error' without a listener throws.
+    ws.onerror = () => {};
   }
 
   /** Clears what belonged to the connection that just ended. */

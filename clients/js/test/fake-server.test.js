@@ -186,3 +186,28 @@ test('close() during getToken opens nothing', async () => {
   assert.equal(connections.length, 0);
   assert.equal(client.state, 'disconnected');
 });
+
+test('a server that never answers the upgrade: the attempt is abandoned and retried', async () => {
+  const net = await import('node:net');
+  const sockets = [];
+  const silent = net.createServer((socket) => sockets.push(socket)); // accepts, never replies
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  const client = new RealtimeClient({
+    url: `ws://127.0.0.1:${silent.address().port}`, WebSocket, connectTimeoutMs: 300,
+    reconnect: { baseMs: 50, maxMs: 100 },
+  });
+  const disconnects = [];
+  client.on('disconnect', (info) => disconnects.push(info));
+  try {
+    client.connect().catch(() => {});
+    await waitFor(() => sockets.length >= 2, { what: 'a second attempt' });
+    assert.equal(disconnects[0].reason, 'no welcome from the server');
+    client.close(); // while the second handshake is still pending
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(client.state, 'disconnected');
+  } finally {
+    client.close();
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+});
