@@ -313,9 +313,11 @@ export class RealtimeClient {
     // drops at once is not hammered.
     if (wasUpFor >= this._reconnect.stableMs) this._attempt = 0;
     let delay;
-    if (code === GOING_AWAY && !local) {
-      // A deploy or restart: come back at once, spread over a short window.
+    if (code === GOING_AWAY && !local && this._attempt === 0) {
+      // A deploy or restart: come back at once, spread over a short window. Only once in a
+      // row: something answering every connection with 1001 gets the backoff.
       delay = Math.floor(this._random() * this._reconnect.goingAwayJitterMs);
+      this._attempt++;
     } else {
       // 4001 (token expired) and an upgrade refused with 401 (a 1006 before any frame) need
       // nothing special: every attempt asks getToken() for a fresh token.

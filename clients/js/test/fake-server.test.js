@@ -211,3 +211,22 @@ test('a server that never answers the upgrade: the attempt is abandoned and retr
     await new Promise((r) => silent.close(r));
   }
 });
+
+test('1001 on every connection: the first retry is quick, the next ones back off', async () => {
+  script = (socket) => {
+    welcome(socket);
+    socket.close(1001, 'going away');
+  };
+  const { client } = newClient({
+    reconnect: { baseMs: 400, maxMs: 400, goingAwayJitterMs: 50 }, random: () => 0.99 });
+  const delays = [];
+  client.on('disconnect', (info) => delays.push(info.retryInMs));
+  try {
+    await client.connect();
+    await waitFor(() => delays.length >= 3, { what: 'three closes' });
+    assert.ok(delays[0] < 50, `first retry after ${delays[0]} ms`);
+    assert.ok(delays[1] >= 300 && delays[2] >= 300, `later retries after ${delays.slice(1)} ms`);
+  } finally {
+    client.close();
+  }
+});
