@@ -1,0 +1,185 @@
+// Type declarations for @nself/realtime-client (hand-written; checked by `npm run typecheck`).
+
+export declare const SUBPROTOCOL: 'nself-realtime.v1';
+export type ConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'disconnected';
+export declare const STATES: readonly ConnectionState[];
+export type Status = 'online' | 'away' | 'dnd';
+export type PresenceStatus = Status | 'offline';
+
+/** The WebSocket constructor to use: the browser's, Node 22's global, or `ws`. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+export interface ReconnectOptions {
+  /** First retry waits up to this long (full jitter). Default 500. */
+  baseMs?: number;
+  /** Retries never wait longer than this. Default 30000. */
+  maxMs?: number;
+  /** After a 1001 (server going away) the reconnect waits a random 0..this. Default 1000. */
+  goingAwayJitterMs?: number;
+  /** A connection up at least this long resets the backoff. Default 10000. */
+  stableMs?: number;
+}
+
+export interface RealtimeClientOptions {
+  /** ws(s)://host:port[/realtime/connect]; http(s) works too. Default in a page: this origin. */
+  url?: string;
+  /** Base of the HTTP API (presence). Default: the origin of `url`. */
+  httpUrl?: string;
+  /** Called before every (re)connect and presence read: a fresh connection token, or null for none (dev mode). */
+  getToken?: () => string | { token: string } | null | undefined | Promise<string | { token: string } | null | undefined>;
+  /** Extra query parameters of the connect URL, e.g. `{user: 'alice'}` in dev mode. */
+  params?: Record<string, string>;
+  /** Where there is no global WebSocket (Node 20): e.g. `WebSocket` from the `ws` package. */
+  WebSocket?: WebSocketConstructor;
+  fetch?: typeof fetch;
+  /** Until the welcome says otherwise. Default 30. */
+  heartbeatSeconds?: number;
+  reconnect?: ReconnectOptions;
+  /** publish/subscribe/status replies. Default 10000. */
+  requestTimeoutMs?: number;
+  /** From opening the socket to the welcome. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Browser only: 'away' after this long without input or while hidden. Default 120. */
+  idleSeconds?: number;
+  /** Default: true in a browser page, false elsewhere. */
+  autoAway?: boolean;
+  /** One `start` per this while keys keep coming. Default 2000. */
+  typingThrottleMs?: number;
+  /** `stop` after this long without keys. Default 5000. */
+  typingIdleMs?: number;
+  /** For tests: the jitter's random source. */
+  random?: () => number;
+}
+
+export interface RealtimeEvent<T = unknown> {
+  topic: string;
+  event: string;
+  data: T;
+  ts: number;
+}
+
+export interface PresenceChange {
+  user_id: string;
+  old_status: PresenceStatus;
+  new_status: PresenceStatus;
+  topic: string;
+  ts: number;
+}
+
+export interface TypingChange {
+  user_id: string;
+  state: 'start' | 'stop';
+  thread_id?: string | null;
+  topic: string;
+  ts: number;
+}
+
+export interface SubscriptionHandlers {
+  onEvent?: (event: RealtimeEvent) => void;
+  onPresence?: (change: PresenceChange) => void;
+  onTyping?: (change: TypingChange) => void;
+  /** The server refused the subscription (e.g. `forbidden`); it is not retried. */
+  onError?: (error: RealtimeError) => void;
+}
+
+export interface PresenceUser {
+  user_id: string;
+  status: PresenceStatus;
+  connections?: number;
+  /** Unix ms; absent on servers without last-seen persistence. */
+  last_seen?: number;
+}
+
+export interface PresenceSnapshot {
+  topic: string;
+  users: PresenceUser[];
+  count: number;
+  /** User ids typing now, on servers with typing indicators. */
+  typing?: string[];
+}
+
+export interface Welcome {
+  type: 'welcome';
+  connection_id: string;
+  user_id: string;
+  heartbeat_seconds: number;
+  server_time: number;
+}
+
+export interface DisconnectInfo {
+  code: number;
+  reason?: string;
+  retryInMs: number;
+  unauthorized: boolean;
+}
+
+export declare class RealtimeError extends Error {
+  constructor(code: string, message: string, details?: Record<string, unknown>);
+  /** The protocol's error code (`forbidden`, `rate_limited`, …) or `closed`, `timeout`, `not_connected`, `disconnected`, `token`, `http_<status>`. */
+  code: string;
+  /** For `closed`: the WebSocket close code. */
+  closeCode?: number;
+  /** For HTTP failures: the status. */
+  status?: number;
+  /** True when the client stopped and will not reconnect. */
+  fatal?: boolean;
+}
+
+export declare class Subscription {
+  readonly client: RealtimeClient;
+  readonly topic: string;
+  readonly handlers: SubscriptionHandlers;
+  /** Resolves when the server confirmed the topic, rejects when it refused it. */
+  readonly ready: Promise<void>;
+  active: boolean;
+  unsubscribe(): void;
+}
+
+export declare class RealtimeClient {
+  constructor(options?: RealtimeClientOptions);
+  readonly state: ConnectionState;
+  readonly userId: string | null;
+  readonly connectionId: string | null;
+  readonly heartbeatSeconds: number;
+  readonly status: Status;
+  readonly topics: string[];
+
+  /** Resolves at the first welcome; the client then stays connected until close(). */
+  connect(): Promise<void>;
+  close(): void;
+  subscribe(topic: string, handlers?: SubscriptionHandlers): Subscription;
+  /** Resolves on `ack`; rejects on `error`, when not connected, or on timeout. */
+  publish(topic: string, event: string, data?: unknown): Promise<unknown>;
+  typing(topic: string, isTyping: boolean, threadId?: string): void;
+  setStatus(status: Status): Promise<void>;
+  presence(topic: string): Promise<PresenceSnapshot>;
+
+  on(name: 'state', fn: (state: ConnectionState, info?: { code?: number; reason?: string }) => void): () => void;
+  on(name: 'error', fn: (error: RealtimeError | Error) => void): () => void;
+  on(name: 'welcome', fn: (frame: Welcome) => void): () => void;
+  on(name: 'disconnect', fn: (info: DisconnectInfo) => void): () => void;
+  on(name: 'frame', fn: (frame: Record<string, unknown>) => void): () => void;
+  off(name: string, fn: (...args: any[]) => void): void;
+}
+
+/** Full-jitter exponential backoff: a random delay in [0, min(maxMs, baseMs * 2^attempt)). */
+export declare function backoffDelay(
+  attempt: number,
+  options?: { baseMs?: number; maxMs?: number; random?: () => number },
+): number;
+
+export declare class TypingThrottle {
+  constructor(send: (state: 'start' | 'stop') => void,
+              options?: { throttleMs?: number; idleMs?: number; now?: () => number });
+  update(isTyping: boolean): void;
+  stop(): void;
+  reset(): void;
+}
