@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "support/client_pool.hpp"
+#include "support/redis_process.hpp"
 #include "support/server_process.hpp"
 #include "support/test_helpers.hpp"
 
@@ -188,6 +189,64 @@ TEST(FanOutTest, ThousandSubscribersEachReceiveTenThousandEventsOnceInOrder) {
   EXPECT_EQ(ledger.errors(), 0u) << ledger.first_error();
   EXPECT_EQ(ledger.TotalReceived(), kSubscribers * kEvents);
   EXPECT_EQ(pool.unexpected_ends(), 0u) << ::testing::PrintToString(pool.failures());
+}
+
+// The same through Redis: subscribers spread over two nodes, batches published alternately on
+// each node (one after the other), every event delivered once and in order everywhere.
+TEST(FanOutTest, HundredSubscribersOnTwoRedisNodesEachReceiveTenThousandEventsOnceInOrder) {
+  constexpr std::size_t kPerNode = 50;
+  constexpr std::uint64_t kRedisBatch = 100;
+  RedisProcess redis;
+  auto node_args = [&] {
+    return ServerProcess::DevArgs({"--heartbeat-seconds", "3600", "--redis-url", redis.Url()});
+  };
+  ServerProcess a(node_args());
+  ServerProcess b(node_args());
+  for (const ServerProcess* node : {&a, &b}) {
+    ASSERT_TRUE(WaitUntil([&] { return HttpGet(node->port(), "/health").status == 200; },
+                          std::chrono::seconds(30)));
+  }
+  FanOutLedger ledger(2 * kPerNode);
+  ClientPool pool_a(a.port(), [&](std::size_t i, std::string_view text) { ledger.OnMessage(i, text); });
+  ClientPool pool_b(b.port(), [&](std::size_t i, std::string_view text) {
+    ledger.OnMessage(kPerNode + i, text);
+  });
+  for (ClientPool* pool : {&pool_a, &pool_b}) {
+    ASSERT_EQ(pool->Open(
+                  kPerNode, [](std::size_t) { return ConnectTarget("fan", {kTopic}); }, 50,
+                  std::chrono::seconds(120)),
+              kPerNode)
+        << ::testing::PrintToString(pool->failures());
+  }
+  ASSERT_TRUE(WaitWithProgress([&] { return ledger.subscribed() == 2 * kPerNode; },
+                               [&] { return ledger.subscribed(); }));
+
+  HttpConnection to_a(a.port());
+  HttpConnection to_b(b.port());
+  for (std::uint64_t first = 0; first < kEvents; first += kRedisBatch) {
+    ASSERT_TRUE(WaitWithProgress(
+        [&] { return ledger.SlowestNext() + kWindow >= first + kRedisBatch || ledger.errors() > 0; },
+        [&] { return ledger.events_seen(); }))
+        << "delivery stalled before seq " << first << ": " << ledger.Progress();
+    ASSERT_EQ(ledger.errors(), 0u) << ledger.first_error();
+    // The 202 comes once Redis took the batch: the next batch, on the other node, is after it.
+    HttpConnection& publisher = (first / kRedisBatch) % 2 == 0 ? to_a : to_b;
+    const HttpResponse res =
+        publisher.PostJson("/realtime/publish", BatchOfSeqs(first, kRedisBatch));
+    ASSERT_EQ(res.status, 202) << res.body;
+  }
+  ASSERT_TRUE(
+      WaitWithProgress([&] { return ledger.complete() == 2 * kPerNode || ledger.errors() > 0; },
+                       [&] { return ledger.events_seen(); }))
+      << ledger.Progress();
+  ASSERT_EQ(ledger.errors(), 0u) << ledger.first_error();
+  pool_a.SendToAll(R"({"type":"ping","id":"fanout-end"})");
+  pool_b.SendToAll(R"({"type":"ping","id":"fanout-end"})");
+  ASSERT_TRUE(WaitWithProgress([&] { return ledger.ponged() == 2 * kPerNode; },
+                               [&] { return ledger.ponged(); }));
+  EXPECT_EQ(ledger.errors(), 0u) << ledger.first_error();
+  EXPECT_EQ(ledger.TotalReceived(), 2 * kPerNode * kEvents);
+  EXPECT_EQ(pool_a.unexpected_ends() + pool_b.unexpected_ends(), 0u);
 }
 
 }  // namespace
