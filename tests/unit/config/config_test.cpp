@@ -606,5 +606,78 @@ TEST(ConfigOriginTest, DevAllowsAnyOrigin) {
   EXPECT_TRUE(c.origin_allowed("https://other.example"));
 }
 
+// --- Redis and typing ---
+
+TEST(ConfigRedisTest, UnsetMeansTheEmbeddedEngine) {
+  const Config c = parse_config({"--dev"}, env_of({})).config;
+  EXPECT_FALSE(c.redis.has_value());
+  EXPECT_EQ(c.redis_prefix, "realtime:");
+  EXPECT_EQ(c.typing_timeout_seconds, 5);
+}
+
+TEST(ConfigRedisTest, RealtimeRedisUrlWinsOverRedisUrl) {
+  const Config c = parse_config({"--dev"}, env_of({{"REALTIME_REDIS_URL", "redis://a:1"},
+                                                   {"REDIS_URL", "redis://b:2"}}))
+                       .config;
+  ASSERT_TRUE(c.redis);
+  EXPECT_EQ(c.redis->host, "a");
+}
+
+TEST(ConfigRedisTest, RedisUrlIsTheFallback) {
+  const Config c = parse_config({"--dev"}, env_of({{"REDIS_URL", "redis://b:2/1"}})).config;
+  ASSERT_TRUE(c.redis);
+  EXPECT_EQ(c.redis->host, "b");
+  EXPECT_EQ(c.redis->db, 1);
+}
+
+TEST(ConfigRedisTest, HostPortPasswordAsTheNselfCliInjectsThem) {
+  const Config c = parse_config({"--dev"}, env_of({{"REDIS_HOST", "redis"},
+                                                   {"REDIS_PORT", "6380"},
+                                                   {"REDIS_PASSWORD", "pw"}}))
+                       .config;
+  ASSERT_TRUE(c.redis);
+  EXPECT_EQ(c.redis->host, "redis");
+  EXPECT_EQ(c.redis->port, 6380);
+  EXPECT_EQ(c.redis->password, "pw");
+}
+
+TEST(ConfigRedisTest, AUrlWinsOverHostAndPort) {
+  const Config c = parse_config({"--dev"}, env_of({{"REDIS_URL", "redis://url-host"},
+                                                   {"REDIS_HOST", "other"}}))
+                       .config;
+  EXPECT_EQ(c.redis->host, "url-host");
+}
+
+TEST(ConfigRedisTest, FlagWinsAndBadUrlIsAConfigError) {
+  EXPECT_EQ(parse_config({"--dev", "--redis-url", "redis://flag"},
+                         env_of({{"REALTIME_REDIS_URL", "redis://env"}}))
+                .config.redis->host,
+            "flag");
+  EXPECT_THROW(parse_config({"--dev"}, env_of({{"REALTIME_REDIS_URL", "http://x"}})), ConfigError);
+  EXPECT_THROW(parse_config({"--dev"}, env_of({{"REDIS_HOST", "h"}, {"REDIS_PORT", "x"}})),
+               ConfigError);
+}
+
+TEST(ConfigRedisTest, PrefixMustBeShortAndWithoutSpaces) {
+  EXPECT_EQ(parse_config({"--dev", "--redis-prefix", "app1:"}, env_of({})).config.redis_prefix,
+            "app1:");
+  EXPECT_THROW(parse_config({"--dev", "--redis-prefix", "a b"}, env_of({})), ConfigError);
+  EXPECT_THROW(parse_config({"--dev", "--redis-prefix", ""}, env_of({})), ConfigError);
+}
+
+TEST(ConfigRedisTest, DescribeMasksTheRedisPassword) {
+  const Config c =
+      parse_config({"--dev", "--redis-url", "redis://:hunter2@h"}, env_of({})).config;
+  EXPECT_THAT(c.describe(), HasSubstr("REALTIME_REDIS_URL=redis://:****@h:6379"));
+  EXPECT_THAT(c.describe(), Not(HasSubstr("hunter2")));
+}
+
+TEST(ConfigTypingTest, TimeoutIsBounded) {
+  EXPECT_EQ(parse_config({"--dev", "--typing-timeout-seconds", "2"}, env_of({}))
+                .config.typing_timeout_seconds,
+            2);
+  EXPECT_THROW(parse_config({"--dev", "--typing-timeout-seconds", "0"}, env_of({})), ConfigError);
+}
+
 }  // namespace
 }  // namespace realtime

@@ -1,0 +1,84 @@
+#include "redis/redis_endpoint.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+
+namespace realtime {
+namespace {
+
+using ::testing::HasSubstr;
+using Transport = RedisEndpoint::Transport;
+
+RedisEndpoint parse(std::string_view url) { return parse_redis_url("REALTIME_REDIS_URL", url); }
+
+std::string error_of(std::string_view url) {
+  try {
+    parse(url);
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted " << url;
+  return {};
+}
+
+TEST(RedisEndpointTest, PlainHostAndPort) {
+  const auto ep = parse("redis://cache.internal:6380");
+  EXPECT_EQ(ep.transport, Transport::tcp);
+  EXPECT_EQ(ep.host, "cache.internal");
+  EXPECT_EQ(ep.port, 6380);
+  EXPECT_EQ(ep.db, 0);
+  EXPECT_TRUE(ep.password.empty());
+}
+
+TEST(RedisEndpointTest, DefaultPortIs6379) { EXPECT_EQ(parse("redis://localhost").port, 6379); }
+
+TEST(RedisEndpointTest, PasswordOnlyAndUserWithPassword) {
+  auto ep = parse("redis://:s3cret@localhost:6379/2");
+  EXPECT_EQ(ep.username, "");
+  EXPECT_EQ(ep.password, "s3cret");
+  EXPECT_EQ(ep.db, 2);
+  ep = parse("redis://app:p%40ss@localhost");
+  EXPECT_EQ(ep.username, "app");
+  EXPECT_EQ(ep.password, "p@ss");  // percent-decoded
+}
+
+TEST(RedisEndpointTest, TlsScheme) {
+  const auto ep = parse("rediss://redis.example.com:6380");
+  EXPECT_EQ(ep.transport, Transport::tls);
+  EXPECT_TRUE(ep.tls_verify);
+  EXPECT_FALSE(parse("rediss://h?ssl_cert_reqs=none").tls_verify);
+}
+
+TEST(RedisEndpointTest, UnixSocketWithDbAndPassword) {
+  const auto ep = parse("unix:///var/run/redis/redis.sock?db=3&password=pw");
+  EXPECT_EQ(ep.transport, Transport::unix_socket);
+  EXPECT_EQ(ep.path, "/var/run/redis/redis.sock");
+  EXPECT_EQ(ep.db, 3);
+  EXPECT_EQ(ep.password, "pw");
+}
+
+TEST(RedisEndpointTest, Ipv6HostLosesItsBrackets) {
+  EXPECT_EQ(parse("redis://[::1]:6379").host, "::1");
+}
+
+TEST(RedisEndpointTest, DisplayMasksThePassword) {
+  EXPECT_EQ(parse("redis://app:secret@h:1/4").display(), "redis://app:****@h:1/4");
+  EXPECT_EQ(parse("redis://:secret@h").display(), "redis://:****@h:6379");
+  EXPECT_EQ(parse("unix:///s.sock").display(), "unix:///s.sock");
+}
+
+TEST(RedisEndpointTest, BadUrlsNameTheVariableAndTheProblem) {
+  EXPECT_THAT(error_of("http://h"), HasSubstr("scheme must be redis, rediss or unix"));
+  EXPECT_THAT(error_of("not a url"), HasSubstr("REALTIME_REDIS_URL"));
+  EXPECT_THAT(error_of("redis://"), HasSubstr("has no host"));
+  EXPECT_THAT(error_of("redis://h/16"), HasSubstr("[0, 15]"));
+  EXPECT_THAT(error_of("redis://h/x"), HasSubstr("database"));
+  EXPECT_THAT(error_of("redis://h:0"), HasSubstr("port"));
+  EXPECT_THAT(error_of("unix://"), HasSubstr("socket path"));
+  EXPECT_THAT(error_of("rediss://h?ssl_cert_reqs=maybe"), HasSubstr("ssl_cert_reqs"));
+}
+
+}  // namespace
+}  // namespace realtime
