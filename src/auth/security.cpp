@@ -35,7 +35,7 @@ std::string Security::issue(const Subject& subject, std::int64_t now) const {
 }
 
 std::variant<ConnectionClaims, AuthError> Security::admit(std::string_view token,
-                                                         std::int64_t now) {
+                                                          std::int64_t now) {
   auto result = tokens_.verify(token, now);
   if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
   auto& claims = std::get<ConnectionClaims>(result);

@@ -194,7 +194,8 @@ const std::vector<Setting>& settings() {
        "prefix of every Redis key and channel [realtime:]",
        [](Config& c, const std::string& name, const std::string& v) {
          if (v.empty() || v.size() > 64 || v.find_first_of(" \t\r\n") != std::string::npos) {
-           throw ConfigError(name + "=\"" + v + "\" is invalid: expected 1-64 bytes without spaces");
+           throw ConfigError(name + "=\"" + v +
+                             "\" is invalid: expected 1-64 bytes without spaces");
          }
          c.redis_prefix = v;
        }},
@@ -254,8 +255,8 @@ std::string Config::describe() const {
       << "REALTIME_API_KEY=" << mask(api_key) << '\n'
       << "REALTIME_LOG_LEVEL=" << log_level << '\n'
       << "REALTIME_LOG_FORMAT=" << (log_format == LogFormat::json ? "json" : "text") << '\n'
-      << "REALTIME_REDIS_URL=" << (redis ? redis->display() : std::string("(unset: embedded engine)"))
-      << '\n'
+      << "REALTIME_REDIS_URL="
+      << (redis ? redis->display() : std::string("(unset: embedded engine)")) << '\n'
       << "REALTIME_REDIS_PREFIX=" << redis_prefix << '\n'
       << "REALTIME_STATIC_DIR=" << (static_dir.empty() ? "(built-in)" : static_dir) << '\n'
       << "HASURA_GRAPHQL_JWT_SECRET="

@@ -133,9 +133,9 @@ void HttpSession::on_token_claimed(UpgradeGrant grant, TokenClaims::Result resul
   ctx.metrics->release_connection();  // the slot upgrade() took
   ctx.metrics->count_rejected_upgrade();
   if (result == TokenClaims::Result::replayed) {
-    return write(ctx.api->unauthorized(
-                     {AuthFailure::replayed, "this connection token was already used"}),
-                 false);
+    return write(
+        ctx.api->unauthorized({AuthFailure::replayed, "this connection token was already used"}),
+        false);
   }
   write({503,
          "application/json",

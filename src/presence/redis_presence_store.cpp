@@ -66,19 +66,19 @@ void RedisPresenceStore::start() {
 
 void RedisPresenceStore::on_commands_ready() {
   // First on the fresh connection: every EVALSHA after it finds the script.
-  broker_.commands().command({"SCRIPT", "LOAD", redis_presence_script},
-                             [](const redisReply* reply) {
-                               if (reply != nullptr && reply_is_error(*reply)) {
-                                 spdlog::error("redis: cannot load the presence script: {}",
-                                               reply_string(*reply));
-                               }
-                             });
+  broker_.commands().command(
+      {"SCRIPT", "LOAD", redis_presence_script}, [](const redisReply* reply) {
+        if (reply != nullptr && reply_is_error(*reply)) {
+          spdlog::error("redis: cannot load the presence script: {}", reply_string(*reply));
+        }
+      });
   send_alive();
   // Redis may have lost our entries (restart) or others may have reaped us while we were cut
   // off: register every local connection again. Unchanged entries emit nothing.
   for (const auto& [conn, c] : connections_) {
     if (c.topics.empty()) continue;
-    std::vector<std::string> args{"join", node_id_, c.user_id, conn, std::string(to_string(c.status))};
+    std::vector<std::string> args{"join", node_id_, c.user_id, conn,
+                                  std::string(to_string(c.status))};
     args.insert(args.end(), c.topics.begin(), c.topics.end());
     run(std::move(args));
   }
@@ -136,8 +136,7 @@ void RedisPresenceStore::join(std::string_view connection_id, std::string_view t
   net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
     auto it = connections_.find(conn);
     if (it == connections_.end() || !it->second.topics.insert(t).second) return;
-    run({"join", node_id_, it->second.user_id, conn, std::string(to_string(it->second.status)),
-         t});
+    run({"join", node_id_, it->second.user_id, conn, std::string(to_string(it->second.status)), t});
   });
 }
 
@@ -195,8 +194,8 @@ void RedisPresenceStore::leave_cluster(std::chrono::milliseconds timeout) {
     alive_timer_.cancel();
     auto& commands = broker_.commands();
     if (!commands.ready()) return left->set_value();
-    std::vector<std::string_view> argv{"EVALSHA", script_sha_, "0", broker_.prefix(), "bye",
-                                       node_id_};
+    std::vector<std::string_view> argv{"EVALSHA",        script_sha_, "0",
+                                       broker_.prefix(), "bye",       node_id_};
     commands.command(argv, [this, left](const redisReply* reply) {
       if (reply != nullptr && !reply_is_error(*reply)) {
         auto changes = changes_of(*reply);

@@ -37,8 +37,7 @@ struct RedisConnection::Stream {
       case RedisEndpoint::Transport::tls:
         tls_context = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
         tls_context->set_default_verify_paths();
-        tls_context->set_verify_mode(ep.tls_verify ? net::ssl::verify_peer
-                                                   : net::ssl::verify_none);
+        tls_context->set_verify_mode(ep.tls_verify ? net::ssl::verify_peer : net::ssl::verify_none);
         socket.emplace<Tls>(io, *tls_context);
         break;
     }
@@ -132,7 +131,8 @@ void RedisConnection::do_connect() {
       if (!SSL_set_tlsext_host_name(tls->native_handle(), endpoint_.host.c_str())) {
         return fail("cannot set the TLS server name");
       }
-      if (endpoint_.tls_verify) tls->set_verify_callback(net::ssl::host_name_verification(endpoint_.host));
+      if (endpoint_.tls_verify)
+        tls->set_verify_callback(net::ssl::host_name_verification(endpoint_.host));
       tls->async_handshake(net::ssl::stream_base::client, [this, gen, keep](error_code ec) {
         if (gen != generation_) return;
         if (ec) return fail("TLS handshake: " + ec.message());
@@ -291,27 +291,25 @@ void RedisConnection::do_write() {
   if (write_in_flight_ || out_.empty()) return;
   std::swap(out_, writing_);
   write_in_flight_ = true;
-  stream_->async_write(net::buffer(writing_), [this, gen = generation_, keep = stream_](
-                                                  error_code ec, std::size_t) {
-    if (gen != generation_) return;
-    write_in_flight_ = false;
-    writing_.clear();
-    if (ec) return fail("write: " + ec.message());
-    do_write();
-  });
+  stream_->async_write(net::buffer(writing_),
+                       [this, gen = generation_, keep = stream_](error_code ec, std::size_t) {
+                         if (gen != generation_) return;
+                         write_in_flight_ = false;
+                         writing_.clear();
+                         if (ec) return fail("write: " + ec.message());
+                         do_write();
+                       });
 }
 
 void RedisConnection::do_read() {
-  stream_->async_read_some(net::buffer(read_buffer_),
-                           [this, gen = generation_, keep = stream_](error_code ec,
-                                                                     std::size_t n) {
-                             if (gen != generation_) return;
-                             if (ec) {
-                               return fail(ec == net::error::eof ? "connection closed by Redis"
-                                                                 : ec.message());
-                             }
-                             on_read(n);
-                           });
+  stream_->async_read_some(net::buffer(read_buffer_), [this, gen = generation_, keep = stream_](
+                                                          error_code ec, std::size_t n) {
+    if (gen != generation_) return;
+    if (ec) {
+      return fail(ec == net::error::eof ? "connection closed by Redis" : ec.message());
+    }
+    on_read(n);
+  });
 }
 
 bool RedisConnection::is_push(const redisReply& r) const {

@@ -24,8 +24,8 @@ int parse_db(std::string_view name, std::string_view text) {
 
 std::string RedisEndpoint::display() const {
   std::string out;
-  const std::string auth = password.empty() ? std::string()
-                                            : (username.empty() ? ":****@" : username + ":****@");
+  const std::string auth =
+      password.empty() ? std::string() : (username.empty() ? ":****@" : username + ":****@");
   switch (transport) {
     case Transport::unix_socket:
       out = "unix://" + path;

@@ -17,7 +17,8 @@ struct RedisEndpoint {
   std::string username;
   std::string password;
   int db = 0;
-  bool tls_verify = true;  // rediss: check the server's certificate and name (?ssl_cert_reqs=none: don't)
+  bool tls_verify =
+      true;  // rediss: check the server's certificate and name (?ssl_cert_reqs=none: don't)
 
   // The URL with the password masked, for logs.
   std::string display() const;

@@ -15,6 +15,7 @@
 #include "net/shard.hpp"
 #include "presence/memory_presence_store.hpp"
 #include "presence/redis_presence_store.hpp"
+#include "presence/redis_typing_directory.hpp"
 #include "presence/typing_tracker.hpp"
 #include "protocol/frame.hpp"
 #include "redis/redis_token_claims.hpp"
@@ -49,6 +50,7 @@ struct Server::Parts {
   RedisPresenceStore* redis_presence = nullptr;
   std::unique_ptr<TokenClaims> token_claims;
   std::unique_ptr<TypingTracker> typing;
+  std::unique_ptr<RedisTypingDirectory> typing_directory;  // cluster-wide list, with Redis
   std::unique_ptr<Security> security;
   std::unique_ptr<HttpApi> api;
   std::shared_ptr<Listener> listener;
@@ -86,11 +88,17 @@ struct Server::Parts {
       broker = std::make_unique<MemoryBroker>(std::move(targets));
       presence = std::make_unique<MemoryPresenceStore>(publish_changes);
     }
+    if (redis_broker != nullptr) {
+      typing_directory = std::make_unique<RedisTypingDirectory>(
+          *redis_broker, std::chrono::seconds(config.typing_timeout_seconds));
+    }
     // The first shard's loop runs the typing timeouts: they are rare and cheap.
     typing = std::make_unique<TypingTracker>(shards.front()->io().get_executor(),
                                              std::chrono::seconds(config.typing_timeout_seconds),
-                                             [b = broker.get()](std::vector<TypingChange> changes) {
-                                               b->publish(typing_events(changes), nullptr);
+                                             [this](std::vector<TypingChange> changes) {
+                                               broker->publish(typing_events(changes), nullptr);
+                                               if (typing_directory)
+                                                 typing_directory->record(changes);
                                              });
     std::string token_secret = config.token_secret;
     if (token_secret.empty()) {
@@ -111,8 +119,14 @@ struct Server::Parts {
     context.broker = broker.get();
     context.presence = presence.get();
     context.typing = typing.get();
-    api->set_typing_lookup(
-        [t = typing.get()](std::string_view topic, auto done) { done(t->typing_in(topic)); });
+    if (typing_directory) {
+      api->set_typing_lookup([d = typing_directory.get()](std::string_view topic, auto done) {
+        d->typing_in(topic, std::move(done));
+      });
+    } else {
+      api->set_typing_lookup(
+          [t = typing.get()](std::string_view topic, auto done) { done(t->typing_in(topic)); });
+    }
     context.api = api.get();
   }
 

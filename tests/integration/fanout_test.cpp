@@ -207,7 +207,8 @@ TEST(FanOutTest, HundredSubscribersOnTwoRedisNodesEachReceiveTenThousandEventsOn
                           std::chrono::seconds(30)));
   }
   FanOutLedger ledger(2 * kPerNode);
-  ClientPool pool_a(a.port(), [&](std::size_t i, std::string_view text) { ledger.OnMessage(i, text); });
+  ClientPool pool_a(a.port(),
+                    [&](std::size_t i, std::string_view text) { ledger.OnMessage(i, text); });
   ClientPool pool_b(b.port(), [&](std::size_t i, std::string_view text) {
     ledger.OnMessage(kPerNode + i, text);
   });
@@ -225,7 +226,9 @@ TEST(FanOutTest, HundredSubscribersOnTwoRedisNodesEachReceiveTenThousandEventsOn
   HttpConnection to_b(b.port());
   for (std::uint64_t first = 0; first < kEvents; first += kRedisBatch) {
     ASSERT_TRUE(WaitWithProgress(
-        [&] { return ledger.SlowestNext() + kWindow >= first + kRedisBatch || ledger.errors() > 0; },
+        [&] {
+          return ledger.SlowestNext() + kWindow >= first + kRedisBatch || ledger.errors() > 0;
+        },
         [&] { return ledger.events_seen(); }))
         << "delivery stalled before seq " << first << ": " << ledger.Progress();
     ASSERT_EQ(ledger.errors(), 0u) << ledger.first_error();

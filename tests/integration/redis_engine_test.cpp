@@ -34,8 +34,7 @@ class RedisEngineTest : public ::testing::Test {
   // A node listens before it reached Redis (and says so on /health): wait for both.
   void SetUp() override {
     for (const ServerProcess* node : {&a_, &b_}) {
-      ASSERT_TRUE(
-          WaitUntil([&] { return HttpGet(node->port(), "/health").status == 200; }, 30s))
+      ASSERT_TRUE(WaitUntil([&] { return HttpGet(node->port(), "/health").status == 200; }, 30s))
           << HttpGet(node->port(), "/health").body;
     }
   }
@@ -108,7 +107,8 @@ TEST_F(RedisEngineTest, OneChannelPerTopicWithLocalSubscribersAndNoneAfter) {
     std::sort(out.begin(), out.end());
     return out;
   };
-  EXPECT_EQ(channels(), (std::vector<std::string>{"realtime:topic:room:1", "realtime:topic:room:2"}));
+  EXPECT_EQ(channels(),
+            (std::vector<std::string>{"realtime:topic:room:1", "realtime:topic:room:2"}));
   // Two nodes subscribe room:2: two subscribers of that channel, one of room:1.
   EXPECT_EQ(redis_.Command({"PUBSUB", "NUMSUB", "realtime:topic:room:1", "realtime:topic:room:2"}),
             "realtime:topic:room:1\n1\nrealtime:topic:room:2\n2");
@@ -123,7 +123,8 @@ TEST_F(RedisEngineTest, PresenceIsTheSameFromEitherNode) {
   auto bob = ConnectUser(b_.port(), "bob", {"channel:1"});
   ReadPresenceChangeOf(*alice, "bob");  // bob's join is known cluster-wide by now
   for (const ServerProcess* node : {&a_, &b_}) {
-    const json::object listing = HttpGet(node->port(), "/realtime/presence/channel:1").Json().as_object();
+    const json::object listing =
+        HttpGet(node->port(), "/realtime/presence/channel:1").Json().as_object();
     EXPECT_EQ(listing.at("count"), json::value(2)) << json::serialize(listing);
   }
 }
@@ -160,17 +161,14 @@ TEST_F(RedisEngineTest, ObserverOnOtherNodeSeesOnlineAwayOffline) {
 }
 
 TEST_F(RedisEngineTest, ConnectionTokenIsSingleUseAcrossNodes) {
-  const HttpResponse minted =
-      HttpPostJson(a_.port(), "/realtime/token", R"({"user_id":"alice"})");
+  const HttpResponse minted = HttpPostJson(a_.port(), "/realtime/token", R"({"user_id":"alice"})");
   ASSERT_EQ(minted.status, 200) << minted.body;
   const std::string token(minted.Json().at("token").as_string());
-  auto first = WsClient::TryConnect(a_.port(), {.target = "/realtime/connect?token=" + token,
-                                                .headers = {},
-                                                .subprotocol = {}});
+  auto first = WsClient::TryConnect(
+      a_.port(), {.target = "/realtime/connect?token=" + token, .headers = {}, .subprotocol = {}});
   ASSERT_TRUE(std::holds_alternative<std::unique_ptr<WsClient>>(first));
-  auto replay = WsClient::TryConnect(b_.port(), {.target = "/realtime/connect?token=" + token,
-                                                 .headers = {},
-                                                 .subprotocol = {}});
+  auto replay = WsClient::TryConnect(
+      b_.port(), {.target = "/realtime/connect?token=" + token, .headers = {}, .subprotocol = {}});
   ASSERT_TRUE(std::holds_alternative<HttpResponse>(replay)) << "the replay was accepted";
   const HttpResponse& refused = std::get<HttpResponse>(replay);
   EXPECT_EQ(refused.status, 401);
@@ -188,6 +186,25 @@ TEST_F(RedisEngineTest, TypingCrossesNodesButNotBackToTheTyper) {
   for (const auto& f : ReadUntilPong(*alice, "no-echo")) {
     EXPECT_NE(StringField(f, "event"), "realtime.typing") << json::serialize(f);
   }
+  // Either node lists alice as typing.
+  for (const ServerProcess* node : {&a_, &b_}) {
+    EXPECT_TRUE(WaitUntil(
+        [&] {
+          return HttpGet(node->port(), "/realtime/presence/channel:1").Json().at("typing") ==
+                 json::parse(R"(["alice"])");
+        },
+        10s));
+  }
+  alice->Send(R"({"type":"typing","topic":"channel:1","state":"stop"})");
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return HttpGet(b_.port(), "/realtime/presence/channel:1")
+            .Json()
+            .at("typing")
+            .as_array()
+            .empty();
+      },
+      10s));
 }
 
 TEST_F(RedisEngineTest, LifecycleEventsReachTheBackendChannel) {
@@ -219,16 +236,16 @@ TEST_F(RedisEngineTest, LifecycleEventsReachTheBackendChannel) {
 
 TEST(RedisEngineDownTest, UnreachableRedisMeansDegradedAnd503ButClientsStay) {
   const std::uint16_t nowhere = FreePort();
-  ServerProcess node(ServerProcess::DevArgs(
-      {"--redis-url", "redis://127.0.0.1:" + std::to_string(nowhere)}));
+  ServerProcess node(
+      ServerProcess::DevArgs({"--redis-url", "redis://127.0.0.1:" + std::to_string(nowhere)}));
   const HttpResponse health = HttpGet(node.port(), "/health");
   EXPECT_EQ(health.status, 503) << health.body;
   EXPECT_EQ(health.Json().at("status"), "degraded");
   const HttpResponse r = Publish(node.port(), "channel:1", "e", "{}");
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.Json().at("error"), "unavailable");
-  EXPECT_TRUE(WaitUntil([&] { return node.Log().find("cannot connect") != std::string::npos; },
-                        10s))
+  EXPECT_TRUE(
+      WaitUntil([&] { return node.Log().find("cannot connect") != std::string::npos; }, 10s))
       << node.Log();
 }
 

@@ -31,7 +31,8 @@ std::vector<std::string> NodeArgs(const RedisProcess& redis, std::vector<std::st
 
 void WaitHealthy(const ServerProcess& node, std::chrono::seconds timeout = 30s) {
   ASSERT_TRUE(WaitUntil([&] { return HttpGet(node.port(), "/health").status == 200; }, timeout))
-      << HttpGet(node.port(), "/health").body << "\n" << node.Log();
+      << HttpGet(node.port(), "/health").body << "\n"
+      << node.Log();
 }
 
 bool IsPresenceOf(const json::object& f, std::string_view user) {
@@ -74,8 +75,7 @@ TEST(RedisFailureTest, KilledNodesUsersGoOfflineOnceForEveryObserver) {
     }
   }
   // No zombie: the cluster-wide listing has the observers only.
-  const json::object listing =
-      HttpGet(b.port(), "/realtime/presence/channel:1").Json().as_object();
+  const json::object listing = HttpGet(b.port(), "/realtime/presence/channel:1").Json().as_object();
   EXPECT_EQ(listing.at("count"), json::value(2)) << json::serialize(listing);
 }
 
@@ -101,7 +101,8 @@ TEST(RedisFailureTest, RedisKilledUnderLoadRecoversWithoutReconnectingClients) {
   ClientPool pool_b(b.port(), [&](std::size_t, std::string_view t) { on_message(t); });
   for (ClientPool* pool : {&pool_a, &pool_b}) {
     ASSERT_EQ(pool->Open(
-                  kPerNode, [](std::size_t i) { return ConnectTarget("u" + std::to_string(i), {"load"}); },
+                  kPerNode,
+                  [](std::size_t i) { return ConnectTarget("u" + std::to_string(i), {"load"}); },
                   10, 60s),
               kPerNode);
   }

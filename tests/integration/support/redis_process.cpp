@@ -81,8 +81,8 @@ void RedisProcess::Start() {
     // Its start-up banner and warnings would drown the test output.
     const int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
-           "--save", "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
+           "", "--appendonly", "no", "--loglevel", "warning", nullptr);
     _exit(127);
   }
   // Ready when it answers PING; generous for a loaded machine.

@@ -616,9 +616,10 @@ TEST(ConfigRedisTest, UnsetMeansTheEmbeddedEngine) {
 }
 
 TEST(ConfigRedisTest, RealtimeRedisUrlWinsOverRedisUrl) {
-  const Config c = parse_config({"--dev"}, env_of({{"REALTIME_REDIS_URL", "redis://a:1"},
-                                                   {"REDIS_URL", "redis://b:2"}}))
-                       .config;
+  const Config c =
+      parse_config({"--dev"},
+                   env_of({{"REALTIME_REDIS_URL", "redis://a:1"}, {"REDIS_URL", "redis://b:2"}}))
+          .config;
   ASSERT_TRUE(c.redis);
   EXPECT_EQ(c.redis->host, "a");
 }
@@ -631,10 +632,11 @@ TEST(ConfigRedisTest, RedisUrlIsTheFallback) {
 }
 
 TEST(ConfigRedisTest, HostPortPasswordAsTheNselfCliInjectsThem) {
-  const Config c = parse_config({"--dev"}, env_of({{"REDIS_HOST", "redis"},
-                                                   {"REDIS_PORT", "6380"},
-                                                   {"REDIS_PASSWORD", "pw"}}))
-                       .config;
+  const Config c =
+      parse_config(
+          {"--dev"},
+          env_of({{"REDIS_HOST", "redis"}, {"REDIS_PORT", "6380"}, {"REDIS_PASSWORD", "pw"}}))
+          .config;
   ASSERT_TRUE(c.redis);
   EXPECT_EQ(c.redis->host, "redis");
   EXPECT_EQ(c.redis->port, 6380);
@@ -642,9 +644,9 @@ TEST(ConfigRedisTest, HostPortPasswordAsTheNselfCliInjectsThem) {
 }
 
 TEST(ConfigRedisTest, AUrlWinsOverHostAndPort) {
-  const Config c = parse_config({"--dev"}, env_of({{"REDIS_URL", "redis://url-host"},
-                                                   {"REDIS_HOST", "other"}}))
-                       .config;
+  const Config c =
+      parse_config({"--dev"}, env_of({{"REDIS_URL", "redis://url-host"}, {"REDIS_HOST", "other"}}))
+          .config;
   EXPECT_EQ(c.redis->host, "url-host");
 }
 
@@ -666,8 +668,7 @@ TEST(ConfigRedisTest, PrefixMustBeShortAndWithoutSpaces) {
 }
 
 TEST(ConfigRedisTest, DescribeMasksTheRedisPassword) {
-  const Config c =
-      parse_config({"--dev", "--redis-url", "redis://:hunter2@h"}, env_of({})).config;
+  const Config c = parse_config({"--dev", "--redis-url", "redis://:hunter2@h"}, env_of({})).config;
   EXPECT_THAT(c.describe(), HasSubstr("REALTIME_REDIS_URL=redis://:****@h:6379"));
   EXPECT_THAT(c.describe(), Not(HasSubstr("hunter2")));
 }
