@@ -39,6 +39,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
   subscriber_.on_down([this] {
     subscribed_.clear();
     confirmed_.clear();
+    unconfirmed_.clear();
     set_health(subscriber_up_, false, "subscriber");
   });
 }
@@ -132,6 +133,7 @@ void RedisBroker::topic_removed(std::string_view topic) {
 void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
   net::post(io_, [this, t = std::string(topic), ready = std::move(ready)]() mutable {
     if (confirmed_.contains(t)) return ready();
+    if (!topics_.contains(t)) return;  // the subscriber already left again
     // Not confirmed yet: SUBSCRIBE is on its way, or Redis is down and the resubscription
     // after the reconnect will confirm it.
     waiters_[t].push_back(std::move(ready));
@@ -145,7 +147,10 @@ void RedisBroker::sync_topic(const std::string& topic) {
   const bool wanted = topics_.contains(topic);
   const bool subscribed = subscribed_.contains(topic);
   if (wanted && !subscribed) {
-    if (subscriber_.push_command({"SUBSCRIBE", channel_of(topic)})) subscribed_.insert(topic);
+    if (subscriber_.push_command({"SUBSCRIBE", channel_of(topic)})) {
+      subscribed_.insert(topic);
+      ++unconfirmed_[topic];
+    }
   } else if (!wanted && subscribed) {
     subscriber_.push_command({"UNSUBSCRIBE", channel_of(topic)});
     subscribed_.erase(topic);
@@ -157,6 +162,7 @@ void RedisBroker::sync_topic(const std::string& topic) {
 void RedisBroker::on_subscriber_ready() {
   subscribed_.clear();
   confirmed_.clear();
+  unconfirmed_.clear();
   probe_seen_ = probe_sent_;  // the probe clock restarts with the connection
   probe_sent_at_ = std::chrono::steady_clock::now();
   subscriber_.push_command({"SUBSCRIBE", probe_channel_});
@@ -167,6 +173,7 @@ void RedisBroker::on_subscriber_ready() {
     for (std::size_t j = i; j < std::min(topics.size(), i + resubscribe_chunk); ++j) {
       channels.push_back(channel_of(topics[j]));
       subscribed_.insert(topics[j]);
+      ++unconfirmed_[topics[j]];
     }
     for (const auto& c : channels) args.push_back(c);
     subscriber_.push_command(args);
@@ -188,6 +195,10 @@ void RedisBroker::on_push(const redisReply& push) {
     }
     if (!channel.starts_with(topic_channel_prefix_)) return;
     std::string topic(channel.substr(topic_channel_prefix_.size()));
+    // After SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE the first confirmation is not the one that counts.
+    auto pending = unconfirmed_.find(topic);
+    if (pending != unconfirmed_.end() && --pending->second > 0) return;
+    if (pending != unconfirmed_.end()) unconfirmed_.erase(pending);
     if (!subscribed_.contains(topic)) return;  // unsubscribed meanwhile
     confirmed_.insert(topic);
     if (auto it = waiters_.find(topic); it != waiters_.end()) {
