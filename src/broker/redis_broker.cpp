@@ -17,6 +17,8 @@ namespace realtime {
 namespace {
 // Topics per SUBSCRIBE when resubscribing everything after a reconnect.
 constexpr std::size_t resubscribe_chunk = 500;
+// Unsent commands above which publishes get 503.
+constexpr std::size_t max_backlog_bytes = 64 * 1024 * 1024;
 }  // namespace
 
 RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*> targets)
@@ -94,8 +96,10 @@ void RedisBroker::set_health(std::atomic<bool>& flag, bool value, std::string_vi
 
 void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback done) {
   net::post(io_, [this, events = std::move(events), done = std::move(done)]() mutable {
-    if (!commands_.ready() || events.empty()) {
-      if (done) done(commands_.ready() ? PublishStatus::ok : PublishStatus::unavailable);
+    // A Redis that stops reading must not grow our memory without bound: refuse instead.
+    const bool accepting = commands_.ready() && commands_.backlog_bytes() < max_backlog_bytes;
+    if (!accepting || events.empty()) {
+      if (done) done(accepting ? PublishStatus::ok : PublishStatus::unavailable);
       return;
     }
     const std::int64_t ts = unix_millis();

@@ -42,6 +42,8 @@ class RedisConnection {
   // Drops the connection and reconnects (e.g. when it went deaf).
   void restart(std::string_view why);
   bool ready() const { return state_ == State::ready; }
+  // Bytes queued or being written: grows when Redis stops reading.
+  std::size_t backlog_bytes() const { return out_.size() + writing_.size(); }
 
   // While not ready the handler gets nullptr (posted, never inline).
   void command(std::initializer_list<std::string_view> args, ReplyHandler handler);
