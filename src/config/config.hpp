@@ -9,6 +9,7 @@
 
 #include "auth/access_rules.hpp"
 #include "auth/hasura_jwt.hpp"
+#include "storage/database_url.hpp"
 
 namespace realtime {
 
@@ -38,6 +39,9 @@ struct Config {
   int token_ttl_seconds = 60;
   std::string rules_file;  // empty: the built-in rules
   AccessRules rules = AccessRules::defaults();
+  storage::DatabaseUrl database;              // DATABASE_URL; default: SQLite ./realtime.db
+  std::string source_account_id = "primary";  // np_realtime_presence.source_account_id
+  std::size_t presence_pending_max = 100000;  // distinct users waiting for the database
   bool dev = false;
 
   bool any_origin() const;
@@ -47,7 +51,7 @@ struct Config {
 };
 
 // What the command line asked for besides running the server.
-enum class Action { run, help, version, check_config };
+enum class Action { run, help, version, check_config, migrate };
 
 struct ParsedCommandLine {
   Action action = Action::run;

@@ -17,6 +17,10 @@
 #include "server/http_api.hpp"
 #include "server/metrics.hpp"
 #include "server/server_context.hpp"
+#include "storage/last_seen.hpp"
+#include "storage/last_seen_presence_store.hpp"
+#include "storage/last_seen_writer.hpp"
+#include "util/clock.hpp"
 
 namespace net = boost::asio;
 
@@ -55,6 +59,10 @@ std::vector<PublishedEvent> presence_events(const std::vector<PresenceChange>& c
 struct Server::Parts {
   Config config;
   Metrics metrics;
+  // Last-seen persistence: outlives the presence store, whose sinks feed it.
+  storage::WriterStats database_stats;
+  std::unique_ptr<storage::LastSeenWriter> last_seen_writer;  // null: DATABASE_URL=none
+  std::unique_ptr<storage::LastSeen> last_seen;
   ServerContext context;
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Broker> broker;
@@ -77,10 +85,24 @@ struct Server::Parts {
       targets.push_back(shards.back().get());
     }
     broker = std::make_unique<MemoryBroker>(std::move(targets));
-    presence = std::make_unique<MemoryPresenceStore>(
-        [b = broker.get()](const std::vector<PresenceChange>& changes) {
-          b->publish(presence_events(changes), nullptr);
-        });
+    if (auto db = storage::make_database(config.database)) {
+      storage::WriterOptions options;
+      options.account_id = config.source_account_id;
+      options.pending_max = config.presence_pending_max;
+      last_seen_writer =
+          std::make_unique<storage::LastSeenWriter>(std::move(db), options, database_stats);
+      metrics.set_database(&database_stats);
+    }
+    last_seen =
+        std::make_unique<storage::LastSeen>(last_seen_writer.get(), [] { return unix_millis(); });
+    presence = std::make_unique<storage::LastSeenPresenceStore>(
+        std::make_unique<MemoryPresenceStore>(
+            [b = broker.get(), l = last_seen.get()](const std::vector<PresenceChange>& changes) {
+              l->topic_changes(changes);
+              b->publish(presence_events(changes), nullptr);
+            },
+            [l = last_seen.get()](const UserChange& change) { l->user_changed(change); }),
+        *last_seen);
     std::string token_secret = config.token_secret;
     if (token_secret.empty()) {
       token_secret = random_token_secret();
@@ -118,6 +140,13 @@ Server::~Server() = default;
 
 void Server::start() {
   auto& p = *parts_;
+  spdlog::info("last-seen database: {}", p.config.database.describe());
+  if (p.last_seen_writer) {
+    if (auto err = p.last_seen_writer->start()) {
+      spdlog::error("database unavailable at start ({}); last-seen rows wait and are retried",
+                    *err);
+    }
+  }
   net::ip::tcp::endpoint endpoint(net::ip::make_address(p.config.host), p.config.port);
   std::vector<Shard*> shards;
   for (auto& s : p.shards) shards.push_back(s.get());
@@ -151,6 +180,11 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   }
   if (p.metrics.connections() > 0) {
     spdlog::warn("{} connections did not close in time; dropping them", p.metrics.connections());
+  }
+  if (p.last_seen_writer) {
+    // The rows of the disconnects above: whatever the database takes before the window ends.
+    p.last_seen_writer->stop(
+        std::max(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)));
   }
   spdlog::info("stopped");
   return 0;
