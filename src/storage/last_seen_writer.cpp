@@ -174,7 +174,11 @@ void LastSeenWriter::answer(Lookup& l, bool query_database) {
 std::optional<DbError> LastSeenWriter::write(std::vector<PresenceRow>& batch, Deadline deadline) {
   auto result = db_->run(upsert_statement(db_->dialect(), options_.account_id, batch), deadline);
   auto* err = std::get_if<DbError>(&result);
-  if (err == nullptr) return std::nullopt;
+  if (err == nullptr) {
+    stats_.written.fetch_add(batch.size(), std::memory_order_relaxed);
+    batch.clear();
+    return std::nullopt;
+  }
   if (!err->data_error) return *err;
   // Some row is refused: write them one by one so one bad row costs only itself.
   std::vector<PresenceRow> left;
@@ -231,14 +235,13 @@ void LastSeenWriter::run() {
     if (stop_requested_ && (pending_.empty() || Clock::now() >= stop_deadline_)) break;
 
     std::vector<PresenceRow> batch = pending_.take(options_.batch_max);
+    stats_.pending.store(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
     const Deadline deadline = op_deadline();
     lock.unlock();
     std::optional<DbError> error = ensure_open(deadline);
-    const std::size_t attempted = batch.size();
-    if (!error) error = write(batch, deadline);  // on a data error, `batch` keeps the unwritten
+    if (!error) error = write(batch, deadline);  // leaves in `batch` what was not written
     lock.lock();
     if (!error) {
-      stats_.written.fetch_add(attempted, std::memory_order_relaxed);
       if (backoff_.attempts() > 0) spdlog::info("database: writing again");
       backoff_.reset();
       retry_at_ = {};

@@ -62,6 +62,7 @@ class LastSeenWriter {
   void run();
   std::optional<DbError> ensure_open(Deadline deadline);
   // Writes one batch; on a data error writes its rows one by one and drops the refused ones.
+  // Leaves in `batch` the rows not written (all of them after an outage).
   std::optional<DbError> write(std::vector<PresenceRow>& batch, Deadline deadline);
   void answer(Lookup& lookup, bool query_database);
   void warn(const std::string& message);
