@@ -228,8 +228,10 @@ void WsSession::subscribe(const std::string& topic, std::string_view id) {
   }
   if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic);
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
-  send_text(encode_reply("subscribed", id, topic));
+  // Joined before the reply leaves (the write may start at once): a client that got
+  // `subscribed` is already listed by GET /realtime/presence/:topic.
   ctx.presence->join(connection_id_, topic);
+  send_text(encode_reply("subscribed", id, topic));
 }
 
 void WsSession::on_unsubscribe(const ClientMessage& msg) {
