@@ -182,6 +182,10 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
     spdlog::warn("{} connections did not close in time; dropping them", p.metrics.connections());
   }
   if (p.last_seen_writer) {
+    // Connections dropped above never tell presence: their users are offline all the same.
+    if (const std::size_t dropped = p.last_seen->all_offline(); dropped > 0) {
+      spdlog::info("last-seen: {} users of dropped connections recorded offline", dropped);
+    }
     // The rows of the disconnects above: whatever the database takes before the window ends.
     p.last_seen_writer->stop(
         std::max(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)));

@@ -266,6 +266,24 @@ TEST_F(SqliteLastSeenTest, ShutdownWritesTheDisconnectsOfTheClosedConnections) {
   EXPECT_TRUE(AllAre(rows, 3, "offline", 0)) << Describe(rows);
 }
 
+TEST_F(SqliteLastSeenTest, ShutdownRecordsUsersOfConnectionsThatDidNotCloseInTimeOffline) {
+  ServerProcess server(ServerProcess::DevArgs());
+  // This client never reads, so it never answers the server's close: its session is dropped
+  // when the shutdown window ends.
+  auto silent = ConnectUser(server.port(), "silent");
+  StoredRows rows;
+  ASSERT_TRUE(WaitForRows(Rows(server), rows, [](const StoredRows& r) {
+    return AllAre(r, 1, "online", 1);
+  })) << Describe(rows);
+  server.Signal(SIGTERM);
+  const auto status = server.WaitForExit(60s);
+  ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << server.Log();
+  EXPECT_NE(server.Log().find("1 users of dropped connections recorded offline"), std::string::npos)
+      << server.Log();
+  rows = Rows(server)();
+  EXPECT_TRUE(AllAre(rows, 1, "offline", 0)) << Describe(rows);
+}
+
 TEST_F(SqliteLastSeenTest, PresenceListsUsersWhoLeftWithTheirStoredLastSeen) {
   ServerProcess server(ServerProcess::DevArgs());
   auto alice = ConnectUser(server.port(), "alice", {"room"});

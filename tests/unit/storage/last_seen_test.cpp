@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace realtime::storage {
 namespace {
 
@@ -80,6 +82,46 @@ TEST(LastSeenTest, StoredLastSeenWinsOverTheTimeOfLeaving) {
     EXPECT_EQ(u.status, PresenceStatus::offline);
     EXPECT_EQ(u.last_seen_ms, u.user_id == "alice" ? 300 : 900) << u.user_id;
   }
+}
+
+}  // namespace
+}  // namespace realtime::storage
+
+namespace realtime::storage {
+namespace {
+
+TEST(LastSeenShutdownTest, AllOfflineRecordsEveryUserStillConnectedOnce) {
+  WriterStats stats;
+  class NoDatabase final : public Database {
+   public:
+    SqlDialect dialect() const override { return SqlDialect::sqlite; }
+    DatabaseKind kind() const override { return DatabaseKind::sqlite; }
+    std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
+    bool is_open() const override { return false; }
+    void close() override {}
+    std::variant<Rows, DbError> run(const Statement&, Deadline) override {
+      return DbError{"no", false};
+    }
+    void interrupt() override {}
+  };
+  LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);
+  std::int64_t now = 10;
+  LastSeen l(&writer, [&] { return now; });
+  l.user_changed({"alice", PresenceStatus::online, 2});
+  l.user_changed({"bob", PresenceStatus::dnd, 1});
+  l.user_changed({"carol", PresenceStatus::online, 1});
+  l.user_changed({"carol", PresenceStatus::offline, 0});  // closed properly
+  now = 50;
+  EXPECT_EQ(l.all_offline(), 2u);
+  EXPECT_EQ(l.all_offline(), 0u);
+
+  std::vector<PresenceRow> rows;
+  writer.lookup({"alice", "bob", "carol"}, [&](std::vector<PresenceRow> r) { rows = r; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.user_id < b.user_id; });
+  EXPECT_EQ(rows, (std::vector<PresenceRow>{{"alice", PresenceStatus::offline, 50, 0},
+                                            {"bob", PresenceStatus::offline, 50, 0},
+                                            {"carol", PresenceStatus::offline, 10, 0}}));
 }
 
 }  // namespace
