@@ -124,6 +124,34 @@ void TwoTabs(const ServerProcess& server, const Fetch& fetch) {
   EXPECT_LE(rows["alice"].last_seen_ms, NowMs() + 5);
 }
 
+// alice leaves the topic: the presence endpoint lists her offline with the stored last_seen_at
+// (read back by the server from the database), next to bob who is present.
+void DepartedUsersListed(const ServerProcess& server, const Fetch& fetch) {
+  auto alice = ConnectUser(server.port(), "alice", {"room"});
+  auto bob = ConnectUser(server.port(), "bob", {"room"});
+  alice->Close();
+  alice.reset();
+  StoredRows rows;
+  ASSERT_TRUE(WaitForRows(fetch, rows, [](const StoredRows& r) {
+    return r.contains("alice") && r.at("alice").status == "offline";
+  })) << Describe(rows);
+
+  const json::object listing = HttpGet(server.port(), "/realtime/presence/room").Json().as_object();
+  ASSERT_EQ(listing.at("count"), json::value(2)) << json::serialize(listing);
+  for (const auto& entry : listing.at("users").as_array()) {
+    const json::object& u = entry.as_object();
+    if (StringField(u, "user_id") == "alice") {
+      EXPECT_EQ(StringField(u, "status"), "offline");
+      EXPECT_EQ(u.at("connections"), json::value(0));
+      EXPECT_NEAR(static_cast<double>(u.at("last_seen").to_number<std::int64_t>()),
+                  static_cast<double>(rows["alice"].last_seen_ms), 1.0);
+    } else {
+      EXPECT_EQ(StringField(u, "user_id"), "bob");
+      EXPECT_EQ(StringField(u, "status"), "online");
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
 
@@ -176,6 +204,11 @@ TEST_F(PostgresLastSeenTest, TwoHundredUsersConnectAndDisconnect) {
 TEST_F(PostgresLastSeenTest, TwoTabsAreOneRowWithTheirConnectionsCounted) {
   ServerProcess server(ServerProcess::DevArgs(), Env());
   TwoTabs(server, Rows());
+}
+
+TEST_F(PostgresLastSeenTest, PresenceListsUsersWhoLeftWithTheirStoredLastSeen) {
+  ServerProcess server(ServerProcess::DevArgs(), Env());
+  DepartedUsersListed(server, Rows());
 }
 
 TEST_F(PostgresLastSeenTest, HealthShowsThePostgresDatabase) {
@@ -286,29 +319,7 @@ TEST_F(SqliteLastSeenTest, ShutdownRecordsUsersOfConnectionsThatDidNotCloseInTim
 
 TEST_F(SqliteLastSeenTest, PresenceListsUsersWhoLeftWithTheirStoredLastSeen) {
   ServerProcess server(ServerProcess::DevArgs());
-  auto alice = ConnectUser(server.port(), "alice", {"room"});
-  auto bob = ConnectUser(server.port(), "bob", {"room"});
-  alice->Close();
-  alice.reset();
-  StoredRows rows;
-  ASSERT_TRUE(WaitForRows(Rows(server), rows, [](const StoredRows& r) {
-    return r.contains("alice") && r.at("alice").status == "offline";
-  })) << Describe(rows);
-
-  const json::object listing = HttpGet(server.port(), "/realtime/presence/room").Json().as_object();
-  ASSERT_EQ(listing.at("count"), json::value(2)) << json::serialize(listing);
-  for (const auto& entry : listing.at("users").as_array()) {
-    const json::object& u = entry.as_object();
-    if (StringField(u, "user_id") == "alice") {
-      EXPECT_EQ(StringField(u, "status"), "offline");
-      EXPECT_EQ(u.at("connections"), json::value(0));
-      EXPECT_NEAR(static_cast<double>(u.at("last_seen").to_number<std::int64_t>()),
-                  static_cast<double>(rows["alice"].last_seen_ms), 1.0);
-    } else {
-      EXPECT_EQ(StringField(u, "user_id"), "bob");
-      EXPECT_EQ(StringField(u, "status"), "online");
-    }
-  }
+  DepartedUsersListed(server, Rows(server));
 }
 
 TEST_F(SqliteLastSeenTest, DatabaseUrlNoneWritesNothing) {
