@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "server/server.hpp"
+#include "storage/migrate.hpp"
 #include "util/log.hpp"
 
 namespace {
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     case Action::check_config:
       std::cout << parsed.config.describe();
       return 0;
+    case Action::migrate:
     case Action::run:
       break;
   }
@@ -49,6 +51,18 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
 
   init_logging(parsed.config);
+  if (parsed.action == Action::migrate) {
+    const auto& url = parsed.config.database;
+    auto result =
+        storage::migrate_database(url, std::chrono::steady_clock::now() + std::chrono::seconds(30));
+    if (auto* err = std::get_if<storage::DbError>(&result)) {
+      spdlog::critical("migrate {}: {}", url.describe(), err->message);
+      return 1;
+    }
+    spdlog::info("migrate {}: {} migration(s) applied, schema up to date", url.describe(),
+                 std::get<int>(result));
+    return 0;
+  }
   if (parsed.config.dev) {
     spdlog::warn(
         "DEV MODE: anonymous clients may connect as any user, any origin is allowed, and the "

@@ -199,6 +199,32 @@ const std::vector<Setting>& settings() {
          }
          c.redis_prefix = v;
        }},
+      {{"DATABASE_URL"},
+       "--database-url",
+       "last-seen database: postgres://..., sqlite:PATH or none [sqlite:./realtime.db]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         try {
+           c.database = storage::parse_database_url(v);
+         } catch (const std::invalid_argument& e) {
+           // The value may hold a password: show it masked.
+           const storage::DatabaseUrl shown{storage::DatabaseKind::postgres, v, false};
+           throw ConfigError(name + "=\"" + shown.describe() + "\" is invalid: " + e.what());
+         }
+       }},
+      {{"REALTIME_SOURCE_ACCOUNT_ID"},
+       "--source-account-id",
+       "source_account_id of this app's last-seen rows (1-128 bytes) [primary]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v.empty() || v.size() > 128 || v.find('\0') != std::string::npos) {
+           throw ConfigError(name + "=\"" + v + "\" is invalid: expected 1-128 bytes");
+         }
+         c.source_account_id = v;
+       }},
+      {{"REALTIME_PRESENCE_PENDING_MAX"},
+       "--presence-pending-max",
+       "users whose last-seen row may wait for the database; beyond, the oldest is dropped "
+       "[100000]",
+       integer_setting(&Config::presence_pending_max, 1, 10000000)},
       {{"REALTIME_STATIC_DIR"},
        "--static-dir",
        "directory served at / (the demo page)",
@@ -270,6 +296,9 @@ std::string Config::describe() const {
       << "REALTIME_TOKEN_TTL_SECONDS=" << token_ttl_seconds << '\n'
       << "REALTIME_RULES_FILE=" << (rules_file.empty() ? "(built-in rules)" : rules_file) << " ("
       << rules.rules().size() << " rules)\n"
+      << "DATABASE_URL=" << database.describe() << '\n'
+      << "REALTIME_SOURCE_ACCOUNT_ID=" << source_account_id << '\n'
+      << "REALTIME_PRESENCE_PENDING_MAX=" << presence_pending_max << '\n'
       << "dev=" << (dev ? "true" : "false") << '\n';
   return out.str();
 }
@@ -323,6 +352,10 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
       out.action = Action::check_config;
       continue;
     }
+    if (arg == "--migrate") {
+      out.action = Action::migrate;
+      continue;
+    }
     std::string name = arg;
     std::optional<std::string> value;
     if (auto eq = arg.find('='); eq != std::string::npos) {
@@ -346,7 +379,8 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
   if (c.threads == 0) {
     c.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  if (!c.dev) {
+  // --migrate only needs the database settings.
+  if (!c.dev && out.action != Action::migrate) {
     if (c.cors_origins.empty()) {
       throw ConfigError(
           "REALTIME_CORS_ORIGIN is required unless --dev: expected a comma list of origins or *");
@@ -375,13 +409,14 @@ EnvLookup process_env() {
 
 std::string usage_text() {
   std::ostringstream out;
-  out << "Usage: nself-realtime [--dev] [--check-config] [--help] [--version] [--FLAG VALUE "
-         "...]\n\n"
+  out << "Usage: nself-realtime [--dev] [--check-config] [--migrate] [--help] [--version] "
+         "[--FLAG VALUE ...]\n\n"
          "Self-hosted WebSocket pub/sub server. Every setting is an env var and a flag (flags "
          "win).\n\n"
          "  --dev             development mode: anonymous clients (?user=NAME), any origin,\n"
          "                    server-side endpoints open from loopback when no key is set\n"
          "  --check-config    validate, print the effective configuration (secrets masked), exit\n"
+         "  --migrate         create/migrate the last-seen schema of DATABASE_URL, exit\n"
          "  --help, --version\n\n";
   for (const auto& s : settings()) {
     std::string names = s.env.front();

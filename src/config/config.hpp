@@ -10,6 +10,7 @@
 #include "auth/access_rules.hpp"
 #include "auth/hasura_jwt.hpp"
 #include "redis/redis_endpoint.hpp"
+#include "storage/database_url.hpp"
 
 namespace realtime {
 
@@ -42,6 +43,9 @@ struct Config {
   AccessRules rules = AccessRules::defaults();
   std::optional<RedisEndpoint> redis;  // unset: the embedded (memory) engine
   std::string redis_prefix = "realtime:";
+  storage::DatabaseUrl database;              // DATABASE_URL; default: SQLite ./realtime.db
+  std::string source_account_id = "primary";  // np_realtime_presence.source_account_id
+  std::size_t presence_pending_max = 100000;  // distinct users waiting for the database
   bool dev = false;
 
   bool any_origin() const;
@@ -51,7 +55,7 @@ struct Config {
 };
 
 // What the command line asked for besides running the server.
-enum class Action { run, help, version, check_config };
+enum class Action { run, help, version, check_config, migrate };
 
 struct ParsedCommandLine {
   Action action = Action::run;

@@ -114,7 +114,7 @@ std::vector<UserPresence> PresenceState::users_in(std::string_view topic) const 
   out.reserve(t->second.size());
   for (const auto& user_id : t->second) {
     const User& user = users_.find(user_id)->second;
-    out.push_back({user_id, user.folded(), user.topics.find(topic)->second});
+    out.push_back({user_id, user.folded(), user.topics.find(topic)->second, std::nullopt});
   }
   return out;
 }
@@ -122,6 +122,17 @@ std::vector<UserPresence> PresenceState::users_in(std::string_view topic) const 
 PresenceStatus PresenceState::status_of(std::string_view user_id) const {
   auto u = users_.find(user_id);
   return u == users_.end() ? PresenceStatus::offline : u->second.folded();
+}
+
+UserSummary PresenceState::summary_of(std::string_view user_id) const {
+  auto u = users_.find(user_id);
+  if (u == users_.end()) return {};
+  return {u->second.folded(), u->second.connections};
+}
+
+std::string PresenceState::user_of(std::string_view connection_id) const {
+  auto c = connections_.find(connection_id);
+  return c == connections_.end() ? std::string() : c->second.user_id;
 }
 
 }  // namespace realtime

@@ -1,6 +1,8 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,7 +27,16 @@ struct PresenceChange {
 struct UserPresence {
   std::string user_id;
   PresenceStatus status = PresenceStatus::offline;
-  int connections = 0;  // the user's connections subscribed to the topic
+  int connections = 0;                       // the user's connections subscribed to the topic
+  std::optional<std::int64_t> last_seen_ms;  // Unix ms; unset for present users (seen now)
+};
+
+// A user's node-wide state: folded status over all their connections, and how many there are.
+struct UserSummary {
+  PresenceStatus status = PresenceStatus::offline;
+  int connections = 0;
+
+  bool operator==(const UserSummary&) const = default;
 };
 
 // Who is present where, folded per user over all of their connections (dnd > online > away;
@@ -45,6 +56,10 @@ class PresenceState {
 
   std::vector<UserPresence> users_in(std::string_view topic) const;
   PresenceStatus status_of(std::string_view user_id) const;
+  // Offline with 0 connections for a user without any.
+  UserSummary summary_of(std::string_view user_id) const;
+  // The user of a connection; empty when the connection is unknown.
+  std::string user_of(std::string_view connection_id) const;
   std::size_t connection_count() const { return connections_.size(); }
   std::size_t user_count() const { return users_.size(); }
 

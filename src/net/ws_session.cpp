@@ -253,9 +253,11 @@ bool WsSession::subscribe(const std::string& topic, std::string_view id) {
 
 void WsSession::on_live(const std::string& topic, std::string_view id) {
   if (finished_ || closing_ || !shard_.registry().is_subscribed(this, topic)) return;
-  send_text(encode_reply("subscribed", id, topic));
-  // Watching the lifecycle events is not being present somewhere.
+  // Joined before the reply leaves (the write may start at once): a client that got
+  // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
+  // events is not being present somewhere.
   if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
+  send_text(encode_reply("subscribed", id, topic));
 }
 
 void WsSession::on_unsubscribe(const ClientMessage& msg) {

@@ -10,7 +10,8 @@ namespace realtime {
 // next to messages (they happen on connect, subscribe and status changes), so a lock is fine.
 class MemoryPresenceStore final : public PresenceStore {
  public:
-  explicit MemoryPresenceStore(ChangeSink sink) : sink_(std::move(sink)) {}
+  explicit MemoryPresenceStore(ChangeSink sink, UserSink user_sink = {})
+      : sink_(std::move(sink)), user_sink_(std::move(user_sink)) {}
 
   void connect(std::string_view connection_id, std::string_view user_id) override;
   void set_status(std::string_view connection_id, PresenceStatus status) override;
@@ -22,10 +23,13 @@ class MemoryPresenceStore final : public PresenceStore {
  private:
   // Runs under the lock so that changes reach the sink in the order they happened.
   void emit(const std::vector<PresenceChange>& changes);
+  // Under the lock too: tells the UserSink when the user's summary moved from `before`.
+  void report(const std::string& user_id, const UserSummary& before);
 
   std::mutex mutex_;
   PresenceState state_;
   ChangeSink sink_;
+  UserSink user_sink_;
 };
 
 }  // namespace realtime

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -8,11 +9,21 @@
 
 namespace realtime {
 
+// A user's node-wide state after their connection count or folded status changed: what
+// last-seen persistence writes.
+struct UserChange {
+  std::string user_id;
+  PresenceStatus status = PresenceStatus::offline;  // offline once no connection is left
+  int connections = 0;
+};
+
 // Cluster-wide (for a clustered engine) record of who is present in which topic. Thread-safe.
 // Every change it detects goes to the ChangeSink given at construction, in the order they happened.
 class PresenceStore {
  public:
   using ChangeSink = std::function<void(const std::vector<PresenceChange>&)>;
+  // Called under the store's lock, so a user's changes arrive in order: keep it short.
+  using UserSink = std::function<void(const UserChange&)>;
   using UsersCallback = std::function<void(std::vector<UserPresence>)>;
 
   virtual ~PresenceStore() = default;

@@ -30,16 +30,29 @@ std::string sha1_hex(std::string_view text) {
   return out;
 }
 
-// The script's flat reply (user, topic, old, new, ...) as changes.
-std::vector<PresenceChange> changes_of(const redisReply& reply) {
+// The script's topic changes (user, topic, old, new, ...).
+std::vector<PresenceChange> topic_changes_of(const redisReply& flat) {
   std::vector<PresenceChange> out;
-  if (!reply_is_array(reply)) return out;
-  for (std::size_t i = 0; i + 4 <= reply_size(reply); i += 4) {
-    auto old_status = parse_presence_status(reply_string(reply_at(reply, i + 2)));
-    auto new_status = parse_presence_status(reply_string(reply_at(reply, i + 3)));
+  if (!reply_is_array(flat)) return out;
+  for (std::size_t i = 0; i + 4 <= reply_size(flat); i += 4) {
+    auto old_status = parse_presence_status(reply_string(reply_at(flat, i + 2)));
+    auto new_status = parse_presence_status(reply_string(reply_at(flat, i + 3)));
     if (!old_status || !new_status) continue;
-    out.push_back({std::string(reply_string(reply_at(reply, i))),
-                   std::string(reply_string(reply_at(reply, i + 1))), *old_status, *new_status});
+    out.push_back({std::string(reply_string(reply_at(flat, i))),
+                   std::string(reply_string(reply_at(flat, i + 1))), *old_status, *new_status});
+  }
+  return out;
+}
+
+// The script's user changes (user, folded status, connections, ...).
+std::vector<UserChange> user_changes_of(const redisReply& flat) {
+  std::vector<UserChange> out;
+  if (!reply_is_array(flat)) return out;
+  for (std::size_t i = 0; i + 3 <= reply_size(flat); i += 3) {
+    auto status = parse_presence_status(reply_string(reply_at(flat, i + 1)));
+    if (!status) continue;
+    out.push_back({std::string(reply_string(reply_at(flat, i))), *status,
+                   std::atoi(std::string(reply_string(reply_at(flat, i + 2))).c_str())});
   }
   return out;
 }
@@ -47,7 +60,7 @@ std::vector<PresenceChange> changes_of(const redisReply& reply) {
 }  // namespace
 
 RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
-                                       int heartbeat_seconds, ChangeSink sink)
+                                       int heartbeat_seconds, ChangeSink sink, UserSink user_sink)
     : broker_(broker),
       node_id_(std::move(node_id)),
       script_sha_(sha1_hex(redis_presence_script)),
@@ -56,6 +69,7 @@ RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
       alive_interval_(std::max<long long>(250, heartbeat_seconds * 250LL)),
       alive_ttl_(heartbeat_seconds * 1000LL + std::max<long long>(1000, heartbeat_seconds * 500LL)),
       sink_(std::move(sink)),
+      user_sink_(std::move(user_sink)),
       alive_timer_(broker.loop()) {
   broker_.on_commands_ready([this] { on_commands_ready(); });
 }
@@ -76,9 +90,10 @@ void RedisPresenceStore::on_commands_ready() {
   // Redis may have lost our entries (restart) or others may have reaped us while we were cut
   // off: register every local connection again. Unchanged entries emit nothing.
   for (const auto& [conn, c] : connections_) {
+    const std::string status(to_string(c.status));
+    run({"connect", node_id_, c.user_id, conn, status});
     if (c.topics.empty()) continue;
-    std::vector<std::string> args{"join", node_id_, c.user_id, conn,
-                                  std::string(to_string(c.status))};
+    std::vector<std::string> args{"join", node_id_, c.user_id, conn, status};
     args.insert(args.end(), c.topics.begin(), c.topics.end());
     run(std::move(args));
   }
@@ -108,14 +123,24 @@ void RedisPresenceStore::run(std::vector<std::string> args) {
       spdlog::warn("redis presence script failed: {}", reply_string(*reply));
       return;
     }
-    auto changes = changes_of(*reply);
-    if (!changes.empty() && sink_) sink_(changes);
+    report(*reply);
   });
+}
+
+void RedisPresenceStore::report(const redisReply& reply) {
+  if (!reply_is_array(reply) || reply_size(reply) != 2) return;
+  auto changes = topic_changes_of(reply_at(reply, 0));
+  if (!changes.empty() && sink_) sink_(changes);
+  if (user_sink_) {
+    for (const auto& u : user_changes_of(reply_at(reply, 1))) user_sink_(u);
+  }
 }
 
 void RedisPresenceStore::connect(std::string_view connection_id, std::string_view user_id) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id), user = std::string(user_id)] {
-    connections_[conn].user_id = user;
+    auto& c = connections_[conn];
+    c.user_id = user;
+    run({"connect", node_id_, user, conn, std::string(to_string(c.status))});
   });
 }
 
@@ -124,7 +149,6 @@ void RedisPresenceStore::set_status(std::string_view connection_id, PresenceStat
     auto it = connections_.find(conn);
     if (it == connections_.end() || it->second.status == status) return;
     it->second.status = status;
-    if (it->second.topics.empty()) return;
     std::vector<std::string> args{"status", node_id_, it->second.user_id, conn,
                                   std::string(to_string(status))};
     args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
@@ -157,6 +181,7 @@ void RedisPresenceStore::disconnect(std::string_view connection_id) {
       args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
       run(std::move(args));
     }
+    run({"disconnect", node_id_, it->second.user_id, conn});
     connections_.erase(it);
   });
 }
@@ -197,10 +222,7 @@ void RedisPresenceStore::leave_cluster(std::chrono::milliseconds timeout) {
     std::vector<std::string_view> argv{"EVALSHA",        script_sha_, "0",
                                        broker_.prefix(), "bye",       node_id_};
     commands.command(argv, [this, left](const redisReply* reply) {
-      if (reply != nullptr && !reply_is_error(*reply)) {
-        auto changes = changes_of(*reply);
-        if (!changes.empty() && sink_) sink_(changes);
-      }
+      if (reply != nullptr && !reply_is_error(*reply)) report(*reply);
       left->set_value();
     });
   });

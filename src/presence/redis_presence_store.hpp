@@ -8,6 +8,8 @@
 
 #include "presence/presence_store.hpp"
 
+struct redisReply;
+
 namespace realtime {
 
 class RedisBroker;
@@ -18,8 +20,10 @@ class RedisBroker;
 // broker's loop, in the order it was called per connection.
 class RedisPresenceStore final : public PresenceStore {
  public:
+  // `user_sink` hears every change of a user's connections or status cluster-wide (from the
+  // node that caused it, or that reaped a dead node).
   RedisPresenceStore(RedisBroker& broker, std::string node_id, int heartbeat_seconds,
-                     ChangeSink sink);
+                     ChangeSink sink, UserSink user_sink = {});
 
   // Starts the liveness heartbeat (call once the broker runs).
   void start();
@@ -40,8 +44,9 @@ class RedisPresenceStore final : public PresenceStore {
     std::unordered_set<std::string> topics;
   };
 
-  // EVALSHA of the script with `args` after the prefix; changes go to the sink.
+  // EVALSHA of the script with `args` after the prefix; changes go to the sinks.
   void run(std::vector<std::string> args);
+  void report(const redisReply& reply);
   void on_commands_ready();
   void schedule_alive();
   void send_alive();
@@ -52,6 +57,7 @@ class RedisPresenceStore final : public PresenceStore {
   std::chrono::milliseconds alive_interval_;
   std::chrono::milliseconds alive_ttl_;
   ChangeSink sink_;
+  UserSink user_sink_;
   boost::asio::steady_timer alive_timer_;
   std::unordered_map<std::string, Connection> connections_;  // loop thread only
 };

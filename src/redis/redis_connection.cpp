@@ -226,7 +226,7 @@ void RedisConnection::fail(std::string_view why) {
   handlers_.clear();
   if (was_up) {
     spdlog::warn("redis {} lost ({}): {}; reconnecting", name_, endpoint_.display(), why);
-  } else if (!was_ready_ && backoff_.attempt() == 0) {
+  } else if (!was_ready_ && backoff_.attempts() == 0) {
     spdlog::warn("redis {} cannot connect to {}: {}; retrying", name_, endpoint_.display(), why);
   } else {
     spdlog::debug("redis {} reconnect failed: {}", name_, why);

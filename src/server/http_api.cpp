@@ -162,8 +162,16 @@ HttpResponse HttpApi::health() const {
   body << "{\"status\":\"" << (ok ? "ok" : "degraded") << "\",\"plugin\":\"realtime\""
        << ",\"version\":\"" << REALTIME_VERSION << "\",\"engine\":\"" << broker_.engine() << "\""
        << ",\"connections\":" << metrics_.connections() << ",\"topics\":" << broker_.topic_count()
-       << ",\"shards\":" << config_.threads << ",\"uptime_seconds\":" << metrics_.uptime_seconds()
-       << '}';
+       << ",\"shards\":" << config_.threads << ",\"uptime_seconds\":" << metrics_.uptime_seconds();
+  // A database outage only delays last-seen rows (they wait and are retried): it shows here but
+  // does not make the node unhealthy.
+  if (const auto* db = metrics_.database()) {
+    body << ",\"database\":\"" << (db->up.load() ? "ok" : "down") << "\",\"database_kind\":\""
+         << db->kind << '"';
+  } else {
+    body << ",\"database\":\"off\",\"database_kind\":\"none\"";
+  }
+  body << '}';
   return {ok ? 200 : 503, "application/json", body.str(), {}};
 }
 
@@ -312,8 +320,8 @@ void HttpApi::respond_presence(const std::string& topic, std::vector<UserPresenc
     body += ",\"status\":\"";
     body += to_string(users[i].status);
     body += "\",\"connections\":" + std::to_string(users[i].connections);
-    // Present users are being seen right now.
-    body += ",\"last_seen\":" + std::to_string(now) + '}';
+    // Present users are being seen right now; those who left carry the stored time.
+    body += ",\"last_seen\":" + std::to_string(users[i].last_seen_ms.value_or(now)) + '}';
   }
   body += "],\"typing\":[";
   for (std::size_t i = 0; i < typing.size(); ++i) {

@@ -57,6 +57,22 @@ std::string Metrics::render_prometheus(std::size_t topics, std::string_view engi
   metric("realtime_heartbeat_timeouts_total", "counter",
          "Connections closed with 4009 because the client went silent.",
          heartbeat_closes_.load(std::memory_order_relaxed));
+  if (database_ != nullptr) {
+    metric("realtime_database_up", "gauge",
+           "1 when the last write to the last-seen database succeeded.",
+           database_->up.load() ? 1 : 0);
+    metric("realtime_presence_pending_rows", "gauge",
+           "Last-seen rows (one per user) waiting to be written.", database_->pending.load());
+    metric("realtime_presence_rows_written_total", "counter",
+           "Last-seen rows written to the database.", database_->written.load());
+    metric("realtime_presence_write_failures_total", "counter",
+           "Failed last-seen writes (each is retried with backoff).",
+           database_->write_failures.load());
+    metric(
+        "realtime_presence_rows_dropped_total", "counter",
+        "Last-seen rows dropped: over REALTIME_PRESENCE_PENDING_MAX, or refused by the database.",
+        database_->dropped.load());
+  }
   out << "# HELP realtime_errors_total Error frames and HTTP errors sent, by code.\n"
       << "# TYPE realtime_errors_total counter\n";
   for (std::size_t i = 0; i < error_code_count; ++i) {

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "protocol/error_code.hpp"
+#include "storage/writer_stats.hpp"
 
 namespace realtime {
 
@@ -44,6 +45,10 @@ class Metrics {
   }
   void count_rejected_upgrade() { rejected_upgrades_.fetch_add(1, std::memory_order_relaxed); }
 
+  // The last-seen writer's counters (set once before the server starts); null: persistence off.
+  void set_database(const storage::WriterStats* stats) { database_ = stats; }
+  const storage::WriterStats* database() const { return database_; }
+
   std::int64_t uptime_seconds() const;
   std::string render_prometheus(std::size_t topics, std::string_view engine) const;
 
@@ -58,6 +63,7 @@ class Metrics {
   std::atomic<std::uint64_t> heartbeat_closes_{0};
   std::atomic<std::uint64_t> rejected_upgrades_{0};
   std::array<std::atomic<std::uint64_t>, error_code_count> errors_{};
+  const storage::WriterStats* database_ = nullptr;
 };
 
 }  // namespace realtime

@@ -23,6 +23,10 @@
 #include "server/lifecycle_events.hpp"
 #include "server/metrics.hpp"
 #include "server/server_context.hpp"
+#include "storage/last_seen.hpp"
+#include "storage/last_seen_presence_store.hpp"
+#include "storage/last_seen_writer.hpp"
+#include "util/clock.hpp"
 
 namespace net = boost::asio;
 
@@ -42,6 +46,10 @@ std::string random_node_id() {
 struct Server::Parts {
   Config config;
   Metrics metrics;
+  // Last-seen persistence: outlives the presence store, whose sinks feed it.
+  storage::WriterStats database_stats;
+  std::unique_ptr<storage::LastSeenWriter> last_seen_writer;  // null: DATABASE_URL=none
+  std::unique_ptr<storage::LastSeen> last_seen;
   ServerContext context;
   std::vector<std::unique_ptr<Shard>> shards;
   std::unique_ptr<Broker> broker;
@@ -68,30 +76,43 @@ struct Server::Parts {
       shards.push_back(std::make_unique<Shard>(static_cast<std::size_t>(i), context));
       targets.push_back(shards.back().get());
     }
-    auto publish_changes = [this](const std::vector<PresenceChange>& changes) {
+    if (auto db = storage::make_database(config.database)) {
+      storage::WriterOptions options;
+      options.account_id = config.source_account_id;
+      options.pending_max = config.presence_pending_max;
+      last_seen_writer =
+          std::make_unique<storage::LastSeenWriter>(std::move(db), options, database_stats);
+      metrics.set_database(&database_stats);
+    }
+    last_seen =
+        std::make_unique<storage::LastSeen>(last_seen_writer.get(), [] { return unix_millis(); });
+    auto on_topic_changes = [this](const std::vector<PresenceChange>& changes) {
+      last_seen->topic_changes(changes);
       broker->publish(presence_changed_events(changes), nullptr);
     };
+    auto on_user_change = [this](const UserChange& change) { last_seen->user_changed(change); };
+    std::unique_ptr<PresenceStore> engine_presence;
     if (config.redis) {
       RedisBrokerOptions options;
       options.endpoint = *config.redis;
       options.prefix = config.redis_prefix;
       options.node_id = context.node_id;
       auto redis = std::make_unique<RedisBroker>(std::move(options), std::move(targets));
-      auto store = std::make_unique<RedisPresenceStore>(*redis, context.node_id,
-                                                        config.heartbeat_seconds, publish_changes);
+      auto store = std::make_unique<RedisPresenceStore>(
+          *redis, context.node_id, config.heartbeat_seconds, on_topic_changes, on_user_change);
       token_claims = std::make_unique<RedisTokenClaims>(*redis);
+      typing_directory = std::make_unique<RedisTypingDirectory>(
+          *redis, std::chrono::seconds(config.typing_timeout_seconds));
       redis_broker = redis.get();
       redis_presence = store.get();
       broker = std::move(redis);
-      presence = std::move(store);
+      engine_presence = std::move(store);
     } else {
       broker = std::make_unique<MemoryBroker>(std::move(targets));
-      presence = std::make_unique<MemoryPresenceStore>(publish_changes);
+      engine_presence = std::make_unique<MemoryPresenceStore>(on_topic_changes, on_user_change);
     }
-    if (redis_broker != nullptr) {
-      typing_directory = std::make_unique<RedisTypingDirectory>(
-          *redis_broker, std::chrono::seconds(config.typing_timeout_seconds));
-    }
+    presence =
+        std::make_unique<storage::LastSeenPresenceStore>(std::move(engine_presence), *last_seen);
     // The first shard's loop runs the typing timeouts: they are rare and cheap.
     typing = std::make_unique<TypingTracker>(shards.front()->io().get_executor(),
                                              std::chrono::seconds(config.typing_timeout_seconds),
@@ -149,6 +170,13 @@ Server::~Server() = default;
 
 void Server::start() {
   auto& p = *parts_;
+  spdlog::info("last-seen database: {}", p.config.database.describe());
+  if (p.last_seen_writer) {
+    if (auto err = p.last_seen_writer->start()) {
+      spdlog::error("database unavailable at start ({}); last-seen rows wait and are retried",
+                    *err);
+    }
+  }
   net::ip::tcp::endpoint endpoint(net::ip::make_address(p.config.host), p.config.port);
   std::vector<Shard*> shards;
   for (auto& s : p.shards) shards.push_back(s.get());
@@ -189,6 +217,17 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   }
   // Whatever is still ours in the cluster's presence goes now, not after the liveness timeout.
   if (p.redis_presence != nullptr) p.redis_presence->leave_cluster(std::chrono::seconds(1));
+  if (p.last_seen_writer) {
+    // Connections dropped above never tell presence: their users are offline all the same.
+    // (With Redis, `bye` above already reported them, cluster-wide.)
+    if (const std::size_t dropped = p.redis_presence ? 0 : p.last_seen->all_offline();
+        dropped > 0) {
+      spdlog::info("last-seen: {} users of dropped connections recorded offline", dropped);
+    }
+    // The rows of the disconnects above: whatever the database takes before the window ends.
+    p.last_seen_writer->stop(
+        std::max(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(500)));
+  }
   spdlog::info("stopped");
   return 0;
 }

@@ -149,7 +149,8 @@ TEST_F(PresenceTest, UserGoesOfflineWhenTheLastConnectionCloses) {
   EXPECT_EQ(change, json::parse(R"({"user_id":"alice","old_status":"online",)"
                                 R"("new_status":"offline","topic":"room"})")
                         .as_object());
-  EXPECT_EQ(StatusOf("room", "alice"), "absent");
+  // Listed as a user who left the topic (with their last_seen), no longer present.
+  EXPECT_EQ(StatusOf("room", "alice"), "offline");
 }
 
 TEST_F(PresenceTest, UnsubscribingLeavesTheTopicsPresence) {
@@ -160,7 +161,7 @@ TEST_F(PresenceTest, UnsubscribingLeavesTheTopicsPresence) {
 
   const json::object change = ReadPresenceChangeOf(*bob, "alice");
   EXPECT_EQ(StringField(change, "new_status"), "offline");
-  EXPECT_EQ(StatusOf("room", "alice"), "absent");
+  EXPECT_EQ(StatusOf("room", "alice"), "offline");
 }
 
 }  // namespace

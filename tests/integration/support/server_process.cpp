@@ -28,7 +28,7 @@ constexpr std::size_t kMaxLogBytes = 4 * 1024 * 1024;
 bool IsServerSetting(std::string_view entry) {
   return entry.starts_with("REALTIME_") || entry.starts_with("HASURA_GRAPHQL_") ||
          entry.starts_with("PORT=") || entry.starts_with("PLUGIN_INTERNAL_SECRET=") ||
-         entry.starts_with("REDIS_");
+         entry.starts_with("REDIS_") || entry.starts_with("DATABASE_URL=");
 }
 
 std::vector<std::string> BuildEnv(const ServerProcess::Env& extra) {
@@ -48,6 +48,8 @@ std::vector<char*> CStrings(std::vector<std::string>& strings) {
 }
 
 }  // namespace
+
+std::string ServerBinary() { return REALTIME_SERVER_BINARY; }
 
 std::vector<std::string> ServerProcess::DevArgs(std::vector<std::string> extra) {
   extra.insert(extra.begin(), "--dev");
@@ -72,6 +74,9 @@ ServerProcess::ServerProcess(std::vector<std::string> args, Env env) {
   // Everything the child touches is prepared before fork(): only async-signal-safe calls after.
   std::vector<char*> argv = CStrings(argv_strings);
   std::vector<char*> envp = CStrings(env_strings);
+  char dir[] = "/tmp/rt-server-XXXXXX";
+  if (mkdtemp(dir) == nullptr) throw std::runtime_error("mkdtemp failed");
+  working_dir_ = dir;
 
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
@@ -90,6 +95,7 @@ ServerProcess::ServerProcess(std::vector<std::string> args, Env env) {
     dup2(fds[1], STDOUT_FILENO);
     // Client sockets of the test process must not leak into the server.
     syscall(SYS_close_range, 3u, ~0u, 0u);
+    if (chdir(dir) != 0) _exit(126);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
@@ -120,6 +126,11 @@ void ServerProcess::Stop() {
   if (drainer_.joinable()) drainer_.join();
   if (stderr_fd_ >= 0) close(stderr_fd_);
   stderr_fd_ = -1;
+  if (!working_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(working_dir_, ignored);
+    working_dir_.clear();
+  }
 }
 
 ServerProcess::~ServerProcess() {

@@ -27,7 +27,9 @@ class ServerProcess {
 
   // Runs the binary with `args` (after --host 127.0.0.1 --port 0) and `env` on top of a copy of
   // this process's environment from which every server setting (REALTIME_*, HASURA_GRAPHQL_*,
-  // PORT, PLUGIN_INTERNAL_SECRET) has been removed.
+  // PORT, PLUGIN_INTERNAL_SECRET, DATABASE_URL) has been removed. Each server runs in a fresh
+  // temporary working directory (removed with it), so its default SQLite file ./realtime.db
+  // lands there and never in the caller's directory.
   explicit ServerProcess(std::vector<std::string> args, Env env = {});
   ~ServerProcess();
 
@@ -44,6 +46,7 @@ class ServerProcess {
   static Env ProductionEnv();
 
   std::uint16_t port() const { return port_; }
+  const std::string& WorkingDir() const { return working_dir_; }
   pid_t pid() const { return pid_; }
 
   void Signal(int signo) const;
@@ -63,6 +66,7 @@ class ServerProcess {
   // Kills the process if it still runs and reaps it and the log reader.
   void Stop();
 
+  std::string working_dir_;
   pid_t pid_ = -1;
   int stderr_fd_ = -1;
   std::uint16_t port_ = 0;
@@ -73,5 +77,8 @@ class ServerProcess {
   std::string log_;
   bool log_closed_ = false;
 };
+
+// The path of the nself-realtime binary under test.
+std::string ServerBinary();
 
 }  // namespace realtime::testing

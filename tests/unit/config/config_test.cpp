@@ -682,3 +682,60 @@ TEST(ConfigTypingTest, TimeoutIsBounded) {
 
 }  // namespace
 }  // namespace realtime
+
+// ---------------------------------------------------------------------------------------------
+// Last-seen persistence
+
+namespace realtime {
+namespace {
+
+TEST(ConfigDatabaseTest, DefaultsToTheSqliteFileAndThePrimaryAccount) {
+  const Config c = parse({}, required_env());
+  EXPECT_EQ(c.database.kind, storage::DatabaseKind::sqlite);
+  EXPECT_EQ(c.database.target, "./realtime.db");
+  EXPECT_TRUE(c.database.defaulted);
+  EXPECT_EQ(c.source_account_id, "primary");
+  EXPECT_EQ(c.presence_pending_max, 100000u);
+}
+
+TEST(ConfigDatabaseTest, ReadsDatabaseUrlAccountAndPendingMax) {
+  const Config c = parse({"--presence-pending-max", "50"},
+                         with(with(required_env(), "DATABASE_URL", "postgres://db/chat"),
+                              "REALTIME_SOURCE_ACCOUNT_ID", "app2"));
+  EXPECT_EQ(c.database.kind, storage::DatabaseKind::postgres);
+  EXPECT_EQ(c.source_account_id, "app2");
+  EXPECT_EQ(c.presence_pending_max, 50u);
+  EXPECT_EQ(parse({"--database-url", "none"}, required_env()).database.kind,
+            storage::DatabaseKind::none);
+}
+
+TEST(ConfigDatabaseTest, BadDatabaseUrlNamesTheVariableWithoutThePassword) {
+  const std::string e =
+      config_error({}, with(required_env(), "DATABASE_URL", "mysql://u:hunter2@db/x"));
+  EXPECT_THAT(e, HasSubstr("DATABASE_URL"));
+  EXPECT_THAT(e, HasSubstr("sqlite:PATH"));
+  EXPECT_THAT(e, Not(HasSubstr("hunter2")));
+}
+
+TEST(ConfigDatabaseTest, AccountIdMustFitTheColumn) {
+  EXPECT_THAT(config_error({}, with(required_env(), "REALTIME_SOURCE_ACCOUNT_ID", "")),
+              HasSubstr("REALTIME_SOURCE_ACCOUNT_ID"));
+  EXPECT_THAT(
+      config_error({}, with(required_env(), "REALTIME_SOURCE_ACCOUNT_ID", std::string(129, 'a'))),
+      HasSubstr("1-128 bytes"));
+}
+
+TEST(ConfigDatabaseTest, MigrateNeedsOnlyTheDatabaseSettings) {
+  const ParsedCommandLine parsed = parse_config({"--migrate"}, env_of({{"DATABASE_URL", "none"}}));
+  EXPECT_EQ(parsed.action, Action::migrate);
+}
+
+TEST(ConfigDatabaseTest, DescribeShowsTheDatabaseWithThePasswordMasked) {
+  const std::string d =
+      parse({}, with(required_env(), "DATABASE_URL", "postgres://u:hunter2@db/chat")).describe();
+  EXPECT_THAT(d, HasSubstr("DATABASE_URL=postgres://u:****@db/chat"));
+  EXPECT_THAT(d, Not(HasSubstr("hunter2")));
+}
+
+}  // namespace
+}  // namespace realtime

@@ -196,6 +196,44 @@ TEST_F(HttpApiTest, HealthIsDegradedWith503WhenTheBrokerIsUnhealthy) {
   EXPECT_EQ(body_object(r).at("status"), "degraded");
 }
 
+TEST_F(HttpApiTest, HealthShowsPersistenceOffWithoutADatabase) {
+  const json::object o = body_object(send(request("GET", "/health")));
+  EXPECT_EQ(o.at("database"), "off");
+  EXPECT_EQ(o.at("database_kind"), "none");
+}
+
+TEST_F(HttpApiTest, HealthShowsTheDatabaseDownButStaysOk) {
+  storage::WriterStats db;
+  db.kind = "postgres";
+  metrics.set_database(&db);
+  HttpResponse r = send(request("GET", "/health"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_object(r).at("database"), "down");
+  EXPECT_EQ(body_object(r).at("database_kind"), "postgres");
+  EXPECT_EQ(body_object(r).at("status"), "ok");
+  db.up = true;
+  EXPECT_EQ(body_object(send(request("GET", "/health"))).at("database"), "ok");
+  metrics.set_database(nullptr);
+}
+
+TEST_F(HttpApiTest, MetricsIncludeTheLastSeenWriterCounters) {
+  storage::WriterStats db;
+  db.kind = "sqlite";
+  db.up = true;
+  db.pending = 3;
+  db.written = 7;
+  db.write_failures = 2;
+  db.dropped = 1;
+  metrics.set_database(&db);
+  const std::string body = send(request("GET", "/metrics")).body;
+  EXPECT_THAT(body, HasSubstr("\nrealtime_database_up 1\n"));
+  EXPECT_THAT(body, HasSubstr("\nrealtime_presence_pending_rows 3\n"));
+  EXPECT_THAT(body, HasSubstr("\nrealtime_presence_rows_written_total 7\n"));
+  EXPECT_THAT(body, HasSubstr("\nrealtime_presence_write_failures_total 2\n"));
+  EXPECT_THAT(body, HasSubstr("\nrealtime_presence_rows_dropped_total 1\n"));
+  metrics.set_database(nullptr);
+}
+
 TEST_F(HttpApiTest, HealthIgnoresTheQueryString) {
   EXPECT_EQ(send(request("GET", "/health?verbose=1")).status, 200);
 }
@@ -532,7 +570,8 @@ TEST_F(HttpApiTest, PublishIs503WhenTheBrokerIsUnavailable) {
 // Presence
 
 TEST_F(HttpApiTest, PresenceListsTheUsersOfTheTopic) {
-  presence.users = {{"alice", PresenceStatus::dnd, 2}, {"bob", PresenceStatus::away, 1}};
+  presence.users = {{"alice", PresenceStatus::dnd, 2, std::nullopt},
+                    {"bob", PresenceStatus::away, 1, std::nullopt}};
   const HttpResponse r = presence_of("room:1");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "application/json");
@@ -562,6 +601,15 @@ TEST_F(HttpApiTest, PresenceListsWhoIsTyping) {
   const json::object o = body_object(presence_of("room:1"));
   EXPECT_EQ(asked, "room:1");
   EXPECT_EQ(o.at("typing"), json::parse(R"(["alice","bob"])"));
+}
+
+TEST_F(HttpApiTest, PresenceShowsTheStoredLastSeenOfUsersWhoLeft) {
+  presence.users = {{"carol", PresenceStatus::offline, 0, 1764262800123}};
+  const json::object o = body_object(presence_of("room:1"));
+  const json::object& carol = o.at("users").at(0).as_object();
+  EXPECT_EQ(carol.at("status"), "offline");
+  EXPECT_EQ(carol.at("connections"), 0);
+  EXPECT_EQ(carol.at("last_seen"), 1764262800123);
 }
 
 TEST_F(HttpApiTest, PresenceOfAnEmptyTopicHasNoUsers) {

@@ -1,0 +1,79 @@
+#include "storage/last_seen.hpp"
+
+#include <unordered_map>
+#include <unordered_set>
+
+namespace realtime::storage {
+
+LastSeen::LastSeen(LastSeenWriter* writer, Clock clock)
+    : writer_(writer), clock_(std::move(clock)) {}
+
+void LastSeen::user_changed(const UserChange& change) {
+  if (writer_ == nullptr) return;
+  {
+    std::lock_guard lock(mutex_);
+    if (change.connections > 0) {
+      connected_[change.user_id] = change.connections;
+    } else {
+      connected_.erase(change.user_id);
+    }
+  }
+  writer_->record({change.user_id, change.status, clock_(), change.connections});
+}
+
+std::size_t LastSeen::all_offline() {
+  std::unordered_map<std::string, int> users;
+  {
+    std::lock_guard lock(mutex_);
+    users.swap(connected_);
+  }
+  if (writer_ == nullptr) return 0;
+  const std::int64_t now = clock_();
+  for (const auto& [user_id, connections] : users) {
+    writer_->record({user_id, PresenceStatus::offline, now, 0});
+  }
+  return users.size();
+}
+
+void LastSeen::topic_changes(const std::vector<PresenceChange>& changes) {
+  const std::int64_t now = clock_();
+  std::lock_guard lock(mutex_);
+  for (const auto& c : changes) {
+    if (c.new_status == PresenceStatus::offline) history_.note_left(c.topic, c.user_id, now);
+  }
+}
+
+void LastSeen::add_departed(std::string topic, std::vector<UserPresence> present,
+                            std::function<void(std::vector<UserPresence>)> done) {
+  std::vector<TopicHistory::Left> departed;
+  {
+    std::lock_guard lock(mutex_);
+    departed = history_.recent(topic);
+  }
+  std::unordered_set<std::string_view> here;
+  for (const auto& u : present) here.insert(u.user_id);
+  std::erase_if(departed, [&](const TopicHistory::Left& l) { return here.contains(l.user_id); });
+  if (departed.empty()) return done(std::move(present));
+
+  auto finish = [departed, present = std::move(present), done = std::move(done),
+                 now = clock_()](std::vector<PresenceRow> rows) mutable {
+    std::unordered_map<std::string_view, const PresenceRow*> stored;
+    for (const auto& r : rows) stored[r.user_id] = &r;
+    for (const auto& l : departed) {
+      std::int64_t last_seen = l.left_ms;
+      if (auto it = stored.find(l.user_id); it != stored.end()) {
+        // Still connected elsewhere: seen now. Else when their last connection closed.
+        last_seen = it->second->status == PresenceStatus::offline ? it->second->last_seen_ms : now;
+      }
+      present.push_back({l.user_id, PresenceStatus::offline, 0, last_seen});
+    }
+    done(std::move(present));
+  };
+  if (writer_ == nullptr) return finish({});
+  std::vector<std::string> ids;
+  ids.reserve(departed.size());
+  for (const auto& l : departed) ids.push_back(l.user_id);
+  writer_->lookup(std::move(ids), std::move(finish));
+}
+
+}  // namespace realtime::storage

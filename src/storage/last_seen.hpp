@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/presence_state.hpp"
+#include "presence/presence_store.hpp"
+#include "storage/last_seen_writer.hpp"
+#include "storage/topic_history.hpp"
+
+namespace realtime::storage {
+
+// Between presence and the database: turns user changes into last-seen rows, remembers who left
+// which topic on this node, and fills in those users' last_seen for presence listings.
+class LastSeen {
+ public:
+  using Clock = std::function<std::int64_t()>;  // Unix ms
+  static constexpr std::size_t users_per_topic = 100;
+  static constexpr std::size_t max_topics = 10000;
+
+  // `writer` may be null (persistence off): listings then use the time users left the topic.
+  LastSeen(LastSeenWriter* writer, Clock clock);
+
+  // From the presence store's UserSink.
+  void user_changed(const UserChange& change);
+  // From the presence store's ChangeSink: who left which topic.
+  void topic_changes(const std::vector<PresenceChange>& changes);
+  // Appends to `present` (the users present in `topic`) those who left it and are not back, as
+  // offline with their last_seen; `done` runs once, on any thread.
+  void add_departed(std::string topic, std::vector<UserPresence> present,
+                    std::function<void(std::vector<UserPresence>)> done);
+  // At shutdown, after the connections had their chance to close: records every user still
+  // connected to this node as offline (their sessions are dropped without telling presence).
+  // Returns how many.
+  std::size_t all_offline();
+
+ private:
+  LastSeenWriter* writer_;
+  Clock clock_;
+  std::mutex mutex_;
+  TopicHistory history_{users_per_topic, max_topics};
+  std::unordered_map<std::string, int> connected_;  // users with connections on this node
+};
+
+}  // namespace realtime::storage

@@ -1,0 +1,143 @@
+#include "storage/sql.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+namespace realtime::storage {
+namespace {
+
+std::string placeholder(SqlDialect dialect, std::size_t n) {
+  return (dialect == SqlDialect::postgres ? "$" : "?") + std::to_string(n);
+}
+
+std::string now_sql(SqlDialect dialect) {
+  return dialect == SqlDialect::postgres ? "now()" : "strftime('%Y-%m-%dT%H:%M:%fZ','now')";
+}
+
+}  // namespace
+
+std::string create_migrations_table_sql(SqlDialect dialect) {
+  const std::string time_type = dialect == SqlDialect::postgres ? "TIMESTAMPTZ" : "TEXT";
+  return "CREATE TABLE IF NOT EXISTS " + std::string(migrations_table) +
+         " (version INTEGER PRIMARY KEY, applied_at " + time_type + " NOT NULL DEFAULT " +
+         (dialect == SqlDialect::postgres ? "now()" : "(" + now_sql(dialect) + ")") + ")";
+}
+
+const std::vector<Migration>& migrations(SqlDialect dialect) {
+  static const std::vector<Migration> postgres = {
+      {1,
+       {"CREATE TABLE IF NOT EXISTS np_realtime_presence ("
+        "source_account_id VARCHAR(128) NOT NULL DEFAULT 'primary', "
+        "user_id VARCHAR(255) NOT NULL, "
+        "status VARCHAR(16) NOT NULL, "
+        "last_seen_at TIMESTAMPTZ NOT NULL, "
+        "connections INTEGER NOT NULL DEFAULT 0, "
+        "updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
+        "PRIMARY KEY (source_account_id, user_id))"}},
+  };
+  // SQLite has no TIMESTAMPTZ: times are ISO-8601 UTC text of fixed width.
+  static const std::vector<Migration> sqlite = {
+      {1,
+       {"CREATE TABLE IF NOT EXISTS np_realtime_presence ("
+        "source_account_id VARCHAR(128) NOT NULL DEFAULT 'primary', "
+        "user_id VARCHAR(255) NOT NULL, "
+        "status VARCHAR(16) NOT NULL, "
+        "last_seen_at TEXT NOT NULL, "
+        "connections INTEGER NOT NULL DEFAULT 0, "
+        "updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
+        "PRIMARY KEY (source_account_id, user_id))"}},
+  };
+  return dialect == SqlDialect::postgres ? postgres : sqlite;
+}
+
+Statement upsert_statement(SqlDialect dialect, std::string_view account,
+                           const std::vector<PresenceRow>& rows) {
+  Statement out;
+  out.params.reserve(1 + rows.size() * 4);
+  out.params.emplace_back(account);
+  const std::string ts_cast = dialect == SqlDialect::postgres ? "::timestamptz" : "";
+  const std::string int_cast = dialect == SqlDialect::postgres ? "::integer" : "";
+  out.sql =
+      "INSERT INTO np_realtime_presence "
+      "(source_account_id, user_id, status, last_seen_at, connections, updated_at) VALUES ";
+  std::size_t n = 2;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const PresenceRow& r = rows[i];
+    if (i > 0) out.sql += ", ";
+    out.sql += '(' + placeholder(dialect, 1) + ", " + placeholder(dialect, n) + ", " +
+               placeholder(dialect, n + 1) + ", " + placeholder(dialect, n + 2) + ts_cast + ", " +
+               placeholder(dialect, n + 3) + int_cast + ", " + now_sql(dialect) + ')';
+    n += 4;
+    out.params.push_back(r.user_id);
+    out.params.emplace_back(to_string(r.status));
+    out.params.push_back(format_timestamp(r.last_seen_ms));
+    out.params.push_back(std::to_string(r.connections));
+  }
+  out.sql +=
+      " ON CONFLICT (source_account_id, user_id) DO UPDATE SET status = excluded.status, "
+      "last_seen_at = excluded.last_seen_at, connections = excluded.connections, updated_at = " +
+      now_sql(dialect) + " WHERE np_realtime_presence.last_seen_at <= excluded.last_seen_at";
+  return out;
+}
+
+Statement select_statement(SqlDialect dialect, std::string_view account,
+                           const std::vector<std::string>& user_ids) {
+  Statement out;
+  out.params.emplace_back(account);
+  out.sql = dialect == SqlDialect::postgres
+                ? "SELECT user_id, status, "
+                  "(floor(extract(epoch FROM last_seen_at) * 1000))::bigint::text "
+                  "FROM np_realtime_presence WHERE source_account_id = $1 AND user_id IN ("
+                : "SELECT user_id, status, last_seen_at FROM np_realtime_presence "
+                  "WHERE source_account_id = ?1 AND user_id IN (";
+  for (std::size_t i = 0; i < user_ids.size(); ++i) {
+    if (i > 0) out.sql += ", ";
+    out.sql += placeholder(dialect, i + 2);
+    out.params.push_back(user_ids[i]);
+  }
+  out.sql += ')';
+  return out;
+}
+
+std::string format_timestamp(std::int64_t unix_ms) {
+  using namespace std::chrono;
+  const sys_time<milliseconds> t{milliseconds{unix_ms}};
+  const auto day = floor<days>(t);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{t - day};
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<int>(hms.subseconds().count()));
+  return buf;
+}
+
+std::optional<std::int64_t> parse_timestamp(std::string_view text) {
+  // Exactly YYYY-MM-DDTHH:MM:SS.mmmZ (what format_timestamp and SQLite's strftime write).
+  if (text.size() != 24 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != '.' || text[23] != 'Z') {
+    return std::nullopt;
+  }
+  auto number = [&](std::size_t at, std::size_t len) -> std::optional<int> {
+    int v = 0;
+    auto [p, ec] = std::from_chars(text.data() + at, text.data() + at + len, v);
+    if (ec != std::errc{} || p != text.data() + at + len) return std::nullopt;
+    return v;
+  };
+  auto y = number(0, 4), mo = number(5, 2), d = number(8, 2), h = number(11, 2), mi = number(14, 2),
+       s = number(17, 2), ms = number(20, 3);
+  if (!y || !mo || !d || !h || !mi || !s || !ms || *h > 23 || *mi > 59 || *s > 60) {
+    return std::nullopt;
+  }
+  using namespace std::chrono;
+  const year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)},
+                           day{static_cast<unsigned>(*d)}};
+  if (!ymd.ok()) return std::nullopt;
+  const auto t = sys_days{ymd} + hours{*h} + minutes{*mi} + seconds{*s} + milliseconds{*ms};
+  return duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+}  // namespace realtime::storage

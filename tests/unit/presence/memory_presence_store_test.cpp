@@ -1,0 +1,66 @@
+// The UserSink of the embedded presence store: one report per change of a user's connection
+// count or folded status, which is what last-seen persistence writes.
+#include "presence/memory_presence_store.hpp"
+
+#include <gtest/gtest.h>
+
+namespace realtime {
+namespace {
+
+struct Reported {
+  std::string user_id;
+  PresenceStatus status;
+  int connections;
+  bool operator==(const Reported&) const = default;
+};
+
+class MemoryPresenceStoreUserSinkTest : public ::testing::Test {
+ protected:
+  std::vector<Reported> reports;
+  MemoryPresenceStore store{[](const std::vector<PresenceChange>&) {},
+                            [this](const UserChange& c) {
+                              reports.push_back({c.user_id, c.status, c.connections});
+                            }};
+};
+
+TEST_F(MemoryPresenceStoreUserSinkTest, ConnectAndDisconnectReportCountsAndOffline) {
+  store.connect("c1", "alice");
+  store.join("c1", "room");
+  store.disconnect("c1");
+  EXPECT_EQ(reports, (std::vector<Reported>{{"alice", PresenceStatus::online, 1},
+                                            {"alice", PresenceStatus::offline, 0}}));
+}
+
+TEST_F(MemoryPresenceStoreUserSinkTest, TwoTabsCountBothAndClosingOneKeepsTheUserOnline) {
+  store.connect("c1", "alice");
+  store.connect("c2", "alice");
+  store.disconnect("c1");
+  store.disconnect("c2");
+  EXPECT_EQ(reports, (std::vector<Reported>{{"alice", PresenceStatus::online, 1},
+                                            {"alice", PresenceStatus::online, 2},
+                                            {"alice", PresenceStatus::online, 1},
+                                            {"alice", PresenceStatus::offline, 0}}));
+}
+
+TEST_F(MemoryPresenceStoreUserSinkTest, StatusChangesReportOnlyWhenTheFoldedStatusMoves) {
+  store.connect("c1", "alice");
+  store.connect("c2", "alice");
+  reports.clear();
+  store.set_status("c1", PresenceStatus::away);  // c2 still online: folded stays online
+  EXPECT_TRUE(reports.empty());
+  store.set_status("c2", PresenceStatus::away);
+  store.set_status("c1", PresenceStatus::dnd);
+  EXPECT_EQ(reports, (std::vector<Reported>{{"alice", PresenceStatus::away, 2},
+                                            {"alice", PresenceStatus::dnd, 2}}));
+}
+
+TEST_F(MemoryPresenceStoreUserSinkTest, UnknownConnectionsReportNothing) {
+  store.disconnect("nope");
+  store.set_status("nope", PresenceStatus::away);
+  store.connect("c1", "alice");
+  store.connect("c1", "alice");  // the same connection twice counts once
+  EXPECT_EQ(reports, (std::vector<Reported>{{"alice", PresenceStatus::online, 1}}));
+}
+
+}  // namespace
+}  // namespace realtime

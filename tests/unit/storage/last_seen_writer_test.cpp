@@ -1,0 +1,302 @@
+// The writer thread against a scripted in-memory database: batching, coalescing, outages,
+// refused rows, bounded pending rows and shutdown.
+#include "storage/last_seen_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <charconv>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace realtime::storage {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Stores upserted rows in a map; can be down, failing, refusing a user, or hanging.
+class FakeDatabase final : public Database {
+ public:
+  struct State {
+    std::mutex mutex;
+    bool down = false;         // open() fails
+    int fail_next_writes = 0;  // upserts that fail (not data errors)
+    std::string refused_user;  // any upsert containing this user is a data error
+    bool hang = false;         // run() blocks until interrupt()
+    std::map<std::string, PresenceRow> rows;
+    std::vector<std::size_t> upsert_sizes;
+    int migrations_recorded = 0;
+    std::atomic<bool> interrupted{false};
+  };
+
+  explicit FakeDatabase(std::shared_ptr<State> state) : s_(std::move(state)) {}
+  SqlDialect dialect() const override { return SqlDialect::postgres; }
+  DatabaseKind kind() const override { return DatabaseKind::postgres; }
+  bool is_open() const override { return open_; }
+  void close() override { open_ = false; }
+  void interrupt() override { s_->interrupted = true; }
+
+  std::optional<DbError> open(Deadline) override {
+    std::lock_guard lock(s_->mutex);
+    if (s_->down) return DbError{"connection refused", false};
+    open_ = true;
+    return std::nullopt;
+  }
+
+  std::variant<Rows, DbError> run(const Statement& st, Deadline) override {
+    while (hanging()) {
+      if (s_->interrupted) return DbError{"interrupted", false};
+      std::this_thread::sleep_for(5ms);
+    }
+    std::lock_guard lock(s_->mutex);
+    if (!open_) return DbError{"not connected", false};
+    if (st.sql.starts_with("INSERT INTO np_realtime_presence")) {
+      if (s_->fail_next_writes > 0) {
+        --s_->fail_next_writes;
+        return DbError{"server closed the connection unexpectedly", false};
+      }
+      std::vector<PresenceRow> rows;
+      for (std::size_t i = 1; i + 3 < st.params.size(); i += 4) {
+        PresenceRow r;
+        r.user_id = st.params[i];
+        r.status = *parse_presence_status(st.params[i + 1]);
+        r.last_seen_ms = *parse_timestamp(st.params[i + 2]);
+        r.connections = std::stoi(st.params[i + 3]);
+        if (r.user_id == s_->refused_user) return DbError{"value too long", true};
+        rows.push_back(r);
+      }
+      for (auto& r : rows) s_->rows[r.user_id] = r;
+      s_->upsert_sizes.push_back(rows.size());
+      return Rows{};
+    }
+    if (st.sql.starts_with("SELECT user_id")) {
+      Rows out;
+      for (std::size_t i = 1; i < st.params.size(); ++i) {
+        auto it = s_->rows.find(st.params[i]);
+        if (it == s_->rows.end()) continue;
+        out.push_back({it->first, std::string(to_string(it->second.status)),
+                       std::to_string(it->second.last_seen_ms)});
+      }
+      return out;
+    }
+    if (st.sql.find("COALESCE(MAX(version)") != std::string::npos) return Rows{{"0"}};
+    if (st.sql.starts_with("INSERT INTO np_realtime_schema_migrations")) {
+      ++s_->migrations_recorded;
+    }
+    return Rows{};
+  }
+
+ private:
+  bool hanging() {
+    std::lock_guard lock(s_->mutex);
+    return s_->hang;
+  }
+  std::shared_ptr<State> s_;
+  bool open_ = false;
+};
+
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 30s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(5ms);
+  }
+  return cond();
+}
+
+class LastSeenWriterTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<LastSeenWriter> make(WriterOptions options = {}) {
+    options.retry_initial = 5ms;
+    options.retry_cap = 20ms;
+    return std::make_unique<LastSeenWriter>(std::make_unique<FakeDatabase>(db), options, stats);
+  }
+  template <typename F>
+  auto with_db(F f) {
+    std::lock_guard lock(db->mutex);
+    return f(*db);
+  }
+  std::size_t stored() {
+    return with_db([](auto& s) { return s.rows.size(); });
+  }
+  static PresenceRow row(std::string user, PresenceStatus status, std::int64_t ms, int n = 0) {
+    return {std::move(user), status, ms, n};
+  }
+
+  std::shared_ptr<FakeDatabase::State> db = std::make_shared<FakeDatabase::State>();
+  WriterStats stats;
+};
+
+TEST_F(LastSeenWriterTest, StartMigratesAndMarksTheDatabaseUp) {
+  auto w = make();
+  EXPECT_FALSE(w->start());
+  EXPECT_TRUE(stats.up);
+  EXPECT_EQ(stats.kind, "postgres");
+  EXPECT_EQ(with_db([](auto& s) { return s.migrations_recorded; }), 1);
+}
+
+TEST_F(LastSeenWriterTest, RowsGatheredMeanwhileGoInOneUpsertCoalescedByUser) {
+  auto w = make();
+  for (int i = 0; i < 300; ++i) {
+    w->record(row("u" + std::to_string(i), PresenceStatus::online, 1000 + i, 1));
+  }
+  w->record(row("u7", PresenceStatus::offline, 5000, 0));  // latest wins
+  ASSERT_FALSE(w->start());
+  ASSERT_TRUE(wait_until([&] { return stored() == 300; }));
+  EXPECT_EQ(with_db([](auto& s) { return s.upsert_sizes; }), std::vector<std::size_t>{300});
+  EXPECT_EQ(with_db([](auto& s) { return s.rows.at("u7"); }),
+            row("u7", PresenceStatus::offline, 5000, 0));
+  EXPECT_TRUE(wait_until([&] { return stats.written == 300 && stats.pending == 0; }));
+}
+
+TEST_F(LastSeenWriterTest, BatchesAreCappedAtBatchMax) {
+  WriterOptions o;
+  o.batch_max = 100;
+  auto w = make(o);
+  for (int i = 0; i < 250; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::away, i));
+  ASSERT_FALSE(w->start());
+  ASSERT_TRUE(wait_until([&] { return stored() == 250; }));
+  EXPECT_EQ(with_db([](auto& s) { return s.upsert_sizes; }),
+            (std::vector<std::size_t>{100, 100, 50}));
+}
+
+TEST_F(LastSeenWriterTest, DatabaseDownAtStartKeepsRowsAndWritesThemWhenItReturns) {
+  with_db([](auto& s) { return s.down = true; });
+  auto w = make();
+  const auto err = w->start();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(*err, "connection refused");
+  for (int i = 0; i < 50; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::offline, i));
+  ASSERT_TRUE(wait_until([&] { return stats.write_failures >= 3; }));
+  EXPECT_FALSE(stats.up);
+  EXPECT_EQ(stats.pending.load(), 50);
+  EXPECT_EQ(stored(), 0u);
+
+  with_db([](auto& s) { return s.down = false; });
+  ASSERT_TRUE(wait_until([&] { return stored() == 50; }));
+  EXPECT_TRUE(wait_until([&] { return stats.up && stats.pending == 0; }));
+  EXPECT_EQ(stats.written.load(), 50u);
+  EXPECT_EQ(stats.dropped.load(), 0u);
+}
+
+TEST_F(LastSeenWriterTest, FailedWritesAreRetriedWithoutLosingOrReorderingRows) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  with_db([](auto& s) { return s.fail_next_writes = 3; });
+  w->record(row("alice", PresenceStatus::online, 1, 1));
+  ASSERT_TRUE(wait_until([&] { return stats.write_failures >= 1; }));
+  w->record(row("alice", PresenceStatus::offline, 2, 0));  // newer than the failed row
+  w->record(row("bob", PresenceStatus::dnd, 3, 1));
+  ASSERT_TRUE(wait_until([&] { return stored() == 2 && stats.pending == 0; }));
+  EXPECT_EQ(with_db([](auto& s) { return s.rows.at("alice"); }),
+            row("alice", PresenceStatus::offline, 2, 0));
+  EXPECT_EQ(stats.write_failures.load(), 3u);
+}
+
+TEST_F(LastSeenWriterTest, ARefusedRowCostsOnlyItself) {
+  with_db([](auto& s) { return s.refused_user = "bad"; });
+  auto w = make();
+  w->record(row("a", PresenceStatus::offline, 1));
+  w->record(row("bad", PresenceStatus::offline, 2));
+  w->record(row("c", PresenceStatus::offline, 3));
+  ASSERT_FALSE(w->start());
+  ASSERT_TRUE(wait_until([&] { return stored() == 2 && stats.pending == 0; }));
+  EXPECT_EQ(stats.dropped.load(), 1u);
+  EXPECT_EQ(stats.written.load(), 2u);
+  EXPECT_EQ(stats.write_failures.load(), 0u);
+}
+
+TEST_F(LastSeenWriterTest, PendingRowsAreBoundedByDistinctUsersDroppingTheOldest) {
+  with_db([](auto& s) { return s.down = true; });
+  WriterOptions o;
+  o.pending_max = 10;
+  auto w = make(o);
+  w->start();
+  for (int i = 0; i < 15; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::offline, i));
+  EXPECT_EQ(stats.dropped.load(), 5u);
+  EXPECT_EQ(stats.pending.load(), 10);
+  with_db([](auto& s) { return s.down = false; });
+  ASSERT_TRUE(wait_until([&] { return stored() == 10; }));
+  EXPECT_EQ(with_db([](auto& s) { return s.rows.count("u4") + s.rows.count("u5"); }), 1u);
+}
+
+TEST_F(LastSeenWriterTest, UnstorableUserIdsAreDroppedAtTheDoor) {
+  auto w = make();
+  w->record(row("", PresenceStatus::offline, 1));
+  w->record(row(std::string(256, 'x'), PresenceStatus::offline, 1));
+  w->record(row("\xff\xfe", PresenceStatus::offline, 1));
+  EXPECT_EQ(stats.dropped.load(), 3u);
+  EXPECT_EQ(stats.pending.load(), 0);
+}
+
+TEST_F(LastSeenWriterTest, StopWritesWhatIsPendingBeforeReturning) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  with_db([](auto& s) { return s.fail_next_writes = 1; });
+  for (int i = 0; i < 20; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::offline, i));
+  EXPECT_EQ(w->stop(std::chrono::steady_clock::now() + 10s), 0u);
+  EXPECT_EQ(stored(), 20u);
+}
+
+TEST_F(LastSeenWriterTest, StopWithTheDatabaseDownGivesUpAtTheDeadlineAndCountsTheRest) {
+  with_db([](auto& s) { return s.down = true; });
+  auto w = make();
+  w->start();
+  for (int i = 0; i < 7; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::offline, i));
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(w->stop(t0 + 300ms), 7u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST_F(LastSeenWriterTest, StopCutsShortAWriteThatHangs) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  with_db([](auto& s) { return s.hang = true; });
+  w->record(row("alice", PresenceStatus::offline, 1));
+  ASSERT_TRUE(wait_until([&] { return stats.pending == 0; }));  // taken: the write is running
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(w->stop(t0 + 200ms), 1u);
+  EXPECT_TRUE(db->interrupted);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+TEST_F(LastSeenWriterTest, LookupReadsStoredRows) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  w->record(row("alice", PresenceStatus::offline, 1764262800123));
+  ASSERT_TRUE(wait_until([&] { return stored() == 1; }));
+  std::promise<std::vector<PresenceRow>> got;
+  w->lookup({"alice", "nobody"}, [&](std::vector<PresenceRow> rows) { got.set_value(rows); });
+  auto future = got.get_future();
+  ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(future.get(),
+            (std::vector<PresenceRow>{row("alice", PresenceStatus::offline, 1764262800123)}));
+}
+
+TEST_F(LastSeenWriterTest, LookupWithTheDatabaseDownAnswersFromPendingRows) {
+  with_db([](auto& s) { return s.down = true; });
+  auto w = make();
+  w->start();
+  w->record(row("bob", PresenceStatus::offline, 42));
+  std::promise<std::vector<PresenceRow>> got;
+  w->lookup({"bob", "carol"}, [&](std::vector<PresenceRow> rows) { got.set_value(rows); });
+  auto future = got.get_future();
+  ASSERT_EQ(future.wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(future.get(), (std::vector<PresenceRow>{row("bob", PresenceStatus::offline, 42)}));
+}
+
+TEST_F(LastSeenWriterTest, LookupAfterStopStillAnswers) {
+  auto w = make();
+  w->stop(std::chrono::steady_clock::now());
+  bool called = false;
+  w->lookup({"x"}, [&](std::vector<PresenceRow> rows) {
+    called = true;
+    EXPECT_TRUE(rows.empty());
+  });
+  EXPECT_TRUE(called);
+}
+
+}  // namespace
+}  // namespace realtime::storage
