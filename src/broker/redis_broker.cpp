@@ -90,7 +90,8 @@ void RedisBroker::set_health(std::atomic<bool>& flag, bool value, std::string_vi
   if (was_healthy && !now_healthy) {
     spdlog::warn("redis engine degraded ({}): publishes get 503 until it recovers", what);
   } else if (!was_healthy && now_healthy) {
-    spdlog::info("redis engine healthy again");
+    spdlog::info(ever_healthy_ ? "redis engine healthy again" : "redis engine ready");
+    ever_healthy_ = true;
   }
 }
 

@@ -83,8 +83,8 @@ class RedisBroker final : public Broker {
   std::thread thread_;
 
   // Loop-thread state.
-  std::unordered_set<std::string> subscribed_;  // SUBSCRIBE sent on the current connection
-  std::unordered_set<std::string> confirmed_;   // and Redis confirmed it
+  std::unordered_set<std::string> subscribed_;        // SUBSCRIBE sent on the current connection
+  std::unordered_set<std::string> confirmed_;         // and Redis confirmed it
   std::unordered_map<std::string, int> unconfirmed_;  // SUBSCRIBEs sent, confirmations due
   std::unordered_map<std::string, std::vector<std::function<void()>>> waiters_;
   std::shared_ptr<FrameBatch> pending_;  // messages of this loop turn, delivered together
@@ -98,6 +98,7 @@ class RedisBroker final : public Broker {
   std::atomic<bool> commands_up_{false};
   std::atomic<bool> subscriber_up_{false};
   std::atomic<bool> probe_ok_{true};
+  bool ever_healthy_ = false;  // loop thread
 };
 
 }  // namespace realtime

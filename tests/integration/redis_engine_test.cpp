@@ -234,6 +234,20 @@ TEST_F(RedisEngineTest, LifecycleEventsReachTheBackendChannel) {
   EXPECT_THROW(backend.Next(500ms), std::runtime_error);  // and nothing more
 }
 
+TEST(RedisEngineUnixSocketTest, NodesReachRedisOverItsUnixSocket) {
+  RedisProcess redis;
+  ServerProcess a(ServerProcess::DevArgs({"--redis-url", redis.UnixUrl()}));
+  ServerProcess b(ServerProcess::DevArgs({"--redis-url", redis.Url()}));
+  for (const ServerProcess* node : {&a, &b}) {
+    ASSERT_TRUE(WaitUntil([&] { return HttpGet(node->port(), "/health").status == 200; }, 30s))
+        << node->Log();
+  }
+  auto on_a = ConnectUser(a.port(), "alice", {"channel:1"});
+  ASSERT_EQ(Publish(b.port(), "channel:1", "e", R"({"via":"tcp"})").status, 202);
+  EXPECT_EQ(ExpectEvent(*on_a, "channel:1", "e"), json::parse(R"({"via":"tcp"})"));
+  EXPECT_NE(a.Log().find("unix://"), std::string::npos) << a.Log();
+}
+
 TEST(RedisEngineDownTest, UnreachableRedisMeansDegradedAnd503ButClientsStay) {
   const std::uint16_t nowhere = FreePort();
   ServerProcess node(

@@ -74,9 +74,16 @@ TEST(RedisFailureTest, KilledNodesUsersGoOfflineOnceForEveryObserver) {
       EXPECT_FALSE(IsPresenceOf(f, "alice")) << json::serialize(f);
     }
   }
-  // No zombie: the cluster-wide listing has the observers only.
+  // No zombie: alice is listed offline (a departed user, with her last-seen), not online.
   const json::object listing = HttpGet(b.port(), "/realtime/presence/channel:1").Json().as_object();
-  EXPECT_EQ(listing.at("count"), json::value(2)) << json::serialize(listing);
+  for (const auto& u : listing.at("users").as_array()) {
+    if (StringField(u.as_object(), "user_id") == "alice") {
+      EXPECT_EQ(StringField(u.as_object(), "status"), "offline") << json::serialize(listing);
+      EXPECT_EQ(u.at("connections"), json::value(0));
+    } else {
+      EXPECT_EQ(StringField(u.as_object(), "status"), "online") << json::serialize(listing);
+    }
+  }
 }
 
 TEST(RedisFailureTest, RedisKilledUnderLoadRecoversWithoutReconnectingClients) {

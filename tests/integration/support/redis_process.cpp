@@ -60,6 +60,8 @@ RedisProcess::RedisProcess() {
   // The free port may be taken by someone else before redis-server binds it: try another.
   for (int attempt = 1;; ++attempt) {
     port_ = FreePort();
+    socket_path_ =
+        "/tmp/rt-redis-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".sock";
     try {
       Start();
       return;
@@ -82,7 +84,8 @@ void RedisProcess::Start() {
     const int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
     execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
-           "", "--appendonly", "no", "--loglevel", "warning", nullptr);
+           "", "--appendonly", "no", "--loglevel", "warning", "--unixsocket", socket_path_.c_str(),
+           "--unixsocketperm", "700", nullptr);
     _exit(127);
   }
   // Ready when it answers PING; generous for a loaded machine.
@@ -107,6 +110,7 @@ void RedisProcess::Kill() {
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
+  unlink(socket_path_.c_str());
 }
 
 std::string RedisProcess::Command(const std::vector<std::string>& args) const {

@@ -22,6 +22,8 @@ class RedisProcess {
 
   std::uint16_t port() const { return port_; }
   std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
+  // The same server on its unix socket.
+  std::string UnixUrl() const { return "unix://" + socket_path_; }
 
   void Start();
   // SIGKILL: no goodbye to the clients, like a crash or a network cut.
@@ -35,6 +37,7 @@ class RedisProcess {
  private:
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::string socket_path_;
 };
 
 // A blocking pub/sub listener, as a backend would be.

@@ -29,7 +29,8 @@ export function artifactDir() {
 export async function startServer({ port = 0, env = {}, args = [] } = {}) {
   const child = spawn(serverBinary(),
     ['--dev', '--host', '127.0.0.1', '--port', String(port), '--threads', '2', ...args],
-    { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    // DATABASE_URL=none: no realtime.db left in the working directory (the source tree).
+    { env: { DATABASE_URL: 'none', ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const listening = new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start within 30 s:\n${log}`)), 30_000);
