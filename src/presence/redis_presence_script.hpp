@@ -56,18 +56,11 @@ local function refold(topic, user)
   local ckey = p .. 'pconn:' .. topic .. '|' .. user
   local before = redis.call('HGET', pkey, user)
   local old = before and string.match(before, '^([^:]+)') or 'offline'
-  local vals = redis.call('HVALS', ckey)
-  local best = 0
-  for _, v in ipairs(vals) do
-    local r = rank[v] or 2
-    if r > best then best = r end
-  end
-  local new = 'offline'
-  if #vals == 0 then
+  local new, count = fold_hash(ckey)
+  if count == 0 then
     redis.call('HDEL', pkey, user)
   else
-    new = names[best]
-    redis.call('HSET', pkey, user, new .. ':' .. #vals)
+    redis.call('HSET', pkey, user, new .. ':' .. count)
   end
   if old ~= new then
     out[#out + 1] = user

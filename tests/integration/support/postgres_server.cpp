@@ -1,4 +1,5 @@
 #include "support/postgres_server.hpp"
+#include "support/test_helpers.hpp"
 
 #include <arpa/inet.h>
 #include <libpq-fe.h>
@@ -17,21 +18,6 @@
 
 namespace realtime::testing {
 namespace {
-
-std::uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("no free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 }  // namespace
 

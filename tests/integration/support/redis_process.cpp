@@ -1,4 +1,5 @@
 #include "support/redis_process.hpp"
+#include "support/test_helpers.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -39,22 +40,6 @@ std::string ReplyText(const redisReply* r) {
 }
 
 }  // namespace
-
-std::uint16_t FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 RedisProcess::RedisProcess() {
   // The free port may be taken by someone else before redis-server binds it: try another.

@@ -54,7 +54,5 @@ class RedisSubscriber {
   ::redisContext* context_ = nullptr;
 };
 
-// A TCP port that was free a moment ago.
-std::uint16_t FreePort();
 
 }  // namespace realtime::testing

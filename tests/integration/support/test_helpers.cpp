@@ -1,5 +1,10 @@
 #include "support/test_helpers.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <boost/json/serialize.hpp>
@@ -192,6 +197,22 @@ std::optional<std::uint64_t> ScanSeq(std::string_view frame) {
   const auto [ptr, ec] = std::from_chars(first, frame.data() + frame.size(), value);
   if (ec != std::errc{} || ptr == first) return std::nullopt;
   return value;
+}
+
+std::uint16_t FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
 }
 
 }  // namespace realtime::testing

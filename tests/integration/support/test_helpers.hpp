@@ -56,6 +56,9 @@ std::optional<double> MetricValue(std::string_view exposition, std::string_view 
 // GET /metrics and the value of `name`; throws when absent.
 double ScrapeMetric(std::uint16_t port, std::string_view name);
 
+// A loopback TCP port that was free a moment ago (for servers that can't be told port 0).
+std::uint16_t FreePort();
+
 // Polls `condition` every `interval` until it holds or `timeout` passes; returns whether it held.
 bool WaitUntil(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
                std::chrono::milliseconds interval = std::chrono::milliseconds(20));
