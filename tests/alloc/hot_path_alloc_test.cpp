@@ -1,5 +1,5 @@
 // Heap allocations on the delivery hot path (issue 6): an in-process server, real TCP
-// WebSocket subscribers, and global operator new replaced by a counting one.
+// WebSocket subscribers, and malloc (under operator new) replaced by a counting one.
 //
 // What is asserted is the per-subscriber cost: the same publishes are measured with few and
 // with many subscribers, and the difference divided by the extra deliveries is what each
