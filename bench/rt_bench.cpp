@@ -1526,7 +1526,9 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
     o["http_errors"] = errors;
     o["latency_rate"] = std::llround(lat_rate);
     if (b.opt.latency_only) o["latency_only"] = true;
-    o["latency_base"] = b.opt.latency_rate > 0 ? "fixed" : b.opt.latency_base.empty() ? "slowest" : b.opt.latency_base;
+    // A base target that delivered nothing left the rate at the slowest target's.
+    const bool base_used = !b.opt.latency_base.empty() && median(per[b.opt.latency_base].max_rates) > 0;
+    o["latency_base"] = b.opt.latency_rate > 0 ? "fixed" : base_used ? b.opt.latency_base : "slowest";
     o["latency_batch"] = latency_batch;
     o["latency_fraction"] = b.opt.latency_fraction;
     o["sample_every"] = b.opt.sample_every;
