@@ -31,10 +31,10 @@ FramePtr wire_text(std::string_view json) {
 }  // namespace
 
 // The first `count` queued frames as an Asio buffer sequence, without copying them into an
-// array: a gather write of everything queued costs no per-session memory. Indices, not deque
-// iterators, because frames may be appended while the write is in flight.
+// array: a gather write of everything queued costs no per-session memory. Indices, not
+// iterators, because frames may be appended (and the ring grown) while the write is in flight.
 struct WsSession::QueuedFrames {
-  const std::deque<FramePtr>* queue;
+  const FrameRing* queue;
   std::size_t count;
 
   class const_iterator {
@@ -46,7 +46,7 @@ struct WsSession::QueuedFrames {
     using reference = net::const_buffer;
 
     const_iterator() = default;
-    const_iterator(const std::deque<FramePtr>* q, std::size_t i) : q_(q), i_(i) {}
+    const_iterator(const FrameRing* q, std::size_t i) : q_(q), i_(i) {}
     net::const_buffer operator*() const { return net::buffer(*(*q_)[i_]); }
     const_iterator& operator++() { return ++i_, *this; }
     const_iterator operator++(int) {
@@ -64,7 +64,7 @@ struct WsSession::QueuedFrames {
     bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
 
    private:
-    const std::deque<FramePtr>* q_ = nullptr;
+    const FrameRing* q_ = nullptr;
     std::size_t i_ = 0;
   };
   using value_type = net::const_buffer;
