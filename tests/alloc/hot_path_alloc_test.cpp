@@ -1,7 +1,8 @@
 // Heap allocations on the delivery hot path (issue 6): an in-process server, real TCP
 // WebSocket subscribers, and malloc (under operator new) replaced by a counting one.
 //
-// What is asserted is the per-subscriber cost: the same publishes are measured with few and
+// What is asserted is the per-subscriber cost (measured: 0, the same count with 20 and with 200
+// subscribers; the bound of 0.01 per delivery leaves room for a rare container growth): the same publishes are measured with few and
 // with many subscribers, and the difference divided by the extra deliveries is what each
 // delivered message costs per subscriber. Parsing the publish request and encoding each event
 // once are per-event costs and cancel out. The test thread's own allocations are not counted.
@@ -292,14 +293,13 @@ class HotPathAllocations : public ::testing::Test {
 // Fan-out: batches of 100 events, each subscriber's frames leave in gather writes.
 TEST_F(HotPathAllocations, BatchedFanoutAllocatesNothingPerSubscriberPerMessage) {
   const double slope = per_delivery(10, 100, 20, 200, "fanout batches of 100");
-  EXPECT_LT(slope, 0.05);
+  EXPECT_LT(slope, 0.01);
 }
 
 // One event per publish: every delivery is a write of its own (the chat case).
-TEST_F(HotPathAllocations, SingleEventPublishesAllocateLittlePerSubscriber) {
+TEST_F(HotPathAllocations, SingleFrameWritesAllocateNothingPerSubscriber) {
   const double slope = per_delivery(50, 1, 20, 200, "single-event publishes");
-  RecordProperty("allocations_per_delivery_per_subscriber", std::to_string(slope));
-  EXPECT_LT(slope, 0.05);
+  EXPECT_LT(slope, 0.01);
 }
 
 }  // namespace
