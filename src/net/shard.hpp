@@ -79,7 +79,8 @@ class Shard final : public DeliveryTarget {
   // Owning, since a session may end before the flush; declared after io_ so that sessions
   // still held here at destruction go before the loop they live on.
   std::vector<std::shared_ptr<WsSession>> to_flush_;
-  std::vector<std::shared_ptr<WsSession>> flushing_;  // swapped with to_flush_: both keep their capacity
+  // Swapped with to_flush_ in on_flush(): both keep their capacity, so a turn allocates nothing.
+  std::vector<std::shared_ptr<WsSession>> flushing_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   std::thread thread_;

@@ -52,7 +52,9 @@ struct WriteOpAllocator {
   T* allocate(std::size_t n) { return static_cast<T*>(pool->allocate(n * sizeof(T))); }
   void deallocate(T* p, std::size_t n) { pool->deallocate(p, n * sizeof(T)); }
   template <class U>
-  bool operator==(const WriteOpAllocator<U>& other) const { return pool == other.pool; }
+  bool operator==(const WriteOpAllocator<U>& other) const {
+    return pool == other.pool;
+  }
 };
 
 }  // namespace realtime

@@ -353,11 +353,12 @@ void WsSession::flush() {
 
 void WsSession::do_write() {
   in_flight_ = queue_.size();
-  net::async_write(socket_, QueuedFrames{&queue_, in_flight_},
-                   net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
-                                       [self = shared_from_this()](error_code ec, std::size_t bytes) {
-                                         self->on_write(ec, bytes);
-                                       }));
+  net::async_write(
+      socket_, QueuedFrames{&queue_, in_flight_},
+      net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
+                          [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                            self->on_write(ec, bytes);
+                          }));
 }
 
 void WsSession::on_write(error_code ec, std::size_t bytes) {

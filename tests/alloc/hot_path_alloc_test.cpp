@@ -2,10 +2,11 @@
 // WebSocket subscribers, and malloc (under operator new) replaced by a counting one.
 //
 // What is asserted is the per-subscriber cost (measured: 0, the same count with 20 and with 200
-// subscribers; the bound of 0.01 per delivery leaves room for a rare container growth): the same publishes are measured with few and
-// with many subscribers, and the difference divided by the extra deliveries is what each
-// delivered message costs per subscriber. Parsing the publish request and encoding each event
-// once are per-event costs and cancel out. The test thread's own allocations are not counted.
+// subscribers; the bound of 0.01 per delivery leaves room for a rare container growth): the same
+// publishes are measured with few and with many subscribers, and the difference divided by the
+// extra deliveries is what each delivered message costs per subscriber. Parsing the publish request
+// and encoding each event once are per-event costs and cancel out. The test thread's own
+// allocations are not counted.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -128,7 +129,8 @@ std::string masked_text(const std::string& payload) {
   f.push_back(static_cast<char>(0x80 | payload.size()));  // < 126 bytes here
   const unsigned char mask[4] = {1, 2, 3, 4};
   f.append(reinterpret_cast<const char*>(mask), 4);
-  for (std::size_t i = 0; i < payload.size(); ++i) f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
+  for (std::size_t i = 0; i < payload.size(); ++i)
+    f.push_back(static_cast<char>(payload[i] ^ mask[i & 3]));
   return f;
 }
 
@@ -175,10 +177,10 @@ class HotPathAllocations : public ::testing::Test {
   void SetUp() override {
     t_excluded = true;
     spdlog::set_level(spdlog::level::warn);
-    auto parsed = realtime::parse_config(
-        {"--dev", "--host", "127.0.0.1", "--port", "0", "--threads", "1", "--log-level", "warn",
-         "--max-connections", "2000"},
-        [](const std::string&) { return std::optional<std::string>(); });
+    auto parsed =
+        realtime::parse_config({"--dev", "--host", "127.0.0.1", "--port", "0", "--threads", "1",
+                                "--log-level", "warn", "--max-connections", "2000"},
+                               [](const std::string&) { return std::optional<std::string>(); });
     server_ = std::make_unique<realtime::Server>(parsed.config, "");
     server_->start();
     port_ = server_->port();
@@ -237,9 +239,10 @@ class HotPathAllocations : public ::testing::Test {
               R"(,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}})";
     }
     body += "]}";
-    const std::string request = "POST /realtime/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                "Content-Type: application/json\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string request =
+        "POST /realtime/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
     for (auto& s : subs_) s->frames = 0;
     g_allocations = 0;
     g_counting = true;
@@ -267,7 +270,8 @@ class HotPathAllocations : public ::testing::Test {
   }
 
   // Allocations per delivery per subscriber: the slope between `few` and `many` subscribers.
-  double per_delivery(int requests, int events, std::size_t few, std::size_t many, const char* name) {
+  double per_delivery(int requests, int events, std::size_t few, std::size_t many,
+                      const char* name) {
     subscribers(few);
     publish_and_count(2, events);  // warm-up: pools, buffers and queues reach their size
     const auto a_few = publish_and_count(requests, events);
@@ -276,10 +280,12 @@ class HotPathAllocations : public ::testing::Test {
     const auto a_many = publish_and_count(requests, events);
     const double deliveries = double(requests) * events;
     const double slope = (double(a_many) - double(a_few)) / (deliveries * double(many - few));
-    std::printf("[alloc] %s: %d requests x %d events; %zu subscribers: %llu allocations (%.3f per event), "
-                "%zu subscribers: %llu (%.3f per event); per delivery per subscriber: %.4f\n",
-                name, requests, events, few, static_cast<unsigned long long>(a_few), double(a_few) / deliveries,
-                many, static_cast<unsigned long long>(a_many), double(a_many) / deliveries, slope);
+    std::printf(
+        "[alloc] %s: %d requests x %d events; %zu subscribers: %llu allocations (%.3f per event), "
+        "%zu subscribers: %llu (%.3f per event); per delivery per subscriber: %.4f\n",
+        name, requests, events, few, static_cast<unsigned long long>(a_few),
+        double(a_few) / deliveries, many, static_cast<unsigned long long>(a_many),
+        double(a_many) / deliveries, slope);
     std::fflush(stdout);
     return slope;
   }
