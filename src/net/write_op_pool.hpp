@@ -12,8 +12,8 @@ namespace realtime {
 // (one allocation per subscriber per delivered batch). Single-threaded: the shard's loop only.
 class WriteOpPool {
  public:
-  // Our write op is 560 bytes (GCC 12, Boost 1.81, release); a bigger one (e.g. sanitizer
-  // builds) falls back to operator new, which is correct, only not recycled.
+  // A session's write op fits (at most 560 bytes with GCC 12, Boost 1.81, release); a bigger
+  // one (e.g. sanitizer builds) falls back to operator new, which is correct, only not recycled.
   static constexpr std::size_t block_size = 640;
   static constexpr std::size_t max_free = 8192;  // at most 5 MiB kept per shard
 
