@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan unit integration format clean bench
+.PHONY: run test deps build build-asan unit integration format clean bench bench-plot
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
@@ -35,6 +35,14 @@ bench: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench
 	@scripts/bench
+
+# Latency at several rates (fanout, memory and Redis engines), then docs/perf/latency.png.
+BENCH_RATES ?= 50000,100000,200000,400000
+bench-plot: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench
+	@BENCH_SCENARIOS=$${BENCH_SCENARIOS:-fanout} BENCH_LATENCY_RATES=$(BENCH_RATES) scripts/bench
+	@scripts/bench-plot
 
 format:
 	@find src tests -name '*.hpp' -o -name '*.cpp' | xargs clang-format -i

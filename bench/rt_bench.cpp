@@ -27,6 +27,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
@@ -158,12 +159,15 @@ struct Target {
   tcp::endpoint endpoint;
   bool tokens = false;  // mints connection tokens (POST /realtime/token): probed at start
   int pid = 0;          // for RSS; 0 = unknown
+  std::optional<tcp::endpoint> redis_publish;  // publish by Redis PUBLISH there instead of HTTP
 };
 
 struct Options {
   std::vector<Target> targets;
   std::map<std::string, int> pids;
   std::map<std::string, std::string> describe;  // free text per target (version, commit)
+  std::map<std::string, std::string> redis_publish;  // target -> redis://127.0.0.1:PORT
+  std::string redis_prefix = "realtime:";
   std::vector<std::string> scenarios = {"fanout", "chat", "connect", "idle"};
   std::vector<std::pair<std::string, std::string>> ratios;
   std::string api_key;
@@ -195,6 +199,7 @@ struct Options {
   int poll_us = 200;
   int rcvbuf = 0;  // SO_RCVBUF of subscriber sockets; 0 = the kernel's autotuning  // client loop: poll, then sleep this long when idle (0: block in epoll)
   bool no_token = false;
+  bool latency_only = false;  // with --latency-rate: no max-rate phase (rate sweeps for the plot)
   bool quiet_table = false;
   double max_seconds = 900;
 };
@@ -211,6 +216,11 @@ Targets (loopback only), run alternately on the same scenarios:
   --ratio A/B                        ratio rows to print (default: first target / each other)
   --api-key KEY                      sent as Authorization: Bearer on publish and token calls
   --no-token                         connect scenario: plain upgrade even where tokens exist
+  --redis-publish NAME=redis://127.0.0.1:PORT
+                                     fanout/chat: publish to this target by pipelined Redis
+                                     PUBLISH <prefix>topic:<topic> '{"topic","event","data"}'
+                                     (a batch = that many PUBLISHes in one write) instead of HTTP
+  --redis-prefix P                   channel prefix for --redis-publish [realtime:]
 
 Scenarios:
   --scenario LIST        fanout,chat,connect,idle [all]
@@ -225,6 +235,7 @@ Scenarios:
   --latency-fraction F   latency phase rate = F x the slowest target's max rate [0.5]
   --latency-base NAME    ... x this target's max rate instead (e.g. the reference server)
   --latency-rate R       latency phase rate in deliveries/s (overrides the fraction)
+  --latency-only         with --latency-rate: skip the max-rate phase (sweeps: scripts/bench-plot)
   --sample-every N       latency sample on every Nth event per subscriber [10]
   --payload-bytes N      padding in each event's data [64]
   --pipes N --depth N    publisher keep-alive HTTP connections and pipelined requests each [4, 8]
@@ -300,6 +311,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--target") o.targets.push_back(parse_target(next()));
     else if (a == "--pid") { auto [n, v] = split_eq(next(), "--pid"); o.pids[n] = std::atoi(v.c_str()); }
     else if (a == "--describe") { auto [n, v] = split_eq(next(), "--describe"); o.describe[n] = v; }
+    else if (a == "--redis-publish") { auto [n, v] = split_eq(next(), "--redis-publish"); o.redis_publish[n] = v; }
+    else if (a == "--redis-prefix") o.redis_prefix = next();
     else if (a == "--ratio") {
       std::string v = next();
       auto slash = v.find('/');
@@ -344,16 +357,25 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--poll-us") o.poll_us = next_int(0, 100000);
     else if (a == "--rcvbuf") o.rcvbuf = next_int(0, 64 << 20);
     else if (a == "--no-token") o.no_token = true;
+    else if (a == "--latency-only") o.latency_only = true;
     else if (a == "--quiet-table") o.quiet_table = true;
     else if (a == "--max-seconds") o.max_seconds = next_double(1, 7200);
     else usage("unknown option " + a);
   }
   if (o.table_file.empty() && o.targets.empty()) usage("at least one --target is required");
+  if (o.latency_only && o.latency_rate <= 0) usage("--latency-only needs --latency-rate");
   std::set<std::string> names;
   for (auto& t : o.targets) {
     if (!names.insert(t.name).second) usage("duplicate target name " + t.name);
     if (auto it = o.pids.find(t.name); it != o.pids.end()) t.pid = it->second;
+    if (auto it = o.redis_publish.find(t.name); it != o.redis_publish.end()) {
+      std::string url = it->second;
+      if (url.rfind("redis://", 0) != 0) usage("--redis-publish wants redis://127.0.0.1:PORT, got " + url);
+      t.redis_publish = parse_target(t.name + "=ws://" + url.substr(8)).endpoint;
+    }
   }
+  for (auto& [n, url] : o.redis_publish)
+    if (!names.count(n)) usage("--redis-publish names no target: " + n);
   if (o.run_id.empty()) o.run_id = utc_now();
   return o;
 }
@@ -475,13 +497,26 @@ void abort_socket(tcp::socket& s) {
 // HttpPipe: one keep-alive HTTP/1.1 connection with pipelined requests (raw bytes in, Beast
 // parses the responses in order).
 
-class HttpPipe : public std::enable_shared_from_this<HttpPipe> {
+// What the publisher sends its batches over: HTTP (HttpPipe) or Redis (RedisPipe).
+class PublishPipe {
  public:
   using Done = std::function<void(int status, std::string_view body)>;  // status 0: no answer
+  virtual ~PublishPipe() = default;
+  virtual void start() = 0;
+  // `bytes` holds one batch; it is answered by `replies` responses, then `done` runs once.
+  virtual void send_batch(std::string_view bytes, int replies, Done done) = 0;
+  virtual std::size_t in_flight() const = 0;
+  virtual bool dead() const = 0;
+  virtual void close() = 0;
+};
 
+class HttpPipe : public PublishPipe, public std::enable_shared_from_this<HttpPipe> {
+ public:
   HttpPipe(Bench& b, net::io_context& io, tcp::endpoint dst) : bench_(b), sock_(io), dst_(dst) {}
 
-  void start() {
+  void send_batch(std::string_view bytes, int, Done done) override { request(bytes, std::move(done)); }
+
+  void start() override {
     beast::error_code ec;
     if (!open_socket(bench_, sock_, ec)) return fail();
     sock_.async_connect(dst_, [self = shared_from_this()](beast::error_code ec) {
@@ -502,9 +537,9 @@ class HttpPipe : public std::enable_shared_from_this<HttpPipe> {
     if (connected_ && !reading_) read();
   }
 
-  std::size_t in_flight() const { return pending_.size(); }
-  bool dead() const { return dead_; }
-  void close() {
+  std::size_t in_flight() const override { return pending_.size(); }
+  bool dead() const override { return dead_; }
+  void close() override {
     dead_ = true;
     abort_socket(sock_);
   }
@@ -556,6 +591,131 @@ class HttpPipe : public std::enable_shared_from_this<HttpPipe> {
   std::deque<Done> pending_;
   std::string out_, wbuf_;
   bool connected_ = false, writing_ = false, reading_ = false, dead_ = false;
+};
+
+// RedisPipe: one Redis connection with pipelined PUBLISHes. Only the replies PUBLISH can get are
+// understood (":n" integers, "-ERR" errors); anything else ends the connection.
+class RedisPipe : public PublishPipe, public std::enable_shared_from_this<RedisPipe> {
+ public:
+  RedisPipe(Bench& b, net::io_context& io, tcp::endpoint dst) : bench_(b), sock_(io), dst_(dst) {}
+
+  void start() override {
+    beast::error_code ec;
+    if (!open_socket(bench_, sock_, ec)) return fail("socket");
+    sock_.async_connect(dst_, [self = shared_from_this()](beast::error_code ec) {
+      if (self->dead_) return;
+      if (ec) return self->fail("connect: " + ec.message());
+      self->sock_.set_option(tcp::no_delay(true), ec);
+      self->connected_ = true;
+      self->flush();
+      self->read();
+    });
+  }
+
+  void send_batch(std::string_view bytes, int replies, Done done) override {
+    if (dead_) return done(0, {});
+    out_.append(bytes);
+    pending_.push_back({replies, 0, std::move(done), {}});
+    flush();
+  }
+
+  std::size_t in_flight() const override { return pending_.size(); }
+  bool dead() const override { return dead_; }
+  void close() override {
+    dead_ = true;
+    abort_socket(sock_);
+  }
+
+  // Appends PUBLISH channel message as a RESP array.
+  static void append_publish(std::string& out, std::string_view channel, std::string_view message) {
+    auto bulk = [&](std::string_view s) {
+      out += '$';
+      out += std::to_string(s.size());
+      out += "\r\n";
+      out += s;
+      out += "\r\n";
+    };
+    out += "*3\r\n";
+    bulk("PUBLISH");
+    bulk(channel);
+    bulk(message);
+  }
+
+ private:
+  struct Batch {
+    int replies_left;
+    std::int64_t receivers;  // sum of PUBLISH's integer replies: servers that got the messages
+    Done done;
+    std::string error;
+  };
+
+  void flush() {
+    if (!connected_ || writing_ || out_.empty() || dead_) return;
+    writing_ = true;
+    wbuf_.swap(out_);
+    out_.clear();
+    net::async_write(sock_, net::buffer(wbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->writing_ = false;
+      if (ec) return self->fail("write: " + ec.message());
+      self->flush();
+    });
+  }
+
+  void read() {
+    sock_.async_read_some(net::buffer(rbuf_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (self->dead_) return;
+      if (ec) return self->fail("read: " + ec.message());
+      self->in_.append(self->rbuf_.data(), n);
+      if (!self->parse()) return;
+      self->read();
+    });
+  }
+
+  // Consumes every complete reply line; false when the connection was failed.
+  bool parse() {
+    std::size_t pos = 0;
+    for (;;) {
+      const auto eol = in_.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      std::string_view line(in_.data() + pos, eol - pos);
+      pos = eol + 2;
+      if (pending_.empty() || line.empty() || (line[0] != ':' && line[0] != '-')) {
+        fail("unexpected reply from Redis: " + std::string(line.substr(0, 100)));
+        return false;
+      }
+      Batch& b = pending_.front();
+      if (line[0] == ':') b.receivers += std::atoll(std::string(line.substr(1)).c_str());
+      else if (b.error.empty()) b.error = std::string(line.substr(1));
+      if (--b.replies_left == 0) {
+        Batch done = std::move(b);
+        pending_.pop_front();
+        if (!done.error.empty()) done.done(500, done.error);
+        else if (done.receivers == 0) done.done(404, "PUBLISH reached no subscriber (is the server subscribed?)");
+        else done.done(200, {});
+        if (dead_) return false;
+      }
+    }
+    in_.erase(0, pos);
+    return true;
+  }
+
+  void fail(const std::string& why) {
+    if (dead_ && pending_.empty()) return;
+    if (!dead_ && !why.empty()) std::cerr << "  redis publish: " << why << "\n";
+    dead_ = true;
+    abort_socket(sock_);
+    auto pending = std::move(pending_);
+    pending_.clear();
+    for (auto& b : pending) b.done(0, {});
+  }
+
+  Bench& bench_;
+  tcp::socket sock_;
+  tcp::endpoint dst_;
+  std::array<char, 16384> rbuf_{};
+  std::string in_, out_, wbuf_;
+  std::deque<Batch> pending_;
+  bool connected_ = false, writing_ = false, dead_ = false;
 };
 
 std::string http_post(const Target& t, std::string_view path, std::string_view body, const std::string& api_key) {
@@ -972,7 +1132,8 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
   // On the worker thread.
   void start() {
     for (int i = 0; i < b_.opt.pipes; ++i) {
-      pipes_.push_back(std::make_shared<HttpPipe>(b_, w_.io, t_.endpoint));
+      if (t_.redis_publish) pipes_.push_back(std::make_shared<RedisPipe>(b_, w_.io, *t_.redis_publish));
+      else pipes_.push_back(std::make_shared<HttpPipe>(b_, w_.io, t_.endpoint));
       pipes_.back()->start();
     }
     events_base_ = b_.sum(&Counters::events);
@@ -1010,8 +1171,8 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
     });
   }
 
-  HttpPipe* free_pipe() {
-    HttpPipe* best = nullptr;
+  PublishPipe* free_pipe() {
+    PublishPipe* best = nullptr;
     for (auto& p : pipes_) {
       if (p->dead()) continue;
       if (p->in_flight() < static_cast<std::size_t>(b_.opt.depth) && (!best || p->in_flight() < best->in_flight())) best = p.get();
@@ -1024,7 +1185,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
       const double delivered = double(b_.sum(&Counters::events) - events_base_);
       const double outstanding = double(sent_msgs.load(std::memory_order_relaxed)) * plan_.fanout - delivered;
       if (outstanding + plan_.batch * plan_.fanout > plan_.lag_cap) return;
-      HttpPipe* p = free_pipe();
+      PublishPipe* p = free_pipe();
       if (!p) return;
       send(*p);
     }
@@ -1035,7 +1196,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
     const auto due = static_cast<std::uint64_t>(elapsed * plan_.rate_msgs / plan_.batch) + 1;
     int sent_now = 0;
     while (sent_batches_ < due && running_ && sent_now < 256) {
-      HttpPipe* p = free_pipe();
+      PublishPipe* p = free_pipe();
       if (!p) {
         bump(behind, due - sent_batches_);
         sent_batches_ = due;  // skipped, not sent late in a burst
@@ -1047,8 +1208,9 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
     }
   }
 
-  void send(HttpPipe& p) {
+  void send(PublishPipe& p) {
     const std::int64_t t = now_ns();
+    if (t_.redis_publish) return send_redis(p, t);
     body_.clear();
     body_ += "{\"messages\":[";
     for (int i = 0; i < plan_.batch; ++i) {
@@ -1064,17 +1226,40 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
     body_ += "]}";
     const auto n = static_cast<std::uint64_t>(plan_.batch);
     bump(sent_msgs, n);
-    p.request(http_post(t_, "/realtime/publish", body_, b_.opt.api_key),
-              [self = shared_from_this(), n](int status, std::string_view body) {
-                if (status == 202 || status == 200) {
-                  bump(self->acked_msgs, n);
-                } else {
-                  bump(self->errors);
-                  if (self->errors.load() <= 3)
-                    std::cerr << "  publish: HTTP " << status << " " << std::string(body.substr(0, 200)) << "\n";
-                }
-                if (self->running_ && self->plan_.rate_msgs <= 0) self->pump_max();
-              });
+    p.send_batch(http_post(t_, "/realtime/publish", body_, b_.opt.api_key), 1, answer(n));
+  }
+
+  // The direct publish of docs/protocol.md: one PUBLISH per event, the batch in one write.
+  void send_redis(PublishPipe& p, std::int64_t t) {
+    body_.clear();
+    for (int i = 0; i < plan_.batch; ++i) {
+      const std::string& topic = plan_.topics.size() == 1 ? plan_.topics[0] : plan_.topics[rng_() % plan_.topics.size()];
+      msg_.clear();
+      msg_ += "{\"topic\":\"";
+      msg_ += topic;
+      msg_ += "\",\"event\":\"bench\",\"data\":{\"t\":";
+      msg_ += std::to_string(t);
+      msg_ += ",\"p\":\"";
+      msg_ += pad_;
+      msg_ += "\"}}";
+      RedisPipe::append_publish(body_, b_.opt.redis_prefix + "topic:" + topic, msg_);
+    }
+    const auto n = static_cast<std::uint64_t>(plan_.batch);
+    bump(sent_msgs, n);
+    p.send_batch(body_, plan_.batch, answer(n));
+  }
+
+  PublishPipe::Done answer(std::uint64_t n) {
+    return [self = shared_from_this(), n](int status, std::string_view body) {
+      if (status == 202 || status == 200) {
+        bump(self->acked_msgs, n);
+      } else {
+        bump(self->errors);
+        if (self->errors.load() <= 3)
+          std::cerr << "  publish: " << (self->t_.redis_publish ? "Redis " : "HTTP ") << status << " " << std::string(body.substr(0, 200)) << "\n";
+      }
+      if (self->running_ && self->plan_.rate_msgs <= 0) self->pump_max();
+    };
   }
 
   Bench& b_;
@@ -1083,8 +1268,8 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
   PublishPlan plan_;
   net::steady_timer timer_;
   std::mt19937_64 rng_;
-  std::vector<std::shared_ptr<HttpPipe>> pipes_;
-  std::string pad_, body_;
+  std::vector<std::shared_ptr<PublishPipe>> pipes_;
+  std::string pad_, body_, msg_;
   std::uint64_t events_base_ = 0, sent_batches_ = 0;
   std::int64_t start_ns_ = 0;
   bool running_ = false;
@@ -1251,7 +1436,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
     return f;
   };
 
-  for (int r = 0; r < b.opt.rounds; ++r) {
+  for (int r = 0; r < b.opt.rounds && !b.opt.latency_only; ++r) {
     for (const Target* t : order_for_round(b, r)) {
       auto f = setup(*t);
       if (!f) continue;
@@ -1286,7 +1471,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
   if (lat_rate > 0) {
     for (int r = 0; r < b.opt.rounds; ++r) {
       for (const Target* t : order_for_round(b, r)) {
-        if (per[t->name].max_rates.empty()) continue;
+        if (per[t->name].max_rates.empty() && !b.opt.latency_only) continue;
         auto f = setup(*t);
         if (!f) continue;
         PublishPlan plan;
@@ -1312,6 +1497,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
     o["subscribers_per_topic"] = static_cast<std::int64_t>(n / static_cast<std::size_t>(topics));
     o["setup_failures"] = p.failed;
     o["batch"] = b.opt.batch;
+    o["publish_via"] = t.redis_publish ? "redis" : "http";
     o["payload_bytes"] = b.opt.payload_bytes;
     o["duration_s"] = b.opt.duration;
     o["deliveries_per_s"] = std::llround(median(p.max_rates));
@@ -1339,7 +1525,10 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
     o["slow_consumer_closes"] = slow;
     o["http_errors"] = errors;
     o["latency_rate"] = std::llround(lat_rate);
-    o["latency_base"] = b.opt.latency_rate > 0 ? "fixed" : b.opt.latency_base.empty() ? "slowest" : b.opt.latency_base;
+    if (b.opt.latency_only) o["latency_only"] = true;
+    // A base target that delivered nothing left the rate at the slowest target's.
+    const bool base_used = !b.opt.latency_base.empty() && median(per[b.opt.latency_base].max_rates) > 0;
+    o["latency_base"] = b.opt.latency_rate > 0 ? "fixed" : base_used ? b.opt.latency_base : "slowest";
     o["latency_batch"] = latency_batch;
     o["latency_fraction"] = b.opt.latency_fraction;
     o["sample_every"] = b.opt.sample_every;
@@ -1584,6 +1773,7 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
                 (base == "fixed" ? std::string("fixed") : fixed(100 * (o.if_contains("latency_fraction") ? num(o, "latency_fraction") : 0.5), 0) + "% of " + (base.empty() ? std::string("slowest") : base) + "'s max") +
                 "), batches of " +
                 std::to_string(int(num(o, "latency_batch"))) + "; max-rate batches of " + std::to_string(int(num(o, "batch")));
+        if (str(o, "publish_via") == "redis") notes += "; published by Redis PUBLISH";
         if (num(o, "lost") + num(o, "latency_lost") > 0) notes += "; lost " + human(num(o, "lost") + num(o, "latency_lost"));
         if (num(o, "closed") > 0) notes += "; closed " + human(num(o, "closed"));
         if (num(o, "setup_failures") > 0) notes += "; setup failures " + human(num(o, "setup_failures"));

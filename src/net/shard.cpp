@@ -76,9 +76,9 @@ void Shard::on_deliver(const FrameBatch& batch) {
 
 void Shard::on_flush() {
   flush_posted_ = false;
-  auto sessions = std::move(to_flush_);
-  to_flush_.clear();
-  for (const auto& session : sessions) session->flush();
+  flushing_.swap(to_flush_);
+  for (const auto& session : flushing_) session->flush();
+  flushing_.clear();
 }
 
 void Shard::close_all(unsigned short code) {

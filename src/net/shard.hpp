@@ -11,6 +11,7 @@
 
 #include "broker/broker.hpp"
 #include "core/topic_registry.hpp"
+#include "net/write_op_pool.hpp"
 #include "server/metrics.hpp"
 
 namespace realtime {
@@ -54,6 +55,7 @@ class Shard final : public DeliveryTarget {
   // (uWebSockets' cork, once per loop turn).
   bool delivering() const { return delivering_; }
   void flush_later(std::shared_ptr<WsSession> session) { to_flush_.push_back(std::move(session)); }
+  WriteOpPool& write_op_pool() { return write_op_pool_; }
 
  private:
   void on_deliver(const FrameBatch& batch);
@@ -72,10 +74,13 @@ class Shard final : public DeliveryTarget {
   std::uint64_t delivery_turn_ = 0;
   bool delivering_ = false;
   bool flush_posted_ = false;
+  WriteOpPool write_op_pool_;  // before io_: pending writes give their memory back to it
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions
   // still held here at destruction go before the loop they live on.
   std::vector<std::shared_ptr<WsSession>> to_flush_;
+  // Swapped with to_flush_ in on_flush(): both keep their capacity, so a turn allocates nothing.
+  std::vector<std::shared_ptr<WsSession>> flushing_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   std::thread thread_;

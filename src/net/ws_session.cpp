@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -30,11 +31,13 @@ FramePtr wire_text(std::string_view json) {
 }  // namespace
 
 // The first `count` queued frames as an Asio buffer sequence, without copying them into an
-// array: a gather write of everything queued costs no per-session memory. Indices, not deque
-// iterators, because frames may be appended while the write is in flight.
+// array: a gather write of everything queued costs no per-session memory. Indices, not
+// iterators, because frames may be appended (and the ring grown) while the write is in flight.
+// `offset`: bytes of the first frame that an earlier, partial write already sent.
 struct WsSession::QueuedFrames {
-  const std::deque<FramePtr>* queue;
+  const FrameRing* queue;
   std::size_t count;
+  std::size_t offset;
 
   class const_iterator {
    public:
@@ -45,8 +48,11 @@ struct WsSession::QueuedFrames {
     using reference = net::const_buffer;
 
     const_iterator() = default;
-    const_iterator(const std::deque<FramePtr>* q, std::size_t i) : q_(q), i_(i) {}
-    net::const_buffer operator*() const { return net::buffer(*(*q_)[i_]); }
+    const_iterator(const FrameRing* q, std::size_t i, std::size_t offset)
+        : q_(q), i_(i), offset_(offset) {}
+    net::const_buffer operator*() const {
+      return net::buffer(*(*q_)[i_]) + (i_ == 0 ? offset_ : 0);
+    }
     const_iterator& operator++() { return ++i_, *this; }
     const_iterator operator++(int) {
       auto t = *this;
@@ -63,13 +69,14 @@ struct WsSession::QueuedFrames {
     bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
 
    private:
-    const std::deque<FramePtr>* q_ = nullptr;
+    const FrameRing* q_ = nullptr;
     std::size_t i_ = 0;
+    std::size_t offset_ = 0;
   };
   using value_type = net::const_buffer;
 
-  const_iterator begin() const { return {queue, 0}; }
-  const_iterator end() const { return {queue, count}; }
+  const_iterator begin() const { return {queue, 0, offset}; }
+  const_iterator end() const { return {queue, count, offset}; }
 };
 
 WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
@@ -353,25 +360,40 @@ void WsSession::flush() {
 }
 
 void WsSession::do_write() {
-  in_flight_ = queue_.size();
-  net::async_write(
-      socket_, QueuedFrames{&queue_, in_flight_},
-      [self = shared_from_this()](error_code ec, std::size_t bytes) { self->on_write(ec, bytes); });
+  // One sendmsg per write, of up to 64 frames (Asio's iovec limit for a buffer sequence); the
+  // composed async_write would split the same queue into calls of 16 buffers each.
+  in_flight_ = std::min<std::size_t>(queue_.size(), 64);
+  socket_.async_write_some(
+      QueuedFrames{&queue_, in_flight_, write_offset_},
+      net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
+                          [self = shared_from_this()](error_code ec, std::size_t bytes) {
+                            self->on_write(ec, bytes);
+                          }));
 }
 
 void WsSession::on_write(error_code ec, std::size_t bytes) {
-  for (std::size_t i = 0; i < in_flight_; ++i) {
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
-  }
   in_flight_ = 0;
   if (ec) {
     // The read side sees the dead socket too and finishes the session.
     queue_.clear();
     queued_bytes_ = 0;
+    write_offset_ = 0;
     return close_socket();
   }
   ShardCounters::add(shard_.counters().bytes_out, bytes);
+  // Drop the frames written whole; a partly written one stays in front (never dropped by
+  // close(), which only removes frames behind those in flight) and goes on at write_offset_.
+  for (std::size_t left = bytes; left > 0;) {
+    const std::size_t rest = queue_.front()->size() - write_offset_;
+    if (left < rest) {
+      write_offset_ += left;
+      break;
+    }
+    left -= rest;
+    write_offset_ = 0;
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+  }
   if (!queue_.empty()) return do_write();
   if (close_after_write_) {
     error_code ignored;

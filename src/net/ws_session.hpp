@@ -4,11 +4,11 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <string>
 
 #include "core/rate_limiter.hpp"
+#include "net/frame_ring.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
 #include "server/http_api.hpp"
@@ -70,11 +70,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   UpgradeGrant grant_;
   std::string connection_id_;
   ws::FrameDecoder decoder_;
-  std::deque<FramePtr> queue_;
+  FrameRing queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t in_flight_ = 0;  // frames at the queue's front being written
-  std::uint64_t turn_ = 0;     // the shard's delivery turn of the last send()
-  std::size_t backlog_ = 0;    // bytes queued before that turn began
+  std::size_t in_flight_ = 0;     // frames at the queue's front being written
+  std::size_t write_offset_ = 0;  // bytes of the front frame already written
+  std::uint64_t turn_ = 0;        // the shard's delivery turn of the last send()
+  std::size_t backlog_ = 0;       // bytes queued before that turn began
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
