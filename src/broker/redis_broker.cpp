@@ -269,9 +269,11 @@ void RedisBroker::on_probe_tick() {
   if (!commands_.ready() || !subscriber_.ready()) return;
   const auto now = std::chrono::steady_clock::now();
   if (probe_seen_ != probe_sent_ && now - probe_sent_at_ > options_.probe_timeout) {
-    // Connected but deaf (e.g. after a failover): reconnecting resubscribes everything.
+    // Connected but deaf (e.g. after a failover), on either connection: reconnecting both
+    // resubscribes everything and fails the publishes stuck behind a deaf one.
     set_health(probe_ok_, false, "probe not delivered");
     subscriber_.restart("the delivery probe did not come back");
+    commands_.restart("the delivery probe did not come back");
     return;
   }
   if (probe_seen_ == probe_sent_) {

@@ -121,7 +121,10 @@ void RedisConnection::do_connect() {
 
   retry_timer_.expires_after(connect_timeout);
   retry_timer_.async_wait([this, gen](error_code ec) {
-    if (!ec && gen == generation_ && state_ == State::connecting) fail("connect timed out");
+    // Covers the login too: a peer that accepts but never answers is as good as none.
+    if (!ec && gen == generation_ && (state_ == State::connecting || state_ == State::handshake)) {
+      fail("connect timed out");
+    }
   });
 
   auto connected = [this, gen, keep = stream_](error_code ec) {
@@ -162,7 +165,6 @@ void RedisConnection::do_connect() {
 }
 
 void RedisConnection::on_connected() {
-  retry_timer_.cancel();
   state_ = State::handshake;
   if (auto* s = std::get_if<tcp::socket>(&stream_->socket)) {
     error_code ignored;
@@ -208,6 +210,7 @@ void RedisConnection::on_handshake_reply(const redisReply* reply, bool last) {
 
 void RedisConnection::became_ready() {
   state_ = State::ready;
+  retry_timer_.cancel();  // the connect deadline
   backoff_.reset();
   spdlog::info("redis {} connected to {}", name_, endpoint_.display());
   was_ready_ = true;
