@@ -36,7 +36,12 @@ struct RedisConnection::Stream {
         break;
       case RedisEndpoint::Transport::tls:
         tls_context = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
-        tls_context->set_default_verify_paths();
+        if (ep.tls_ca_file.empty()) {
+          tls_context->set_default_verify_paths();
+        } else {
+          error_code ec;  // an unreadable file shows as a failed handshake, logged once
+          tls_context->load_verify_file(ep.tls_ca_file, ec);
+        }
         tls_context->set_verify_mode(ep.tls_verify ? net::ssl::verify_peer : net::ssl::verify_none);
         socket.emplace<Tls>(io, *tls_context);
         break;

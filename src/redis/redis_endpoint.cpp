@@ -85,6 +85,8 @@ RedisEndpoint parse_redis_url(std::string_view name, std::string_view text) {
       ep.password = param.value;
     } else if (param.key == "user" || param.key == "username") {
       ep.username = param.value;
+    } else if (param.key == "ssl_ca_certs") {
+      ep.tls_ca_file = param.value;
     } else if (param.key == "ssl_cert_reqs") {
       if (param.value != "none" && param.value != "required") {
         throw ConfigError(where + ": ssl_cert_reqs must be none or required");

@@ -17,8 +17,10 @@ struct RedisEndpoint {
   std::string username;
   std::string password;
   int db = 0;
-  bool tls_verify =
-      true;  // rediss: check the server's certificate and name (?ssl_cert_reqs=none: don't)
+  // rediss: check the server's certificate and name (?ssl_cert_reqs=none: don't), against the
+  // system's CAs or the PEM file of ?ssl_ca_certs=.
+  bool tls_verify = true;
+  std::string tls_ca_file;
 
   // The URL with the password masked, for logs.
   std::string display() const;

@@ -248,6 +248,26 @@ TEST(RedisEngineUnixSocketTest, NodesReachRedisOverItsUnixSocket) {
   EXPECT_NE(a.Log().find("unix://"), std::string::npos) << a.Log();
 }
 
+TEST(RedisEngineTlsTest, RedissWorksWithTheServersCaAndIsRefusedWithout) {
+  RedisProcess redis(/*tls=*/true);
+  ServerProcess trusting(ServerProcess::DevArgs({"--redis-url", redis.TlsUrl()}));
+  ServerProcess plain(ServerProcess::DevArgs({"--redis-url", redis.Url()}));
+  for (const ServerProcess* node : {&trusting, &plain}) {
+    ASSERT_TRUE(WaitUntil([&] { return HttpGet(node->port(), "/health").status == 200; }, 30s))
+        << node->Log();
+  }
+  auto over_tls = ConnectUser(trusting.port(), "alice", {"channel:1"});
+  ASSERT_EQ(Publish(plain.port(), "channel:1", "e", R"({"via":"plain"})").status, 202);
+  EXPECT_EQ(ExpectEvent(*over_tls, "channel:1", "e"), json::parse(R"({"via":"plain"})"));
+
+  // The certificate is self-signed: without its CA, verification refuses it.
+  ServerProcess untrusting(ServerProcess::DevArgs({"--redis-url", redis.TlsUrl(false)}));
+  EXPECT_TRUE(WaitUntil(
+      [&] { return untrusting.Log().find("certificate verify failed") != std::string::npos; }, 20s))
+      << untrusting.Log();
+  EXPECT_EQ(HttpGet(untrusting.port(), "/health").status, 503);
+}
+
 TEST(RedisEngineDownTest, UnreachableRedisMeansDegradedAnd503ButClientsStay) {
   const std::uint16_t nowhere = FreePort();
   ServerProcess node(

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <thread>
 
@@ -41,10 +43,22 @@ std::string ReplyText(const redisReply* r) {
 
 }  // namespace
 
-RedisProcess::RedisProcess() {
+RedisProcess::RedisProcess(bool tls) {
+  if (tls) {
+    const std::string base = "/tmp/rt-redis-tls-" + std::to_string(getpid()) + "-" +
+                             std::to_string(reinterpret_cast<std::uintptr_t>(this));
+    cert_file_ = base + "-cert.pem";
+    key_file_ = base + "-key.pem";
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost -addext "
+        "subjectAltName=DNS:localhost -keyout " +
+        key_file_ + " -out " + cert_file_ + " >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a cert");
+  }
   // The free port may be taken by someone else before redis-server binds it: try another.
   for (int attempt = 1;; ++attempt) {
     port_ = FreePort();
+    if (tls) tls_port_ = FreePort();
     socket_path_ =
         "/tmp/rt-redis-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".sock";
     try {
@@ -56,7 +70,13 @@ RedisProcess::RedisProcess() {
   }
 }
 
-RedisProcess::~RedisProcess() { Kill(); }
+RedisProcess::~RedisProcess() {
+  Kill();
+  if (!cert_file_.empty()) {
+    unlink(cert_file_.c_str());
+    unlink(key_file_.c_str());
+  }
+}
 
 void RedisProcess::Start() {
   if (pid_ > 0) return;
@@ -68,9 +88,31 @@ void RedisProcess::Start() {
     // Its start-up banner and warnings would drown the test output.
     const int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
-    execlp("redis-server", "redis-server", "--port", port.c_str(), "--bind", "127.0.0.1", "--save",
-           "", "--appendonly", "no", "--loglevel", "warning", "--unixsocket", socket_path_.c_str(),
-           "--unixsocketperm", "700", nullptr);
+    const std::string tls_port = std::to_string(tls_port_);
+    std::vector<const char*> argv{"redis-server",
+                                  "--port",
+                                  port.c_str(),
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--loglevel",
+                                  "warning",
+                                  "--unixsocket",
+                                  socket_path_.c_str(),
+                                  "--unixsocketperm",
+                                  "700"};
+    if (tls_port_ != 0) {
+      for (const char* a : {"--tls-port", tls_port.c_str(), "--tls-cert-file", cert_file_.c_str(),
+                            "--tls-key-file", key_file_.c_str(), "--tls-ca-cert-file",
+                            cert_file_.c_str(), "--tls-auth-clients", "no"}) {
+        argv.push_back(a);
+      }
+    }
+    argv.push_back(nullptr);
+    execvp("redis-server", const_cast<char* const*>(argv.data()));
     _exit(127);
   }
   // Ready when it answers PING; generous for a loaded machine.

@@ -15,7 +15,8 @@ namespace realtime::testing {
 // the port, so servers configured with it reconnect to the new instance.
 class RedisProcess {
  public:
-  RedisProcess();
+  // `tls`: also a TLS port, with a fresh self-signed certificate for "localhost" (openssl).
+  explicit RedisProcess(bool tls = false);
   ~RedisProcess();
   RedisProcess(const RedisProcess&) = delete;
   RedisProcess& operator=(const RedisProcess&) = delete;
@@ -24,6 +25,11 @@ class RedisProcess {
   std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // The same server on its unix socket.
   std::string UnixUrl() const { return "unix://" + socket_path_; }
+  // The TLS port, trusting the certificate (tls only); `trusted` false: the system's CAs only.
+  std::string TlsUrl(bool trusted = true) const {
+    return "rediss://localhost:" + std::to_string(tls_port_) +
+           (trusted ? "?ssl_ca_certs=" + cert_file_ : std::string());
+  }
 
   void Start();
   // SIGKILL: no goodbye to the clients, like a crash or a network cut.
@@ -38,6 +44,8 @@ class RedisProcess {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string socket_path_;
+  std::uint16_t tls_port_ = 0;  // 0: no TLS
+  std::string cert_file_, key_file_;
 };
 
 // A blocking pub/sub listener, as a backend would be.
@@ -53,6 +61,5 @@ class RedisSubscriber {
  private:
   ::redisContext* context_ = nullptr;
 };
-
 
 }  // namespace realtime::testing

@@ -49,6 +49,7 @@ TEST(RedisEndpointTest, TlsScheme) {
   EXPECT_EQ(ep.transport, Transport::tls);
   EXPECT_TRUE(ep.tls_verify);
   EXPECT_FALSE(parse("rediss://h?ssl_cert_reqs=none").tls_verify);
+  EXPECT_EQ(parse("rediss://h?ssl_ca_certs=/etc/ca.pem").tls_ca_file, "/etc/ca.pem");
 }
 
 TEST(RedisEndpointTest, UnixSocketWithDbAndPassword) {
