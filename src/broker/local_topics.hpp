@@ -33,6 +33,12 @@ class LocalTopics {
     counts_.erase(it);
     return true;
   }
+  // Drops the items whose topic (topic_of(item)) has no local subscriber, under one lock.
+  template <typename T, typename TopicOf>
+  void erase_absent(std::vector<T>& items, TopicOf topic_of) const {
+    std::lock_guard lock(mutex_);
+    std::erase_if(items, [&](const T& item) { return !counts_.contains(topic_of(item)); });
+  }
   bool contains(std::string_view topic) const {
     std::lock_guard lock(mutex_);
     return counts_.find(topic) != counts_.end();

@@ -9,7 +9,7 @@ MemoryBroker::MemoryBroker(std::vector<DeliveryTarget*> targets) : targets_(std:
 void MemoryBroker::publish(std::vector<PublishedEvent> events, PublishCallback done) {
   // Nobody on this node listens: no encoding, no wake-up of every shard. Lifecycle events of
   // every connect take this exit unless someone watches realtime.events.
-  std::erase_if(events, [this](const PublishedEvent& e) { return !topics_.contains(e.topic); });
+  topics_.erase_absent(events, [](const PublishedEvent& e) -> std::string_view { return e.topic; });
   if (!events.empty()) {
     auto batch = encode_batch(events, unix_millis());
     // Every shard gets the same batch; a shard without subscribers of a topic skips it with one
