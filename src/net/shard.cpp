@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <climits>
+
 #include "net/ws_session.hpp"
 #include "protocol/error_code.hpp"
 #include "server/server_context.hpp"
@@ -11,11 +13,20 @@
 namespace net = boost::asio;
 
 namespace realtime {
+namespace {
+
+// Handlers run per loop turn before the corked sessions are flushed: enough to gather a burst of
+// batches into one write per session, few enough that a flood of input can't hold writes back
+// for long.
+constexpr int max_handlers_per_turn = 1024;
+
+}  // namespace
 
 Shard::Shard(std::size_t index, ServerContext& context)
     : index_(index),
       context_(context),
       counters_(context.metrics->shard(index)),
+      iovecs_(IOV_MAX),
       work_(net::make_work_guard(io_)),
       sweep_timer_(io_) {}
 
@@ -28,7 +39,7 @@ void Shard::start() {
   schedule_heartbeat_sweep();
   thread_ = std::thread([this] {
     try {
-      io_.run();
+      run_loop();
     } catch (const std::exception& e) {
       // Handlers don't throw by design; if one does, the process must not limp on half-dead.
       spdlog::critical("shard {} stopped by an exception: {}", index_, e.what());
@@ -46,18 +57,27 @@ void Shard::join() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Shard::run_loop() {
+  // run_one() blocks for the first handler; poll_one() then runs what is ready without blocking
+  // (the reactor is polled too, once per pass over the queue). Returns when the loop is stopped.
+  while (io_.run_one() > 0) {
+    for (int i = 1; i < max_handlers_per_turn && io_.poll_one() > 0; ++i) {
+    }
+    flush_corked();
+  }
+}
+
 void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
   net::post(io_, [this, batch = std::move(batch)] { on_deliver(*batch); });
 }
 
 void Shard::on_deliver(const FrameBatch& batch) {
   ++delivery_turn_;
-  delivering_ = true;
   for (const auto& item : batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;
-    // send() never changes the registry or ends a session synchronously (closing is
-    // asynchronous), so walking the vector while sending is safe, and so is flushing below.
+    // send() only queues (the write happens in flush_corked()) and never changes the registry
+    // or ends a session synchronously, so walking the vector while sending is safe.
     if (item.exclude_connection.empty()) {
       for (WsSession* session : *subscribers) session->send(item.frame);
     } else {
@@ -66,17 +86,12 @@ void Shard::on_deliver(const FrameBatch& batch) {
       }
     }
   }
-  delivering_ = false;
-  if (!to_flush_.empty() && !flush_posted_) {
-    // Posted behind the batches already queued, so they all join the same writes.
-    flush_posted_ = true;
-    net::post(io_, [this] { on_flush(); });
-  }
 }
 
-void Shard::on_flush() {
-  flush_posted_ = false;
-  flushing_.swap(to_flush_);
+void Shard::flush_corked() {
+  // A flush never corks again (a write that can't finish waits for the socket instead), but
+  // swap anyway: the vector must not change while it is walked.
+  flushing_.swap(corked_);
   for (const auto& session : flushing_) session->flush();
   flushing_.clear();
 }

@@ -4,6 +4,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <sys/uio.h>
+
 #include <memory>
 #include <thread>
 #include <unordered_set>
@@ -50,16 +52,19 @@ class Shard final : public DeliveryTarget {
   std::vector<char>& read_buffer() { return read_buffer_; }
   // Counts deliveries, so a session can tell frames of the current batch from its backlog.
   std::uint64_t delivery_turn() const { return delivery_turn_; }
-  // While batches are delivered, sessions queue and ask to be flushed once, after every batch
-  // already waiting in the loop: what arrives together leaves in one write per session
-  // (uWebSockets' cork, once per loop turn).
-  bool delivering() const { return delivering_; }
-  void flush_later(std::shared_ptr<WsSession> session) { to_flush_.push_back(std::move(session)); }
+  // A session with frames to send asks to be flushed once, at the end of the loop turn: every
+  // handler ready now (deliveries of several batches, replies, pongs) runs first, and what they
+  // queued leaves in one sendmsg per session (uWebSockets' cork, drained once per loop turn).
+  void cork(std::shared_ptr<WsSession> session) { corked_.push_back(std::move(session)); }
+  // Scratch gather list for a session's sendmsg; sessions write synchronously, one at a time.
+  std::vector<struct iovec>& iovecs() { return iovecs_; }
   WriteOpPool& write_op_pool() { return write_op_pool_; }
 
  private:
+  // The thread's loop: run what is ready (bounded), then flush the corked sessions.
+  void run_loop();
   void on_deliver(const FrameBatch& batch);
-  void on_flush();
+  void flush_corked();
   void schedule_heartbeat_sweep();
   void on_heartbeat_sweep();
 
@@ -71,15 +76,14 @@ class Shard final : public DeliveryTarget {
   TopicRegistry<WsSession> registry_;
   std::unordered_set<WsSession*> sessions_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
+  std::vector<struct iovec> iovecs_;
   std::uint64_t delivery_turn_ = 0;
-  bool delivering_ = false;
-  bool flush_posted_ = false;
   WriteOpPool write_op_pool_;  // before io_: pending writes give their memory back to it
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions
   // still held here at destruction go before the loop they live on.
-  std::vector<std::shared_ptr<WsSession>> to_flush_;
-  // Swapped with to_flush_ in on_flush(): both keep their capacity, so a turn allocates nothing.
+  std::vector<std::shared_ptr<WsSession>> corked_;
+  // Swapped with corked_ in flush_corked(): both keep their capacity, so a turn allocates nothing.
   std::vector<std::shared_ptr<WsSession>> flushing_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;

@@ -1,11 +1,13 @@
 #include "net/ws_session.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
 #include "net/shard.hpp"
 #include "presence/typing_tracker.hpp"
@@ -29,55 +31,6 @@ FramePtr wire_text(std::string_view json) {
 }
 
 }  // namespace
-
-// The first `count` queued frames as an Asio buffer sequence, without copying them into an
-// array: a gather write of everything queued costs no per-session memory. Indices, not
-// iterators, because frames may be appended (and the ring grown) while the write is in flight.
-// `offset`: bytes of the first frame that an earlier, partial write already sent.
-struct WsSession::QueuedFrames {
-  const FrameRing* queue;
-  std::size_t count;
-  std::size_t offset;
-
-  class const_iterator {
-   public:
-    using iterator_category = std::bidirectional_iterator_tag;
-    using value_type = net::const_buffer;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const net::const_buffer*;
-    using reference = net::const_buffer;
-
-    const_iterator() = default;
-    const_iterator(const FrameRing* q, std::size_t i, std::size_t offset)
-        : q_(q), i_(i), offset_(offset) {}
-    net::const_buffer operator*() const {
-      return net::buffer(*(*q_)[i_]) + (i_ == 0 ? offset_ : 0);
-    }
-    const_iterator& operator++() { return ++i_, *this; }
-    const_iterator operator++(int) {
-      auto t = *this;
-      ++i_;
-      return t;
-    }
-    const_iterator& operator--() { return --i_, *this; }
-    const_iterator operator--(int) {
-      auto t = *this;
-      --i_;
-      return t;
-    }
-    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
-    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
-
-   private:
-    const FrameRing* q_ = nullptr;
-    std::size_t i_ = 0;
-    std::size_t offset_ = 0;
-  };
-  using value_type = net::const_buffer;
-
-  const_iterator begin() const { return {queue, 0, offset}; }
-  const_iterator end() const { return {queue, count, offset}; }
-};
 
 WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
                      std::string pending_input)
@@ -107,18 +60,11 @@ void WsSession::run() {
   if (grant_.subprotocol)
     response += "Sec-WebSocket-Protocol: " + std::string(subprotocol_v1) + "\r\n";
   response += "\r\n";
-  auto text = std::make_shared<const std::string>(std::move(response));
-  net::async_write(socket_, net::buffer(*text),
-                   [self = shared_from_this(), text](error_code ec, std::size_t) {
-                     self->on_handshake_written(ec);
-                   });
-}
-
-void WsSession::on_handshake_written(error_code ec) {
-  if (ec) return finish();
+  // The 101 heads the queue: it leaves with the welcome (and whatever else this turn queues) in
+  // one write. A socket that died meanwhile fails that write, and the read side finishes us.
+  enqueue(std::make_shared<const std::string>(std::move(response)));
   ServerContext& ctx = shard_.context();
   accepted_ = true;
-  last_activity_ = connected_at_ = std::chrono::steady_clock::now();
   shard_.attach(this);
   ctx.presence->connect(connection_id_, grant_.subject.user_id);
   send_text(encode_welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
@@ -321,9 +267,7 @@ void WsSession::send_text(std::string_view json) { send(wire_text(json)); }
 
 void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
   // Control frames bypass the queue bound: they are tiny and the protocol requires them.
-  queue_.push_back(std::make_shared<const std::string>(ws::encode_frame(opcode, payload)));
-  queued_bytes_ += queue_.back()->size();
-  if (in_flight_ == 0 && !flush_pending_) do_write();
+  enqueue(std::make_shared<const std::string>(ws::encode_frame(opcode, payload)));
 }
 
 void WsSession::send(const FramePtr& frame) {
@@ -342,59 +286,55 @@ void WsSession::send(const FramePtr& frame) {
                  grant_.subject.user_id, queued_bytes_);
     return close(close_code::slow_consumer, "slow consumer");
   }
-  queue_.push_back(frame);
-  queued_bytes_ += frame->size();
+  enqueue(frame);
   ShardCounters::add(shard_.counters().messages_delivered, 1);
-  if (in_flight_ != 0 || flush_pending_) return;
-  if (shard_.delivering()) {
-    flush_pending_ = true;
-    shard_.flush_later(shared_from_this());
-  } else {
-    do_write();
-  }
+}
+
+void WsSession::enqueue(FramePtr frame) {
+  queued_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  // Written at the end of the shard's loop turn, or by the pending wait for a full socket.
+  if (corked_ || waiting_writable_) return;
+  corked_ = true;
+  shard_.cork(shared_from_this());
 }
 
 void WsSession::flush() {
-  flush_pending_ = false;
-  if (!finished_ && in_flight_ == 0 && !queue_.empty()) do_write();
+  corked_ = false;
+  if (!finished_ && !waiting_writable_) write_queued();
 }
 
-void WsSession::do_write() {
-  // One sendmsg per write, of up to 64 frames (Asio's iovec limit for a buffer sequence); the
-  // composed async_write would split the same queue into calls of 16 buffers each.
-  in_flight_ = std::min<std::size_t>(queue_.size(), 64);
-  socket_.async_write_some(
-      QueuedFrames{&queue_, in_flight_, write_offset_},
-      net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
-                          [self = shared_from_this()](error_code ec, std::size_t bytes) {
-                            self->on_write(ec, bytes);
-                          }));
-}
-
-void WsSession::on_write(error_code ec, std::size_t bytes) {
-  in_flight_ = 0;
-  if (ec) {
-    // The read side sees the dead socket too and finishes the session.
-    queue_.clear();
-    queued_bytes_ = 0;
-    write_offset_ = 0;
-    return close_socket();
-  }
-  ShardCounters::add(shard_.counters().bytes_out, bytes);
-  // Drop the frames written whole; a partly written one stays in front (never dropped by
-  // close(), which only removes frames behind those in flight) and goes on at write_offset_.
-  for (std::size_t left = bytes; left > 0;) {
-    const std::size_t rest = queue_.front()->size() - write_offset_;
-    if (left < rest) {
-      write_offset_ += left;
-      break;
+void WsSession::write_queued() {
+  // Our own sendmsg rather than an Asio write op: no operation to allocate and complete, and up
+  // to IOV_MAX frames per call where Asio hands over 64. The socket is non-blocking.
+  auto& iov = shard_.iovecs();
+  while (!queue_.empty()) {
+    const std::size_t count = std::min(queue_.size(), iov.size());
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::string& frame = *queue_[i];
+      const std::size_t skip = i == 0 ? write_offset_ : 0;
+      iov[i].iov_base = const_cast<char*>(frame.data() + skip);
+      iov[i].iov_len = frame.size() - skip;
+      total += iov[i].iov_len;
     }
-    left -= rest;
-    write_offset_ = 0;
-    queued_bytes_ -= queue_.front()->size();
-    queue_.pop_front();
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = count;
+    const ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
+      // The read side sees the dead socket too and finishes the session.
+      queue_.clear();
+      queued_bytes_ = 0;
+      write_offset_ = 0;
+      return close_socket();
+    }
+    ShardCounters::add(shard_.counters().bytes_out, static_cast<std::uint64_t>(n));
+    consume(static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < total) return wait_writable();  // the socket buffer is full
   }
-  if (!queue_.empty()) return do_write();
   if (close_after_write_) {
     error_code ignored;
     socket_.shutdown(net::ip::tcp::socket::shutdown_send, ignored);
@@ -402,10 +342,46 @@ void WsSession::on_write(error_code ec, std::size_t bytes) {
   }
 }
 
+void WsSession::consume(std::size_t bytes) {
+  // Drop the frames written whole; a partly written one stays in front (close() keeps it) and
+  // goes on at write_offset_.
+  while (bytes > 0) {
+    const std::size_t rest = queue_.front()->size() - write_offset_;
+    if (bytes < rest) {
+      write_offset_ += bytes;
+      return;
+    }
+    bytes -= rest;
+    write_offset_ = 0;
+    queued_bytes_ -= queue_.front()->size();
+    queue_.pop_front();
+  }
+}
+
+void WsSession::wait_writable() {
+  waiting_writable_ = true;
+  socket_.async_wait(
+      net::socket_base::wait_write,
+      net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
+                          [self = shared_from_this()](error_code ec) { self->on_writable(ec); }));
+}
+
+void WsSession::on_writable(error_code ec) {
+  waiting_writable_ = false;
+  if (ec) {
+    queue_.clear();
+    queued_bytes_ = 0;
+    write_offset_ = 0;
+    return close_socket();
+  }
+  if (!finished_) write_queued();
+}
+
 void WsSession::close(unsigned short code, std::string_view reason) {
   if (!accepted_ || closing_ || finished_) return;
-  // Drop what is unsent, but keep the frames being written: the write still reads them.
-  while (queue_.size() > in_flight_) {
+  // Drop what is unsent, but keep a partly written frame: the peer already has its beginning.
+  const std::size_t keep = write_offset_ > 0 ? 1 : 0;
+  while (queue_.size() > keep) {
     queued_bytes_ -= queue_.back()->size();
     queue_.pop_back();
   }

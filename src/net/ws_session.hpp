@@ -33,7 +33,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void run();
   void send(const FramePtr& frame);
-  // Starts writing what is queued, unless a write is in flight (its completion continues).
+  // Writes what is queued (the shard calls it at the end of a loop turn), unless a wait for a
+  // full socket is pending: its completion writes instead.
   void flush();
   void close(unsigned short code, std::string_view reason);
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
@@ -41,9 +42,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   const std::string& connection_id() const { return connection_id_; }
 
  private:
-  struct QueuedFrames;  // the queue's first N frames as one buffer sequence
-
-  void on_handshake_written(boost::system::error_code ec);
   void do_read();
   void on_readable(boost::system::error_code ec);
   void drain_decoder();
@@ -58,8 +56,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void send_text(std::string_view json);
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
   void send_control(ws::Opcode opcode, std::string_view payload);
-  void do_write();
-  void on_write(boost::system::error_code ec, std::size_t bytes);
+  // Queues without the bound and corks the session for the end of the loop turn.
+  void enqueue(FramePtr frame);
+  void write_queued();
+  void consume(std::size_t bytes);
+  void wait_writable();
+  void on_writable(boost::system::error_code ec);
   void arm_close_deadline();
   void close_socket();
   // Leaves every topic, presence and the shard; exactly once, when the connection ends.
@@ -72,7 +74,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   ws::FrameDecoder decoder_;
   FrameRing queue_;
   std::size_t queued_bytes_ = 0;
-  std::size_t in_flight_ = 0;     // frames at the queue's front being written
   std::size_t write_offset_ = 0;  // bytes of the front frame already written
   std::uint64_t turn_ = 0;        // the shard's delivery turn of the last send()
   std::size_t backlog_ = 0;       // bytes queued before that turn began
@@ -81,7 +82,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
   RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   bool accepted_ = false;
-  bool flush_pending_ = false;      // the shard flushes us at the end of its current delivery
+  bool corked_ = false;             // the shard flushes us at the end of its loop turn
+  bool waiting_writable_ = false;   // the socket was full: writing resumes when it drains
   bool closing_ = false;            // our close frame is queued or sent
   bool close_after_write_ = false;  // close the socket once the queue is written
   bool finished_ = false;
