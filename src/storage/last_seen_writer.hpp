@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "util/backoff.hpp"
 #include "storage/database.hpp"
 #include "storage/pending_rows.hpp"
 #include "storage/writer_stats.hpp"
+#include "util/backoff.hpp"
 
 namespace realtime::storage {
 
@@ -21,6 +21,9 @@ struct WriterOptions {
   std::string account_id = "primary";
   std::size_t pending_max = 100000;  // distinct users waiting; beyond, the oldest row is dropped
   std::size_t batch_max = 1000;      // rows per upsert statement
+  // How long rows gather after the first one before they are written (one transaction and one
+  // wake-up of the thread for all of them). Shutdown does not wait for it.
+  std::chrono::milliseconds gather{50};
   std::chrono::milliseconds op_timeout{10000};
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_cap{5000};
@@ -61,6 +64,8 @@ class LastSeenWriter {
 
   void run();
   std::optional<DbError> ensure_open(Deadline deadline);
+  // Upserts `rows` (all or none) the cheapest way for the dialect.
+  std::optional<DbError> upsert(const std::vector<PresenceRow>& rows, Deadline deadline);
   // Writes one batch; on a data error writes its rows one by one and drops the refused ones.
   // Leaves in `batch` the rows not written (all of them after an outage).
   std::optional<DbError> write(std::vector<PresenceRow>& batch, Deadline deadline);
@@ -80,6 +85,7 @@ class LastSeenWriter {
   PendingRows pending_;
   std::vector<Lookup> lookups_;
   Deadline retry_at_{};
+  Deadline write_at_{};  // end of the current gathering window
   bool stop_requested_ = false;
   Deadline stop_deadline_{};
   bool running_ = false;

@@ -78,6 +78,7 @@ Statement upsert_statement(SqlDialect dialect, std::string_view account,
       " ON CONFLICT (source_account_id, user_id) DO UPDATE SET status = excluded.status, "
       "last_seen_at = excluded.last_seen_at, connections = excluded.connections, updated_at = " +
       now_sql(dialect) + " WHERE np_realtime_presence.last_seen_at <= excluded.last_seen_at";
+  out.reuse = rows.size() == 1;
   return out;
 }
 

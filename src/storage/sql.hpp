@@ -16,6 +16,8 @@ enum class SqlDialect { postgres, sqlite };
 struct Statement {
   std::string sql;
   std::vector<std::string> params;
+  // Run again and again with other parameters: a connection may keep it prepared (SQLite does).
+  bool reuse = false;
 };
 
 // One schema version: statements run in one transaction, then recorded in
@@ -32,7 +34,8 @@ std::string create_migrations_table_sql(SqlDialect dialect);
 const std::vector<Migration>& migrations(SqlDialect dialect);
 
 // One multi-row upsert of `rows` (distinct users) for `account`. A row only replaces a stored
-// one that is not newer, so a late retry can't move last_seen_at backwards.
+// one that is not newer, so a late retry can't move last_seen_at backwards. The statement of one
+// row is marked for reuse.
 Statement upsert_statement(SqlDialect dialect, std::string_view account,
                            const std::vector<PresenceRow>& rows);
 

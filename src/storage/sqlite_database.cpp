@@ -48,6 +48,8 @@ std::optional<DbError> SqliteDatabase::open(Deadline deadline) {
 
 void SqliteDatabase::close() {
   live_ = nullptr;
+  for (auto& [sql, stmt] : prepared_) sqlite3_finalize(stmt);
+  prepared_.clear();
   if (db_ != nullptr) sqlite3_close(db_);
   db_ = nullptr;
 }
@@ -63,20 +65,41 @@ std::variant<Rows, DbError> SqliteDatabase::run(const Statement& statement, Dead
   if (interrupted_) return DbError{"interrupted", false};
   if (db_ == nullptr) return DbError{"not open", false};
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, statement.sql.c_str(), static_cast<int>(statement.sql.size()),
-                              &stmt, nullptr);
-  if (rc != SQLITE_OK) return DbError{sqlite3_errmsg(db_), is_data_error(rc)};
-  for (std::size_t i = 0; i < statement.params.size(); ++i) {
-    const std::string& p = statement.params[i];
-    rc = sqlite3_bind_text(stmt, static_cast<int>(i + 1), p.data(), static_cast<int>(p.size()),
-                           SQLITE_TRANSIENT);
-    if (rc != SQLITE_OK) {
-      DbError err{sqlite3_errmsg(db_), is_data_error(rc)};
-      sqlite3_finalize(stmt);
-      return err;
+  bool kept = false;
+  if (statement.reuse) {
+    if (auto it = prepared_.find(statement.sql); it != prepared_.end()) {
+      stmt = it->second;
+      kept = true;
     }
   }
+  if (stmt == nullptr) {
+    const int rc = sqlite3_prepare_v2(db_, statement.sql.c_str(),
+                                      static_cast<int>(statement.sql.size()), &stmt, nullptr);
+    if (rc != SQLITE_OK) return DbError{sqlite3_errmsg(db_), is_data_error(rc)};
+    if (statement.reuse && prepared_.size() < max_prepared) {
+      prepared_.emplace(statement.sql, stmt);
+      kept = true;
+    }
+  }
+  // A kept statement is reset for its next run; any other is finalized.
+  auto done = [&](std::variant<Rows, DbError> result) -> std::variant<Rows, DbError> {
+    if (kept) {
+      sqlite3_reset(stmt);
+      sqlite3_clear_bindings(stmt);
+    } else {
+      sqlite3_finalize(stmt);
+    }
+    return result;
+  };
+  for (std::size_t i = 0; i < statement.params.size(); ++i) {
+    const std::string& p = statement.params[i];
+    // Static: the parameters outlive the run, and the bindings are cleared before it returns.
+    const int rc = sqlite3_bind_text(stmt, static_cast<int>(i + 1), p.data(),
+                                     static_cast<int>(p.size()), SQLITE_STATIC);
+    if (rc != SQLITE_OK) return done(DbError{sqlite3_errmsg(db_), is_data_error(rc)});
+  }
   Rows rows;
+  int rc;
   while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
     std::vector<std::string>& row = rows.emplace_back();
     const int columns = sqlite3_column_count(stmt);
@@ -86,13 +109,8 @@ std::variant<Rows, DbError> SqliteDatabase::run(const Statement& statement, Dead
                        static_cast<std::size_t>(sqlite3_column_bytes(stmt, c)));
     }
   }
-  if (rc != SQLITE_DONE) {
-    DbError err{sqlite3_errmsg(db_), is_data_error(rc)};
-    sqlite3_finalize(stmt);
-    return err;
-  }
-  sqlite3_finalize(stmt);
-  return rows;
+  if (rc != SQLITE_DONE) return done(DbError{sqlite3_errmsg(db_), is_data_error(rc)});
+  return done(std::move(rows));
 }
 
 }  // namespace realtime::storage

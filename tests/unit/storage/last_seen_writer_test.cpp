@@ -3,13 +3,17 @@
 #include "storage/last_seen_writer.hpp"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <charconv>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
 #include <thread>
+
+#include "storage/sqlite_database.hpp"
 
 namespace realtime::storage {
 namespace {
@@ -296,6 +300,120 @@ TEST_F(LastSeenWriterTest, LookupAfterStopStillAnswers) {
     EXPECT_TRUE(rows.empty());
   });
   EXPECT_TRUE(called);
+}
+
+TEST_F(LastSeenWriterTest, RowsGatherForTheWindowAndShutdownDoesNotWaitForIt) {
+  WriterOptions o;
+  o.gather = std::chrono::hours(1);
+  auto w = make(o);
+  ASSERT_FALSE(w->start());
+  for (int i = 0; i < 100; ++i) w->record(row("u" + std::to_string(i), PresenceStatus::online, i));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(stored(), 0u);  // still gathering
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(w->stop(t0 + 10s), 0u);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  EXPECT_EQ(with_db([](auto& s) { return s.upsert_sizes; }), std::vector<std::size_t>{100});
+}
+
+// The SQLite path (one kept single-row statement per row, in one transaction) on a real file.
+class SqliteLastSeenWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/rt-writer-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<LastSeenWriter> make() {
+    WriterOptions o;
+    o.gather = 1ms;
+    o.batch_max = 100;
+    o.retry_initial = 5ms;
+    o.retry_cap = 20ms;
+    return std::make_unique<LastSeenWriter>(std::make_unique<SqliteDatabase>(path()), o, stats);
+  }
+  std::string path() const { return dir_ + "/rt.db"; }
+  // A second connection, as a reader (a backup, a person with sqlite3) would have.
+  Rows query(const std::string& sql) {
+    SqliteDatabase reader(path());
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    if (auto err = reader.open(deadline)) {
+      ADD_FAILURE() << err->message;
+      return {};
+    }
+    auto r = reader.run({sql, {}}, deadline);
+    if (auto* err = std::get_if<DbError>(&r)) {
+      ADD_FAILURE() << err->message;
+      return {};
+    }
+    return std::get<Rows>(r);
+  }
+  std::size_t stored() {
+    auto r = query("SELECT count(*) FROM np_realtime_presence");
+    return r.empty() ? 0 : std::stoul(r[0][0]);
+  }
+
+  std::string dir_;
+  WriterStats stats;
+};
+
+TEST_F(SqliteLastSeenWriterTest, EveryRowOfBatchesLargerThanBatchMaxIsStoredWithItsValues) {
+  auto w = make();
+  for (int i = 0; i < 250; ++i) {
+    w->record({"u" + std::to_string(i), PresenceStatus::online, 1764262800000 + i, 1});
+  }
+  w->record({"u7", PresenceStatus::offline, 1764262900000, 0});  // latest wins
+  ASSERT_FALSE(w->start());                                      // then batches of 100, 100 and 50
+  ASSERT_TRUE(wait_until([&] { return stats.written == 250 && stats.pending == 0; }));
+  EXPECT_EQ(stored(), 250u);
+  EXPECT_EQ(query("SELECT status, last_seen_at, connections FROM np_realtime_presence "
+                  "WHERE user_id = 'u7'"),
+            (Rows{{"offline", "2025-11-27T17:01:40.000Z", "0"}}));
+  EXPECT_EQ(query("SELECT status, last_seen_at FROM np_realtime_presence WHERE user_id = 'u249'"),
+            (Rows{{"online", "2025-11-27T17:00:00.249Z"}}));
+  // The same users again: updated in place, none added.
+  for (int i = 0; i < 250; ++i) {
+    w->record({"u" + std::to_string(i), PresenceStatus::away, 1764263000000 + i, 2});
+  }
+  ASSERT_TRUE(wait_until([&] { return stats.written == 500 && stats.pending == 0; }));
+  EXPECT_EQ(stored(), 250u);
+  EXPECT_EQ(query("SELECT count(*) FROM np_realtime_presence WHERE status = 'away' AND "
+                  "connections = 2"),
+            (Rows{{"250"}}));
+  EXPECT_EQ(w->stop(std::chrono::steady_clock::now() + 10s), 0u);
+}
+
+TEST_F(SqliteLastSeenWriterTest, ARowRefusedInsideTheTransactionCostsOnlyItself) {
+  {
+    auto w = make();
+    ASSERT_FALSE(w->start());  // creates the table
+    w->stop(std::chrono::steady_clock::now() + 10s);
+  }
+  // A constraint the schema doesn't have: the database refuses one user's row mid-transaction.
+  {
+    SqliteDatabase admin(path());
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    ASSERT_FALSE(admin.open(deadline));
+    auto r = admin.run({"CREATE TRIGGER refuse_bad BEFORE INSERT ON np_realtime_presence "
+                        "WHEN NEW.user_id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused'); END",
+                        {}},
+                       deadline);
+    ASSERT_TRUE(std::holds_alternative<Rows>(r)) << std::get<DbError>(r).message;
+  }
+  auto w = make();
+  // Recorded before the start: one batch of three, so the refusal happens mid-transaction.
+  w->record({"a", PresenceStatus::offline, 1, 0});
+  w->record({"bad", PresenceStatus::offline, 2, 0});
+  w->record({"c", PresenceStatus::offline, 3, 0});
+  ASSERT_FALSE(w->start());
+  ASSERT_TRUE(wait_until([&] { return stats.written + stats.dropped == 3 && stats.pending == 0; }));
+  EXPECT_EQ(stats.written.load(), 2u);
+  EXPECT_EQ(stats.dropped.load(), 1u);
+  EXPECT_EQ(stats.write_failures.load(), 0u);
+  EXPECT_EQ(query("SELECT user_id FROM np_realtime_presence ORDER BY user_id"),
+            (Rows{{"a"}, {"c"}}));
 }
 
 }  // namespace

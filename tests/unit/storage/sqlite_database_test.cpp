@@ -125,5 +125,32 @@ TEST(SqliteOpenTest, UnopenablePathIsAnErrorNotACrash) {
   EXPECT_FALSE(db.is_open());
 }
 
+TEST_F(MigratedSqliteTest, AReusedStatementRunsAgainWithNewParametersAndSurvivesAnError) {
+  Statement insert{
+      "INSERT INTO np_realtime_presence (user_id, status, last_seen_at) "
+      "VALUES (?1, ?2, ?3)",
+      {"alice", "online", "2026-11-27T20:00:00.000Z"},
+      true};
+  run(insert);
+  insert.params = {"bob", "away", "2026-11-27T20:00:01.000Z"};
+  run(insert);
+  insert.params = {"alice", "dnd", "2026-11-27T20:00:02.000Z"};  // duplicate key
+  auto refused = db_->run(insert, soon());
+  ASSERT_TRUE(std::holds_alternative<DbError>(refused));
+  EXPECT_TRUE(std::get<DbError>(refused).data_error);
+  insert.params = {"carol", "online", "2026-11-27T20:00:03.000Z"};
+  run(insert);  // the kept statement was reset after the error
+  const Rows rows = stored();
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0][1], "online");
+  EXPECT_EQ(rows[1][0], "bob");
+  EXPECT_EQ(rows[2][0], "carol");
+  // Closing finalizes kept statements (else sqlite3_close would refuse), and reopening works.
+  db_->close();
+  ASSERT_FALSE(db_->open(soon()));
+  insert.params = {"dave", "online", "2026-11-27T20:00:04.000Z"};
+  run(insert);  // prepared anew
+}
+
 }  // namespace
 }  // namespace realtime::storage
