@@ -40,7 +40,8 @@ std::string base64url_encode(std::string_view in);
 
 // Checks the token's structure, that its header names exactly `alg` (the algorithm comes from
 // our configuration, never from the token: `none` and HS/RS confusion fail here), then verifies
-// the signature with libjwt. Returns the payload. Claims (exp, aud, ...) are the caller's job.
+// the signature: HS* with OpenSSL's HMAC (constant-time compare), RS*/ES* with libjwt. Returns the
+// payload. Claims (exp, aud, ...) are the caller's job.
 std::variant<boost::json::object, AuthError> decode_verified(std::string_view token,
                                                              JwtAlgorithm alg,
                                                              std::string_view key);
@@ -50,8 +51,8 @@ std::variant<boost::json::object, AuthError> decode_verified(std::string_view to
 std::optional<AuthError> check_time_claims(const boost::json::object& claims, std::int64_t now,
                                            std::int64_t skew);
 
-// Signs `claims` with HS256 through libjwt. Throws std::runtime_error if libjwt fails (it only
-// does on allocation failure or a bad key, both programming errors here).
+// Signs `claims` with HS256 (header {"alg":"HS256","typ":"JWT"}). Throws std::runtime_error if
+// OpenSSL fails, which only an allocation failure makes it do.
 std::string sign_hs256(const boost::json::object& claims, std::string_view secret);
 
 }  // namespace realtime

@@ -33,7 +33,10 @@ std::string lower(std::string_view s) {
 }  // namespace
 
 HttpSession::HttpSession(net::ip::tcp::socket&& socket, Shard& shard)
-    : stream_(std::move(socket)), shard_(shard) {}
+    : stream_(std::move(socket)), shard_(shard) {
+  beast::error_code ignored;
+  from_loopback_ = stream_.socket().remote_endpoint(ignored).address().is_loopback();
+}
 
 void HttpSession::run() {
   // Start on the shard's own thread; the accept may have completed on another one.
@@ -82,8 +85,7 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   for (const auto& field : req) {
     request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
   }
-  beast::error_code ignored;
-  request.from_loopback = stream_.socket().remote_endpoint(ignored).address().is_loopback();
+  request.from_loopback = from_loopback_;
 
   if (beast::websocket::is_upgrade(req) && HttpApi::is_connect_path(request.target)) {
     return upgrade(std::move(request));

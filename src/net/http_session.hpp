@@ -41,6 +41,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   Shard& shard_;
+  bool from_loopback_ = false;  // asked once per connection, not per request
 };
 
 }  // namespace realtime
