@@ -20,6 +20,7 @@ struct TopicFrame {
 using FrameBatch = std::vector<TopicFrame>;
 
 // Something that hands frames to local subscribers: a Shard. deliver() is called from any thread.
+// A broker's targets are indexed by shard number.
 class DeliveryTarget {
  public:
   virtual ~DeliveryTarget() = default;
@@ -39,9 +40,9 @@ class Broker {
   // Accepts all events or none; `done` runs once, on any thread, when the outcome is known.
   virtual void publish(std::vector<PublishedEvent> events, PublishCallback done) = 0;
 
-  // A shard gained its first local subscriber of `topic` / lost its last one.
-  virtual void topic_added(std::string_view topic) = 0;
-  virtual void topic_removed(std::string_view topic) = 0;
+  // Shard number `shard` gained its first local subscriber of `topic` / lost its last one.
+  virtual void topic_added(std::string_view topic, std::size_t shard) = 0;
+  virtual void topic_removed(std::string_view topic, std::size_t shard) = 0;
   // Runs `ready` (on any thread) once events published from now on reach this node's
   // subscribers of `topic`: at once for the embedded engine, after Redis confirmed the
   // SUBSCRIBE for a clustered one.

@@ -13,8 +13,12 @@ class MemoryBroker final : public Broker {
   explicit MemoryBroker(std::vector<DeliveryTarget*> targets);
 
   void publish(std::vector<PublishedEvent> events, PublishCallback done) override;
-  void topic_added(std::string_view topic) override { topics_.add(topic); }
-  void topic_removed(std::string_view topic) override { topics_.remove(topic); }
+  void topic_added(std::string_view topic, std::size_t shard) override {
+    topics_.add(topic, shard);
+  }
+  void topic_removed(std::string_view topic, std::size_t shard) override {
+    topics_.remove(topic, shard);
+  }
   bool healthy() const override { return true; }
   std::string_view engine() const override { return "memory"; }
   std::size_t topic_count() const override { return topics_.size(); }

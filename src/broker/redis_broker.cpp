@@ -127,12 +127,13 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
   });
 }
 
-void RedisBroker::topic_added(std::string_view topic) {
-  if (topics_.add(topic)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
+void RedisBroker::topic_added(std::string_view topic, std::size_t shard) {
+  if (topics_.add(topic, shard)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
 }
 
-void RedisBroker::topic_removed(std::string_view topic) {
-  if (topics_.remove(topic)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
+void RedisBroker::topic_removed(std::string_view topic, std::size_t shard) {
+  if (topics_.remove(topic, shard))
+    net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
 }
 
 void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
@@ -250,10 +251,17 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
 }
 
 void RedisBroker::flush_deliveries() {
-  std::shared_ptr<const FrameBatch> batch = std::move(pending_);
+  std::shared_ptr<FrameBatch> batch = std::move(pending_);
   pending_.reset();
   if (!batch) return;
-  for (DeliveryTarget* t : targets_) t->deliver(batch);
+  // Only shards with subscribers are woken; a topic unsubscribed meanwhile loses its events.
+  const ShardSet shards =
+      topics_.keep_present(*batch, [](const TopicFrame& f) -> std::string_view { return f.topic; });
+  if (batch->empty()) return;
+  std::shared_ptr<const FrameBatch> shared = std::move(batch);
+  for (std::size_t i = 0; i < targets_.size(); ++i) {
+    if (shards.test(i)) targets_[i]->deliver(shared);
+  }
 }
 
 void RedisBroker::schedule_probe() {

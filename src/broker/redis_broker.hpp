@@ -43,8 +43,8 @@ class RedisBroker final : public Broker {
   void stop();
 
   void publish(std::vector<PublishedEvent> events, PublishCallback done) override;
-  void topic_added(std::string_view topic) override;
-  void topic_removed(std::string_view topic) override;
+  void topic_added(std::string_view topic, std::size_t shard) override;
+  void topic_removed(std::string_view topic, std::size_t shard) override;
   void when_live(std::string_view topic, std::function<void()> ready) override;
   bool healthy() const override { return commands_up_ && subscriber_up_ && probe_ok_; }
   std::string_view engine() const override { return "redis"; }

@@ -47,8 +47,7 @@ WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant g
 WsSession::~WsSession() { finish(); }
 
 void WsSession::run() {
-  error_code ec;
-  socket_.non_blocking(true, ec);
+  // Reads and writes are our own recv/sendmsg with MSG_DONTWAIT: the socket's mode is not asked.
   std::string response =
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
@@ -91,11 +90,11 @@ void WsSession::on_readable(error_code ec) {
   if (ec) return finish();
   // One receive buffer per shard: an idle connection holds no read buffer of its own.
   auto& scratch = shard_.read_buffer();
-  const std::size_t n = socket_.read_some(net::buffer(scratch), ec);
-  if (ec == net::error::would_block || ec == net::error::try_again) return do_read();
-  if (ec) return finish();  // EOF or reset: the peer is gone
+  const ssize_t n = ::recv(socket_.native_handle(), scratch.data(), scratch.size(), MSG_DONTWAIT);
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_read();
+  if (n <= 0) return finish();  // EOF or reset: the peer is gone
   last_activity_ = std::chrono::steady_clock::now();
-  decoder_.feed(std::string_view(scratch.data(), n));
+  decoder_.feed(std::string_view(scratch.data(), static_cast<std::size_t>(n)));
   drain_decoder();
   if (!finished_) do_read();
 }
@@ -194,7 +193,7 @@ bool WsSession::subscribe(const std::string& topic, std::string_view id) {
                    std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
     return false;
   }
-  if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic);
+  if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic, shard_.index());
   shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
   // "subscribed" promises that what is published next arrives: with Redis that is once the
   // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
@@ -217,7 +216,7 @@ void WsSession::on_unsubscribe(const ClientMessage& msg) {
   ServerContext& ctx = shard_.context();
   auto result = shard_.registry().unsubscribe(this, msg.topic);
   if (result.removed) {
-    if (result.topic_removed) ctx.broker->topic_removed(msg.topic);
+    if (result.topic_removed) ctx.broker->topic_removed(msg.topic, shard_.index());
     shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
     if (!is_reserved_topic(msg.topic)) ctx.presence->leave(connection_id_, msg.topic);
   }
@@ -413,7 +412,7 @@ void WsSession::finish() {
     const bool notify = !ctx.stopped.load();
     shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {
       shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
-      if (topic_removed && notify) ctx.broker->topic_removed(topic);
+      if (topic_removed && notify) ctx.broker->topic_removed(topic, shard_.index());
     });
     const auto session_seconds = std::chrono::duration_cast<std::chrono::seconds>(
                                      std::chrono::steady_clock::now() - connected_at_)

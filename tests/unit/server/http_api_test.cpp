@@ -38,8 +38,8 @@ class FakeBroker final : public Broker {
       done(answer);
     }
   }
-  void topic_added(std::string_view) override {}
-  void topic_removed(std::string_view) override {}
+  void topic_added(std::string_view, std::size_t) override {}
+  void topic_removed(std::string_view, std::size_t) override {}
   bool healthy() const override { return is_healthy; }
   std::string_view engine() const override { return "fake"; }
   std::size_t topic_count() const override { return topics; }
