@@ -91,12 +91,14 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     return upgrade(std::move(request));
   }
   const bool keep_alive = req.keep_alive() && !ctx.shutting_down.load();
+  const bool head = req.method() == http::verb::head;
   request.body = std::move(req.body());
-  ctx.api->handle(request, [self = shared_from_this(), keep_alive](HttpResponse response) {
+  ctx.api->handle(request, [self = shared_from_this(), keep_alive, head](HttpResponse response) {
     // The answer may come from another thread (a broker callback): write on our own.
-    net::post(self->stream_.get_executor(), [self, keep_alive, r = std::move(response)]() mutable {
-      self->write(std::move(r), keep_alive);
-    });
+    net::post(self->stream_.get_executor(),
+              [self, keep_alive, head, r = std::move(response)]() mutable {
+                self->write(std::move(r), keep_alive, head);
+              });
   });
 }
 
@@ -157,7 +159,7 @@ void HttpSession::start_websocket(UpgradeGrant grant) {
   session->run();
 }
 
-void HttpSession::write(HttpResponse response, bool keep_alive) {
+void HttpSession::write(HttpResponse response, bool keep_alive, bool head) {
   response_ = std::make_shared<Response>(static_cast<http::status>(response.status), 11);
   response_->set(http::field::server, "nself-realtime/" REALTIME_VERSION);
   if (!response.content_type.empty()) {
@@ -167,6 +169,8 @@ void HttpSession::write(HttpResponse response, bool keep_alive) {
   response_->body() = std::move(response.body);
   response_->keep_alive(keep_alive);
   response_->prepare_payload();
+  // A HEAD answer says how long the body would be, and sends none.
+  if (head) response_->body().clear();
   stream_.expires_after(request_timeout);
   http::async_write(
       stream_, *response_,

@@ -31,7 +31,8 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void upgrade(HttpRequest request);
   void on_token_claimed(UpgradeGrant grant, TokenClaims::Result result);
   void start_websocket(UpgradeGrant grant);
-  void write(HttpResponse response, bool keep_alive);
+  // `head`: the request was HEAD, so the body is left out (its Content-Length stays).
+  void write(HttpResponse response, bool keep_alive, bool head = false);
   void on_write(bool keep_alive, boost::beast::error_code ec, std::size_t bytes);
   void do_close();
   void drain();

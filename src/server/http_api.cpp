@@ -212,12 +212,14 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     finish(std::move(r));
   };
 
+  // HEAD is GET without the body (the HTTP session drops it), wherever GET is allowed.
+  const bool get = request.method == "GET" || request.method == "HEAD";
   if (path == "/health") {
-    if (request.method != "GET" && request.method != "HEAD") return not_allowed("GET");
+    if (!get) return not_allowed("GET, HEAD");
     return finish(health());
   }
   if (path == "/metrics") {
-    if (request.method != "GET") return not_allowed("GET");
+    if (!get) return not_allowed("GET, HEAD");
     return finish({200,
                    "text/plain; version=0.0.4",
                    metrics_.render_prometheus(broker_.topic_count(), broker_.engine()),
@@ -232,11 +234,11 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     return finish(token(request));
   }
   if (path.starts_with(presence_prefix)) {
-    if (request.method != "GET") return not_allowed("GET");
+    if (!get) return not_allowed("GET, HEAD");
     return presence(request, path.substr(presence_prefix.size()), finish);
   }
   if (path == "/realtime/connect") {
-    if (request.method != "GET") return not_allowed("GET");
+    if (!get) return not_allowed("GET");
     HttpResponse r{
         426,
         "application/json",
@@ -245,7 +247,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     r.headers.emplace_back("Upgrade", "websocket");
     return finish(std::move(r));
   }
-  if (path.starts_with("/realtime/") || request.method != "GET") {
+  if (path.starts_with("/realtime/") || !get) {
     return finish(
         {404, "application/json", encode_http_error("not_found", "no such endpoint"), {}});
   }

@@ -5,6 +5,10 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+
 #include <algorithm>
 #include <string>
 
@@ -178,6 +182,42 @@ TEST_F(HttpApiTest, MetricsExposeConnectionAndMessageCounters) {
   EXPECT_EQ(MetricValue(text, "realtime_slow_consumer_closes_total"), 0.0) << text;
   EXPECT_GE(MetricValue(text, R"(realtime_errors_total{code="bad_request"})").value_or(-1), 1.0)
       << text;
+}
+
+// HEAD gets GET's status and headers, with Content-Length but no body: the next response on
+// the same keep-alive connection starts right after the headers.
+TEST_F(HttpApiTest, HeadOfTheDemoPageAndHealthSendsHeadersOnly) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::socket socket(io);
+  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port()});
+  const std::string requests =
+      "HEAD / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+      "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  boost::asio::write(socket, boost::asio::buffer(requests));
+  std::string all;
+  boost::system::error_code ec;
+  char chunk[4096];
+  while (true) {
+    const std::size_t n = socket.read_some(boost::asio::buffer(chunk), ec);
+    if (ec) break;
+    all.append(chunk, n);
+  }
+  // Three responses; the two HEAD ones end at their blank line.
+  std::vector<std::string> heads;
+  std::size_t at = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(all.compare(at, 15, "HTTP/1.1 200 OK"), 0) << "response " << i << ":\n" << all;
+    const auto end = all.find("\r\n\r\n", at);
+    ASSERT_NE(end, std::string::npos) << all;
+    heads.push_back(Lower(all.substr(at, end + 4 - at)));
+    at = end + 4;
+  }
+  EXPECT_NE(heads[0].find("content-type: text/html"), std::string::npos) << heads[0];
+  EXPECT_EQ(heads[0].find("content-length: 0\r\n"), std::string::npos) << heads[0];
+  EXPECT_NE(heads[0].find("content-length: "), std::string::npos) << heads[0];
+  EXPECT_NE(heads[1].find("content-type: application/json"), std::string::npos) << heads[1];
+  EXPECT_NE(all.find("\"status\":\"ok\"", at), std::string::npos) << all.substr(at);
 }
 
 TEST_F(HttpApiTest, UnknownPathReturns404Json) {

@@ -248,7 +248,7 @@ TEST_F(HttpApiTest, HealthNeedsNoKey) {
 TEST_F(HttpApiTest, PostToHealthIs405WithAllow) {
   const HttpResponse r = send(request("POST", "/health"));
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(header_of(r, "Allow"), "GET");
+  EXPECT_EQ(header_of(r, "Allow"), "GET, HEAD");
   EXPECT_EQ(body_object(r).at("error"), "method_not_allowed");
 }
 
@@ -308,7 +308,7 @@ TEST_F(HttpApiTest, MetricsCountsPublishErrorsByCode) {
 TEST_F(HttpApiTest, PostToMetricsIs405) {
   const HttpResponse r = send(request("POST", "/metrics"));
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(header_of(r, "Allow"), "GET");
+  EXPECT_EQ(header_of(r, "Allow"), "GET, HEAD");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -354,7 +354,16 @@ TEST_F(HttpApiTest, PostToPresenceIs405WithAllowGet) {
   const HttpResponse r =
       send(request("POST", "/realtime/presence/room", {{"x-plugin-secret", kKey}}));
   EXPECT_EQ(r.status, 405);
-  EXPECT_EQ(header_of(r, "Allow"), "GET");
+  EXPECT_EQ(header_of(r, "Allow"), "GET, HEAD");
+}
+
+TEST_F(HttpApiTest, HeadIsAnsweredWhereGetIs) {
+  // The body is built as for GET; the HTTP session leaves it out and keeps its length.
+  EXPECT_EQ(send(request("HEAD", "/metrics")).status, 200);
+  EXPECT_EQ(send(request("HEAD", "/realtime/presence/room", {{"x-plugin-secret", kKey}})).status,
+            200);
+  EXPECT_EQ(send(request("HEAD", "/realtime/nope")).status, 404);
+  EXPECT_EQ(send(request("HEAD", "/realtime/publish", {{"x-plugin-secret", kKey}})).status, 405);
 }
 
 TEST_F(HttpApiTest, ConnectWithoutUpgradeIs426) {
