@@ -1559,7 +1559,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
 void run_connect(Bench& b) {
   const std::size_t n = static_cast<std::size_t>(b.opt.connect_clients);
   struct Acc {
-    std::vector<double> rates, cpu_us;
+    std::vector<double> rates, cpu_us, client_cpu_us;
     std::vector<std::int64_t> setup;
     std::uint64_t failures = 0;
     std::vector<std::string> notes;
@@ -1576,7 +1576,7 @@ void run_connect(Bench& b) {
         std::cerr << "[connect] " << t.name << ": " << n << " clients, " << (tokens ? "token + " : "") << "upgrade + subscribe, "
                   << b.opt.connect_concurrency << " in flight\n";
         take_samples(b);
-        const double cpu0 = process_cpu_seconds(t.pid);
+        const double cpu0 = process_cpu_seconds(t.pid), client0 = self_cpu_seconds();
         auto f = connect_fleet(b, t, n, b.opt.connect_concurrency, tokens, true,
                                [&](std::size_t i) {
                                  ClientPlan p;
@@ -1587,7 +1587,7 @@ void run_connect(Bench& b) {
                                  return p;
                                },
                                60);
-        const double cpu1 = process_cpu_seconds(t.pid);
+        const double cpu1 = process_cpu_seconds(t.pid), client1 = self_cpu_seconds();
         auto s = take_samples(b);
         a.setup.insert(a.setup.end(), s.begin(), s.end());
         const double rate = f.seconds > 0 ? double(f.ready) / f.seconds : 0;
@@ -1598,6 +1598,11 @@ void run_connect(Bench& b) {
         a.rates.push_back(rate);
         // Includes the presence joins and, during the run, nothing else: the server is ours alone.
         if (cpu0 >= 0 && cpu1 >= 0 && f.ready > 0) a.cpu_us.push_back((cpu1 - cpu0) / double(f.ready) * 1e6);
+        // The load generator's own cost: on a shared machine it bounds what any server can reach.
+        if (f.ready > 0) a.client_cpu_us.push_back((client1 - client0) / double(f.ready) * 1e6);
+        if (!a.cpu_us.empty() && !a.client_cpu_us.empty())
+          std::cerr << "  CPU per connection: server " << fixed(a.cpu_us.back(), 0) << " µs, client "
+                    << fixed(a.client_cpu_us.back(), 0) << " µs\n";
         a.failures += f.failed;
         quiesce(b, 0.3, 5);
         close_fleet(b);
@@ -1625,6 +1630,7 @@ void run_connect(Bench& b) {
         o["connections_per_s_rounds"] = rr;
         o["failures"] = a.failures;
         if (!a.cpu_us.empty()) o["server_cpu_us_per_connection"] = std::llround(median(a.cpu_us));
+        if (!a.client_cpu_us.empty()) o["client_cpu_us_per_connection"] = std::llround(median(a.client_cpu_us));
         auto setup = a.setup;
         auto p = percentiles(setup);
         put_latency(o, p);  // per-client setup time
@@ -1781,8 +1787,12 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
           notes += "; **latency rate not sustained** (" + human(num(o, "latency_behind")) + " batches skipped)";
       } else if (s == "connect" || s == "connect-plain") {
         result = human(num(o, "connections_per_s")) + " conn/s";
-        if (o.if_contains("server_cpu_us_per_connection"))
-          result += " (" + fixed(num(o, "server_cpu_us_per_connection"), 0) + " µs CPU each)";
+        if (o.if_contains("server_cpu_us_per_connection")) {
+          result += " (" + fixed(num(o, "server_cpu_us_per_connection"), 0) + " µs CPU each";
+          if (o.if_contains("client_cpu_us_per_connection"))
+            result += "; load generator " + fixed(num(o, "client_cpu_us_per_connection"), 0) + " µs";
+          result += ")";
+        }
         auto* tf = o.if_contains("token_fetch");
         notes = std::string(tf && tf->is_bool() && tf->get_bool() ? "token + " : "no token; ") + "upgrade + subscribe, " +
                 std::to_string(int(num(o, "concurrency"))) + " in flight; failures " + human(num(o, "failures")) + "; latency = per-client setup";

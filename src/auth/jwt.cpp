@@ -242,9 +242,13 @@ std::variant<json::object, AuthError> decode_verified(std::string_view token, Jw
                 "the token must be signed with " + std::string(to_string(alg)));
   }
   if (const EVP_MD* md = hmac_digest(alg)) {
+    // Compared as text: base64url has several spellings of the same bytes (the unused bits of
+    // the last character), and only the canonical one is the token that was signed.
     const auto expected = hmac(md, key, token.substr(0, dot2));
-    if (!expected || expected->size() != signature->size() ||
-        CRYPTO_memcmp(expected->data(), signature->data(), expected->size()) != 0) {
+    const std::string expected_text = expected ? base64url_encode(*expected) : std::string();
+    const std::string_view signature_text = token.substr(dot2 + 1);
+    if (!expected || expected_text.size() != signature_text.size() ||
+        CRYPTO_memcmp(expected_text.data(), signature_text.data(), expected_text.size()) != 0) {
       return fail(AuthFailure::bad_signature, "the token's signature does not verify");
     }
     return std::move(*payload);

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -377,7 +378,9 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
   }
 
   if (c.threads == 0) {
-    c.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    // One shard per core, at most 256 (the range of REALTIME_THREADS, and the size of the
+    // brokers' per-topic shard sets).
+    c.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 256u));
   }
   // --migrate only needs the database settings.
   if (!c.dev && out.action != Action::migrate) {

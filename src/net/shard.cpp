@@ -72,12 +72,11 @@ void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
 }
 
 void Shard::on_deliver(const FrameBatch& batch) {
-  ++delivery_turn_;
   for (const auto& item : batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;
-    // send() only queues (the write happens in flush_corked()) and never changes the registry
-    // or ends a session synchronously, so walking the vector while sending is safe.
+    // send() queues (and writes at once only a queue that reached its bound); it never changes
+    // the registry or ends a session synchronously, so walking the vector while sending is safe.
     if (item.exclude_connection.empty()) {
       for (WsSession* session : *subscribers) session->send(item.frame);
     } else {

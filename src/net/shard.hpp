@@ -50,8 +50,6 @@ class Shard final : public DeliveryTarget {
   void detach(WsSession* session) { sessions_.erase(session); }
   // Every session of the shard reads into this one buffer, then keeps only partial frames.
   std::vector<char>& read_buffer() { return read_buffer_; }
-  // Counts deliveries, so a session can tell frames of the current batch from its backlog.
-  std::uint64_t delivery_turn() const { return delivery_turn_; }
   // A session with frames to send asks to be flushed once, at the end of the loop turn: every
   // handler ready now (deliveries of several batches, replies, pongs) runs first, and what they
   // queued leaves in one sendmsg per session (uWebSockets' cork, drained once per loop turn).
@@ -77,7 +75,6 @@ class Shard final : public DeliveryTarget {
   std::unordered_set<WsSession*> sessions_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;
-  std::uint64_t delivery_turn_ = 0;
   WriteOpPool write_op_pool_;  // before io_: pending writes give their memory back to it
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions

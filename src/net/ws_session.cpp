@@ -62,6 +62,7 @@ void WsSession::run() {
   // The 101 heads the queue: it leaves with the welcome (and whatever else this turn queues) in
   // one write. A socket that died meanwhile fails that write, and the read side finishes us.
   enqueue(std::make_shared<const std::string>(std::move(response)));
+  handshake_unsent_ = true;
   ServerContext& ctx = shard_.context();
   accepted_ = true;
   shard_.attach(this);
@@ -265,28 +266,36 @@ void WsSession::send_error(std::string_view id, ErrorCode code, std::string_view
 void WsSession::send_text(std::string_view json) { send(wire_text(json)); }
 
 void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
-  // Control frames bypass the queue bound: they are tiny and the protocol requires them.
-  enqueue(std::make_shared<const std::string>(ws::encode_frame(opcode, payload)));
+  auto frame = std::make_shared<const std::string>(ws::encode_frame(opcode, payload));
+  // A peer that pings without ever reading gets the same bound as any other reader; a close
+  // frame always goes (close() has dropped what was unsent before it).
+  if (opcode != ws::Opcode::close && !make_room(frame->size())) return close_slow_consumer();
+  enqueue(std::move(frame));
 }
 
 void WsSession::send(const FramePtr& frame) {
   if (!accepted_ || closing_ || finished_) return;
-  const ServerContext& ctx = shard_.context();
-  // The bound applies to what is left over from earlier deliveries: one published batch is
-  // always queued whole (else a reader of a full 1 MiB batch would be closed however fast it
-  // reads), and a reader that has not drained the previous ones by the next is slow.
-  if (shard_.delivery_turn() != turn_) {
-    turn_ = shard_.delivery_turn();
-    backlog_ = queued_bytes_;
-  }
-  if (backlog_ + frame->size() > ctx.config->max_queue_bytes) {
-    ctx.metrics->count_slow_consumer();
-    spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id_,
-                 grant_.subject.user_id, queued_bytes_);
-    return close(close_code::slow_consumer, "slow consumer");
-  }
+  if (!make_room(frame->size())) return close_slow_consumer();
   enqueue(frame);
   ShardCounters::add(shard_.counters().messages_delivered, 1);
+}
+
+bool WsSession::make_room(std::size_t bytes) {
+  // One frame always fits in an empty queue, however large; beyond that the queue holds at most
+  // REALTIME_MAX_QUEUE_BYTES. Before refusing, the queue is written at once instead of at the end
+  // of the turn: a reader that keeps up is never closed because one loop turn queued a lot.
+  const std::size_t limit = shard_.context().config->max_queue_bytes;
+  if (queued_bytes_ == 0 || queued_bytes_ + bytes <= limit) return true;
+  if (!waiting_writable_) write_queued();
+  return queued_bytes_ == 0 || queued_bytes_ + bytes <= limit;
+}
+
+void WsSession::close_slow_consumer() {
+  const ServerContext& ctx = shard_.context();
+  ctx.metrics->count_slow_consumer();
+  spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id_,
+               grant_.subject.user_id, queued_bytes_);
+  close(close_code::slow_consumer, "slow consumer");
 }
 
 void WsSession::enqueue(FramePtr frame) {
@@ -352,6 +361,7 @@ void WsSession::consume(std::size_t bytes) {
     }
     bytes -= rest;
     write_offset_ = 0;
+    handshake_unsent_ = false;  // the 101 is the first frame ever queued
     queued_bytes_ -= queue_.front()->size();
     queue_.pop_front();
   }
@@ -378,8 +388,9 @@ void WsSession::on_writable(error_code ec) {
 
 void WsSession::close(unsigned short code, std::string_view reason) {
   if (!accepted_ || closing_ || finished_) return;
-  // Drop what is unsent, but keep a partly written frame: the peer already has its beginning.
-  const std::size_t keep = write_offset_ > 0 ? 1 : 0;
+  // Drop what is unsent, but keep a partly written frame (the peer already has its beginning)
+  // and the 101 (without it the close frame would answer an HTTP request).
+  const std::size_t keep = write_offset_ > 0 || handshake_unsent_ ? 1 : 0;
   while (queue_.size() > keep) {
     queued_bytes_ -= queue_.back()->size();
     queue_.pop_back();

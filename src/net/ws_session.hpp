@@ -56,6 +56,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void send_text(std::string_view json);
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
   void send_control(ws::Opcode opcode, std::string_view payload);
+  // Whether `bytes` more may be queued (REALTIME_MAX_QUEUE_BYTES), after writing at once if the
+  // bound is reached.
+  bool make_room(std::size_t bytes);
+  void close_slow_consumer();
   // Queues without the bound and corks the session for the end of the loop turn.
   void enqueue(FramePtr frame);
   void write_queued();
@@ -75,8 +79,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   FrameRing queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t write_offset_ = 0;  // bytes of the front frame already written
-  std::uint64_t turn_ = 0;        // the shard's delivery turn of the last send()
-  std::size_t backlog_ = 0;       // bytes queued before that turn began
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point connected_at_ = last_activity_;
@@ -84,6 +86,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool accepted_ = false;
   bool corked_ = false;             // the shard flushes us at the end of its loop turn
   bool waiting_writable_ = false;   // the socket was full: writing resumes when it drains
+  bool handshake_unsent_ = false;   // the 101 heads the queue, not yet written whole
   bool closing_ = false;            // our close frame is queued or sent
   bool close_after_write_ = false;  // close the socket once the queue is written
   bool finished_ = false;

@@ -195,15 +195,21 @@ std::optional<DbError> LastSeenWriter::upsert(const std::vector<PresenceRow>& ro
     one[0] = row;
     if (auto err = error_of(
             db_->run(upsert_statement(db_->dialect(), options_.account_id, one), deadline))) {
-      db_->run({"ROLLBACK", {}, true}, deadline);
-      return err;
+      return rollback(*err, deadline);
     }
   }
-  if (auto err = error_of(db_->run({"COMMIT", {}, true}, deadline))) {
-    db_->run({"ROLLBACK", {}, true}, deadline);
-    return err;
-  }
+  if (auto err = error_of(db_->run({"COMMIT", {}, true}, deadline)))
+    return rollback(*err, deadline);
   return std::nullopt;
+}
+
+DbError LastSeenWriter::rollback(DbError error, Deadline deadline) {
+  // A transaction left open would swallow the one-row retries of a data error uncommitted: if
+  // it can't be rolled back, the error becomes one that closes the connection (which does).
+  if (std::holds_alternative<DbError>(db_->run({"ROLLBACK", {}, true}, deadline))) {
+    error.data_error = false;
+  }
+  return error;
 }
 
 std::optional<DbError> LastSeenWriter::write(std::vector<PresenceRow>& batch, Deadline deadline) {

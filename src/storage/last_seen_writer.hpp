@@ -66,6 +66,8 @@ class LastSeenWriter {
   std::optional<DbError> ensure_open(Deadline deadline);
   // Upserts `rows` (all or none) the cheapest way for the dialect.
   std::optional<DbError> upsert(const std::vector<PresenceRow>& rows, Deadline deadline);
+  // Rolls back after `error`; returns it, no longer a data error if the rollback failed.
+  DbError rollback(DbError error, Deadline deadline);
   // Writes one batch; on a data error writes its rows one by one and drops the refused ones.
   // Leaves in `batch` the rows not written (all of them after an outage).
   std::optional<DbError> write(std::vector<PresenceRow>& batch, Deadline deadline);

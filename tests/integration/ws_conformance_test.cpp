@@ -23,12 +23,21 @@ namespace {
 // A client that speaks raw bytes after a hand-made handshake.
 class RawClient {
  public:
-  explicit RawClient(std::uint16_t port) : socket_(io_) {
+  // `behind_request`: bytes sent in the same write as the upgrade request (frames a client
+  // sends before it sees the 101). `receive_buffer`: SO_RCVBUF, 0 for the kernel's default.
+  explicit RawClient(std::uint16_t port, const std::string& behind_request = {},
+                     int receive_buffer = 0)
+      : socket_(io_) {
+    socket_.open(net::ip::tcp::v4());
+    if (receive_buffer > 0) {
+      socket_.set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    }
     socket_.connect({net::ip::make_address("127.0.0.1"), port});
     const std::string request =
         "GET /realtime/connect?user=raw HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
         "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n" +
+        behind_request;
     net::write(socket_, net::buffer(request));
     net::read_until(socket_, buffer_, "\r\n\r\n");
     std::string head(net::buffers_begin(buffer_.data()), net::buffers_end(buffer_.data()));
@@ -43,6 +52,11 @@ class RawClient {
 
   // A frame with the given first byte, payload, and mask (masked unless told otherwise).
   void SendFrame(unsigned char first, const std::string& payload, bool mask = true) {
+    net::write(socket_, net::buffer(Frame(first, payload, mask)));
+  }
+  void SendBytes(const std::string& bytes) { net::write(socket_, net::buffer(bytes)); }
+
+  static std::string Frame(unsigned char first, const std::string& payload, bool mask = true) {
     std::string out;
     out += static_cast<char>(first);
     out += static_cast<char>((mask ? 0x80 : 0) | payload.size());  // tests send < 126 bytes
@@ -51,7 +65,7 @@ class RawClient {
     for (std::size_t i = 0; i < payload.size(); ++i) {
       out += mask ? static_cast<char>(payload[i] ^ key[i & 3]) : payload[i];
     }
-    net::write(socket_, net::buffer(out));
+    return out;
   }
 
   // Reads server frames until a close frame; returns its code (0 if the connection just ended).
@@ -125,6 +139,14 @@ TEST_F(WsConformanceTest, UnmaskedClientFrameIsAProtocolError) {
   ASSERT_NO_FATAL_FAILURE(ExpectFreshClientWorks(server_.port()));
 }
 
+// A protocol error in bytes that arrive with the upgrade request: the client still gets the 101
+// before the close frame (the close must not replace the unsent handshake).
+TEST_F(WsConformanceTest, ProtocolErrorRightBehindTheUpgradeRequestStillGetsThe101First) {
+  RawClient client(server_.port(), RawClient::Frame(0x81, R"({"type":"ping"})", /*mask=*/false));
+  EXPECT_NE(client.head().find("HTTP/1.1 101"), std::string::npos) << client.head();
+  EXPECT_EQ(client.ReadUntilClose(), 1002);
+}
+
 TEST_F(WsConformanceTest, InvalidUtf8TextIsClosedWith1007) {
   RawClient client(server_.port());
   client.SendFrame(0x81, "\"\xC3\x28\"");
@@ -139,11 +161,11 @@ TEST_F(WsConformanceTest, ReservedBitsAreAProtocolError) {
 
 TEST_F(WsConformanceTest, FragmentedMessageIsReassembled) {
   RawClient client(server_.port());
-  client.SendFrame(0x01, R"({"type":"pi)");  // text, not final
-  client.SendFrame(0x89, "hb");              // a ping in between is allowed
-  client.SendFrame(0x80, R"(ng","id":7})");  // final continuation
+  client.SendFrame(0x01, R"({"type":"pi)");            // text, not final
+  client.SendFrame(0x89, "hb");                        // a ping in between is allowed
+  client.SendFrame(0x80, R"(ng","id":7})");            // final continuation
   client.SendFrame(0x88, std::string("\x03\xE8", 2));  // then close 1000
-  EXPECT_EQ(client.ReadUntilClose(), 1000);  // the server echoes the close
+  EXPECT_EQ(client.ReadUntilClose(), 1000);            // the server echoes the close
   ASSERT_EQ(client.pongs().size(), 1u);
   EXPECT_EQ(client.pongs()[0], "hb");
   bool replied = false;
@@ -152,6 +174,21 @@ TEST_F(WsConformanceTest, FragmentedMessageIsReassembled) {
                           t.find(R"("id":7)") != std::string::npos);
   }
   EXPECT_TRUE(replied) << "no pong reply to the reassembled ping message";
+}
+
+// A client that pings without ever reading the pongs is a slow consumer like any other reader:
+// its queue of pongs is bounded by REALTIME_MAX_QUEUE_BYTES, then it is closed with 4008.
+TEST(WsQueueBoundTest, PingsFromAClientThatNeverReadsEndIn4008NotUnboundedPongs) {
+  ServerProcess server(ServerProcess::DevArgs({"--max-queue-bytes", "4096"}));
+  RawClient client(server.port(), {}, /*receive_buffer=*/4096);
+  // 131-byte pings in 64 KiB writes: 16 MiB in all, far more than the server's socket buffer
+  // (at most 4 MiB here) and the 4 KiB queue can hold as pongs.
+  const std::string ping = RawClient::Frame(0x89, std::string(125, 'p'));
+  std::string chunk;
+  while (chunk.size() + ping.size() <= 64 * 1024) chunk += ping;
+  for (int i = 0; i < 256; ++i) client.SendBytes(chunk);
+  EXPECT_EQ(client.ReadUntilClose(), 4008);
+  EXPECT_GE(ScrapeMetric(server.port(), "realtime_slow_consumer_closes_total"), 1.0);
 }
 
 }  // namespace

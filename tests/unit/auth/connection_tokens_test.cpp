@@ -222,6 +222,23 @@ TEST(ConnectionTokensTest, TamperedSignatureIsRefused) {
   EXPECT_NE(failure_of(tokens.verify(parts.header + "." + parts.payload + ".", kNow)), "ok");
 }
 
+// A 32-byte HMAC is 43 base64url characters whose last one carries 2 unused bits: another
+// spelling of the same bytes is not the token that was signed.
+TEST(ConnectionTokensTest, NonCanonicalSpellingOfTheSignatureIsRefused) {
+  static constexpr std::string_view alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const ConnectionTokens tokens(std::string(kSecret), kTtl);
+  const std::string token = tokens.issue(Subject{"alice", "user", {}}, kNow);
+  const TokenParts parts = split(token);
+  ASSERT_EQ(parts.signature.size(), 43u);
+  std::string signature = parts.signature;
+  signature.back() = alphabet[alphabet.find(signature.back()) ^ 1];
+  ASSERT_EQ(base64url_decode(signature), base64url_decode(parts.signature));  // same bytes
+  EXPECT_EQ(failure_of(tokens.verify(parts.header + "." + parts.payload + "." + signature, kNow)),
+            "bad_signature");
+  EXPECT_EQ(failure_of(tokens.verify(token, kNow)), "ok");
+}
+
 TEST(ConnectionTokensTest, UnsignedTokenIsRefused) {
   const ConnectionTokens tokens(std::string(kSecret), kTtl);
   const std::string token = tokens.issue(Subject{"alice", "user", {}}, kNow);
