@@ -95,7 +95,7 @@ const std::vector<Setting>& settings() {
        integer_setting(&Config::max_connections, 1, 1000000)},
       {{"REALTIME_THREADS"},
        "--threads",
-       "shards (threads with their own event loop) [cores]",
+       "shards (threads with their own event loop) [cores, at most 256]",
        integer_setting(&Config::threads, 1, 256)},
       {{"REALTIME_MAX_MESSAGE_BYTES"},
        "--max-message-bytes",
