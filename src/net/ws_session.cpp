@@ -314,7 +314,7 @@ void WsSession::flush() {
 
 void WsSession::write_queued() {
   // Our own sendmsg rather than an Asio write op: no operation to allocate and complete, and up
-  // to IOV_MAX frames per call where Asio hands over 64. The socket is non-blocking.
+  // to IOV_MAX frames per call where Asio hands over 64. MSG_DONTWAIT: it never blocks.
   auto& iov = shard_.iovecs();
   while (!queue_.empty()) {
     const std::size_t count = std::min(queue_.size(), iov.size());
@@ -333,11 +333,7 @@ void WsSession::write_queued() {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
-      // The read side sees the dead socket too and finishes the session.
-      queue_.clear();
-      queued_bytes_ = 0;
-      write_offset_ = 0;
-      return close_socket();
+      return write_failed();
     }
     ShardCounters::add(shard_.counters().bytes_out, static_cast<std::uint64_t>(n));
     consume(static_cast<std::size_t>(n));
@@ -377,13 +373,15 @@ void WsSession::wait_writable() {
 
 void WsSession::on_writable(error_code ec) {
   waiting_writable_ = false;
-  if (ec) {
-    queue_.clear();
-    queued_bytes_ = 0;
-    write_offset_ = 0;
-    return close_socket();
-  }
+  if (ec) return write_failed();
   if (!finished_) write_queued();
+}
+
+void WsSession::write_failed() {
+  queue_.clear();
+  queued_bytes_ = 0;
+  write_offset_ = 0;
+  close_socket();  // the read side sees the dead socket too and finishes the session
 }
 
 void WsSession::close(unsigned short code, std::string_view reason) {

@@ -66,6 +66,8 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void consume(std::size_t bytes);
   void wait_writable();
   void on_writable(boost::system::error_code ec);
+  // Drops the queue and closes the socket after a failed write.
+  void write_failed();
   void arm_close_deadline();
   void close_socket();
   // Leaves every topic, presence and the shard; exactly once, when the connection ends.
