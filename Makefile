@@ -37,7 +37,7 @@ bench: deps
 	@scripts/bench
 
 # Latency at several rates (fanout, memory and Redis engines), then docs/perf/latency.png.
-BENCH_RATES ?= 50000,100000,200000,400000
+BENCH_RATES ?= 100000,400000,1600000,3200000
 bench-plot: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench
