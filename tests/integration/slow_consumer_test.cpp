@@ -146,6 +146,21 @@ TEST_F(SlowConsumerTest, ServerMemoryStaysBoundedWhileAClientStopsReading) {
             << " MiB published\n";
 }
 
+// Reads `count` bulk.item events, seq 0..count-1 in order, skipping presence events; fails on a
+// close.
+void ReadBulkItemsInOrder(WsClient& reader, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i) {
+    const ReadResult r = reader.Read();
+    ASSERT_EQ(r.kind, ReadResult::Kind::kMessage)
+        << "after " << i << " events: close code " << r.close_code << " " << r.error;
+    if (r.text.find("bulk.item") == std::string::npos) {
+      --i;  // a presence event
+      continue;
+    }
+    ASSERT_EQ(ScanSeq(r.text), i);
+  }
+}
+
 // A subscriber that reads as fast as it can is not a slow consumer, even when one publish
 // request carries the largest batch the API accepts (1,000 messages, body just under 1 MiB)
 // for its topic. Defaults for every limit.
@@ -173,16 +188,7 @@ TEST(SlowConsumerLimitsTest, ReaderOfALargestAllowedBatchIsNotClosed) {
 
   const HttpResponse res = HttpPostJson(server.port(), "/realtime/publish", body);
   ASSERT_EQ(res.status, 202) << res.body;
-  for (std::size_t i = 0; i < kMessages; ++i) {
-    const ReadResult r = reader->Read();
-    ASSERT_EQ(r.kind, ReadResult::Kind::kMessage)
-        << "after " << i << " events: close code " << r.close_code << " " << r.error;
-    if (r.text.find("bulk.item") == std::string::npos) {
-      --i;  // a presence event
-      continue;
-    }
-    ASSERT_EQ(ScanSeq(r.text), i);
-  }
+  ASSERT_NO_FATAL_FAILURE(ReadBulkItemsInOrder(*reader, kMessages));
   EXPECT_EQ(ScrapeMetric(server.port(), "realtime_slow_consumer_closes_total"), 0.0);
 }
 
@@ -205,16 +211,7 @@ TEST(SlowConsumerLimitsTest, ReaderOfBatchesFarLargerThanASmallBoundIsNotClosed)
     const HttpResponse res = http.PostJson("/realtime/publish", BatchJson(messages));
     ASSERT_EQ(res.status, 202) << res.body;
   }
-  for (std::size_t i = 0; i < kRequests * kMessages; ++i) {
-    const ReadResult r = reader->Read();
-    ASSERT_EQ(r.kind, ReadResult::Kind::kMessage)
-        << "after " << i << " events: close code " << r.close_code << " " << r.error;
-    if (r.text.find("bulk.item") == std::string::npos) {
-      --i;  // a presence event
-      continue;
-    }
-    ASSERT_EQ(ScanSeq(r.text), i);
-  }
+  ASSERT_NO_FATAL_FAILURE(ReadBulkItemsInOrder(*reader, kRequests * kMessages));
   EXPECT_EQ(ScrapeMetric(server.port(), "realtime_slow_consumer_closes_total"), 0.0);
 }
 
