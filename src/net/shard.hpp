@@ -75,7 +75,7 @@ class Shard final : public DeliveryTarget {
   std::unordered_set<WsSession*> sessions_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;
-  WriteOpPool write_op_pool_;  // before io_: pending writes give their memory back to it
+  WriteOpPool write_op_pool_;  // before io_: pending waits give their memory back to it
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions
   // still held here at destruction go before the loop they live on.

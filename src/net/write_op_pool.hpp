@@ -6,14 +6,15 @@
 
 namespace realtime {
 
-// Recycles the memory of sessions' write operations on one shard. Asio allocates each async
-// operation through the handler's associated allocator; its default one caches two blocks per
-// thread, so when a delivery starts writes on hundreds of sessions at once every write mallocs
-// (one allocation per subscriber per delivered batch). Single-threaded: the shard's loop only.
+// Recycles the memory of sessions' waits for a writable socket on one shard (a session writes
+// with its own sendmsg; only a full socket makes it wait). Asio allocates each async operation
+// through the handler's associated allocator, and its default cache lives only as long as one
+// run_one()/poll_one() call of the shard's loop, so a burst of slow sockets would malloc once per
+// wait. Single-threaded: the shard's loop only.
 class WriteOpPool {
  public:
-  // A session's write op fits (at most 560 bytes with GCC 12, Boost 1.81, release); a bigger
-  // one (e.g. sanitizer builds) falls back to operator new, which is correct, only not recycled.
+  // A session's wait op fits with room to spare; a bigger operation (e.g. in a sanitizer build)
+  // falls back to operator new, which is correct, only not recycled.
   static constexpr std::size_t block_size = 640;
   static constexpr std::size_t max_free = 8192;  // at most 5 MiB kept per shard
 
