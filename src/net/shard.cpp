@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <climits>
 
 #include "net/ws_session.hpp"
@@ -106,9 +107,11 @@ void Shard::close_all(unsigned short code) {
 
 void Shard::schedule_heartbeat_sweep() {
   // A quarter of the heartbeat, at most 5 s: a silent client is closed between 2x and 2.25x.
-  const auto heartbeat = std::chrono::seconds(context_.config->heartbeat_seconds);
-  const auto interval =
-      std::min<std::chrono::milliseconds>(heartbeat / 4, std::chrono::milliseconds(5000));
+  // In milliseconds before dividing: seconds(3) / 4 truncates to 0 and the timer would spin.
+  const std::chrono::milliseconds heartbeat =
+      std::chrono::seconds(context_.config->heartbeat_seconds);
+  const auto interval = std::clamp<std::chrono::milliseconds>(
+      heartbeat / 4, std::chrono::milliseconds(100), std::chrono::milliseconds(5000));
   sweep_timer_.expires_after(interval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;

@@ -14,6 +14,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <sstream>
 #include <stdexcept>
 
 extern char** environ;
@@ -208,6 +210,26 @@ std::size_t ServerProcess::OpenFdCount() const {
     ++count;
   }
   return count;
+}
+
+std::chrono::microseconds ServerProcess::CpuTime() const {
+  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const auto close = text.rfind(')');
+  if (close == std::string::npos)
+    throw std::runtime_error("no stat for pid " + std::to_string(pid_));
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  // state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  const long ticks = sysconf(_SC_CLK_TCK);
+  return std::chrono::microseconds((utime + stime) * 1000000ULL /
+                                   static_cast<unsigned long long>(ticks));
 }
 
 }  // namespace realtime::testing

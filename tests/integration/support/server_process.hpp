@@ -60,6 +60,8 @@ class ServerProcess {
   std::uint64_t RssBytes() const;
   // Number of open file descriptors, from /proc/PID/fd.
   std::size_t OpenFdCount() const;
+  // CPU time the process has used so far (user + system, every thread), from /proc/PID/stat.
+  std::chrono::microseconds CpuTime() const;
 
  private:
   void DrainStderr();
