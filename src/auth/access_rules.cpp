@@ -3,6 +3,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "config/config.hpp"
 
 namespace json = boost::json;
@@ -21,6 +24,10 @@ std::vector<std::string_view> segments(std::string_view s) {
   }
 }
 
+bool is_capture(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
 bool role_listed(const std::vector<std::string>& roles, std::string_view role) {
   for (const auto& r : roles) {
     if (r == "*" || r == role) return true;
@@ -28,21 +35,178 @@ bool role_listed(const std::vector<std::string>& roles, std::string_view role) {
   return false;
 }
 
-void validate_pattern(const std::string& pattern, const std::string& where) {
+// The built-in parameters every check may use besides the pattern's captures.
+constexpr std::string_view builtin_params[] = {"user_id", "role", "topic"};
+
+std::vector<std::string> validate_pattern(const std::string& pattern, const std::string& where) {
   if (pattern.empty()) throw ConfigError(where + ": \"match\" must not be empty");
+  std::vector<std::string> captures;
   auto segs = segments(pattern);
   for (std::size_t i = 0; i < segs.size(); ++i) {
-    if (segs[i].empty()) throw ConfigError(where + ": \"" + pattern + "\" has an empty segment");
-    if (segs[i] == "**" && i + 1 != segs.size()) {
+    const std::string_view seg = segs[i];
+    if (seg.empty()) throw ConfigError(where + ": \"" + pattern + "\" has an empty segment");
+    if (seg == "**" && i + 1 != segs.size()) {
       throw ConfigError(where + ": \"" + pattern + "\": ** may only be the last segment");
     }
+    if (seg.find_first_of("{}") == std::string_view::npos) continue;
+    const std::string_view name = is_capture(seg) ? seg.substr(1, seg.size() - 2) : "";
+    if (!is_valid_param_name(name)) {
+      throw ConfigError(where + ": \"" + pattern + "\": bad capture \"" + std::string(seg) +
+                        "\" (a whole segment {name}, name of [A-Za-z_][A-Za-z0-9_]*)");
+    }
+    if (name == "user_id") continue;
+    if (name == "role" || name == "topic") {
+      throw ConfigError(where + ": \"" + pattern + "\": {" + std::string(name) +
+                        "} is reserved (the caller's " + std::string(name) + ")");
+    }
+    if (std::find(captures.begin(), captures.end(), name) != captures.end()) {
+      throw ConfigError(where + ": \"" + pattern + "\": capture {" + std::string(name) +
+                        "} appears twice");
+    }
+    captures.emplace_back(name);
   }
+  return captures;
+}
+
+std::vector<std::string> role_list(const json::value& value, const std::string& where,
+                                   std::string_view key) {
+  const json::array* roles = value.if_array();
+  if (roles == nullptr)
+    throw ConfigError(where + ": \"" + std::string(key) + "\" must be an array of roles");
+  std::vector<std::string> out;
+  for (const auto& role : *roles) {
+    if (!role.is_string() || role.get_string().empty()) {
+      throw ConfigError(where + ": \"" + std::string(key) + "\" must hold non-empty role names");
+    }
+    out.emplace_back(role.get_string());
+  }
+  return out;
+}
+
+AccessRules::ActionRule parse_action(const json::value& value, const std::string& where,
+                                     std::string_view key) {
+  AccessRules::ActionRule action;
+  if (value.is_array()) {
+    action.roles = role_list(value, where, key);
+    return action;
+  }
+  const json::object* obj = value.if_object();
+  if (obj == nullptr) {
+    throw ConfigError(where + ": \"" + std::string(key) +
+                      "\" must be an array of roles or {\"roles\": [...], \"check\": \"name\"}");
+  }
+  for (const auto& [k, v] : *obj) {
+    if (k == "roles") {
+      action.roles = role_list(v, where, std::string(key) + ".roles");
+    } else if (k == "check") {
+      if (!v.is_string() || v.get_string().empty()) {
+        throw ConfigError(where + ": \"" + std::string(key) + ".check\" must name a check");
+      }
+      action.check = std::string(v.get_string());
+    } else {
+      throw ConfigError(where + ": unknown key \"" + std::string(key) + "." + std::string(k) +
+                        "\" (expected roles, check)");
+    }
+  }
+  if (!obj->contains("roles")) {
+    if (action.check.empty()) {
+      throw ConfigError(where + ": \"" + std::string(key) + "\" needs roles, a check, or both");
+    }
+    action.any_role = true;
+  }
+  return action;
+}
+
+CheckSpec parse_check(std::string_view name, const json::value& value, const std::string& src) {
+  const std::string where = src + ": checks." + std::string(name);
+  if (!is_valid_param_name(name)) {
+    throw ConfigError(where + ": a check's name is [A-Za-z_][A-Za-z0-9_]*");
+  }
+  const json::object* obj = value.if_object();
+  if (obj == nullptr) {
+    throw ConfigError(where +
+                      " must be an object: {\"hasura\": query} | {\"sql\": sql} | {\"http\": url}");
+  }
+  CheckSpec spec;
+  spec.name = std::string(name);
+  int kinds = 0;
+  for (const auto& [k, v] : *obj) {
+    if (k == "hasura" || k == "sql" || k == "http") {
+      ++kinds;
+      if (!v.is_string() || v.get_string().empty()) {
+        throw ConfigError(where + ": \"" + std::string(k) + "\" must be a non-empty string");
+      }
+      spec.text = std::string(v.get_string());
+      spec.kind = k == "hasura" ? CheckSpec::Kind::hasura
+                  : k == "sql"  ? CheckSpec::Kind::sql
+                                : CheckSpec::Kind::http;
+    } else if (k == "ttl") {
+      if (!v.is_int64() || v.get_int64() < 1 || v.get_int64() > 86400) {
+        throw ConfigError(where + ": \"ttl\" must be whole seconds, 1-86400");
+      }
+      spec.ttl = std::chrono::seconds(v.get_int64());
+    } else if (k == "timeout") {
+      const double seconds = v.is_number() ? v.to_number<double>() : -1;
+      if (!(seconds >= 0.05 && seconds <= 60)) {
+        throw ConfigError(where + ": \"timeout\" must be seconds, 0.05-60");
+      }
+      spec.timeout = std::chrono::milliseconds(std::lround(seconds * 1000));
+    } else {
+      throw ConfigError(where + ": unknown key \"" + std::string(k) +
+                        "\" (expected one of hasura, sql, http; ttl, timeout)");
+    }
+  }
+  if (kinds != 1) throw ConfigError(where + ": needs exactly one of hasura, sql, http");
+  if (spec.kind == CheckSpec::Kind::http) {
+    if (!spec.text.starts_with("http://") && !spec.text.starts_with("https://")) {
+      throw ConfigError(where + ": \"http\" must be an http:// or https:// URL");
+    }
+    return spec;
+  }
+  spec.variables = named_parameters(spec.text);
+  if (spec.kind == CheckSpec::Kind::sql && spec.text.find('$') != std::string::npos) {
+    // $1-style parameters would be bound to nothing: only names are filled in.
+    for (std::size_t i = 0; i + 1 < spec.text.size(); ++i) {
+      if (spec.text[i] == '$' && spec.text[i + 1] >= '0' && spec.text[i + 1] <= '9') {
+        throw ConfigError(where + ": use named parameters ($channel_id, $user_id), not $1");
+      }
+    }
+  }
+  return spec;
 }
 
 }  // namespace
 
+std::string_view to_string(TopicAction action) {
+  switch (action) {
+    case TopicAction::subscribe:
+      return "subscribe";
+    case TopicAction::publish:
+      return "publish";
+    case TopicAction::typing:
+      return "typing";
+    case TopicAction::presence:
+      return "presence";
+  }
+  return "?";
+}
+
+const AccessRules::ActionRule& AccessRules::Rule::action(TopicAction a) const {
+  switch (a) {
+    case TopicAction::subscribe:
+      return subscribe;
+    case TopicAction::publish:
+      return publish;
+    case TopicAction::typing:
+      return typing;
+    case TopicAction::presence:
+      break;
+  }
+  return presence;
+}
+
 bool AccessRules::matches(std::string_view pattern, std::string_view topic,
-                          std::string_view user_id) {
+                          std::string_view user_id, CheckParams* captures) {
   const auto p = segments(pattern);
   const auto t = segments(topic);
   for (std::size_t i = 0; i < p.size(); ++i) {
@@ -50,6 +214,9 @@ bool AccessRules::matches(std::string_view pattern, std::string_view topic,
     if (i >= t.size()) return false;
     if (p[i] == "{user_id}") {
       if (user_id.empty() || t[i] != user_id) return false;
+    } else if (is_capture(p[i])) {
+      if (t[i].empty()) return false;
+      if (captures != nullptr) captures->emplace_back(p[i].substr(1, p[i].size() - 2), t[i]);
     } else if (p[i] != "*" && p[i] != t[i]) {
       return false;
     }
@@ -68,9 +235,21 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
     throw ConfigError(src +
                       ": expected {\"topics\": [ {\"match\": ..., \"subscribe\": [roles], ...} ]}");
   }
+  for (const auto& [key, value] : *obj) {
+    if (key != "topics" && key != "checks") {
+      throw ConfigError(src + ": unknown key \"" + std::string(key) +
+                        "\" (expected topics, checks)");
+    }
+  }
   AccessRules rules;
+  if (const json::value* checks = obj->if_contains("checks")) {
+    if (!checks->is_object()) throw ConfigError(src + ": \"checks\" must be an object of checks");
+    for (const auto& [name, value] : checks->get_object()) {
+      rules.checks_.push_back(parse_check(name, value, src));
+    }
+  }
   for (std::size_t i = 0; i < topics->get_array().size(); ++i) {
-    const std::string where = src + ": topics[" + std::to_string(i) + "]";
+    std::string where = src + ": topics[" + std::to_string(i) + "]";
     const json::object* r = topics->get_array()[i].if_object();
     if (r == nullptr) throw ConfigError(where + " must be an object");
     Rule rule;
@@ -79,31 +258,39 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
       throw ConfigError(where + ": \"match\" is required and must be a string");
     }
     rule.match = std::string(match->get_string());
-    validate_pattern(rule.match, where);
+    where += " (\"" + rule.match + "\")";
+    rule.captures = validate_pattern(rule.match, where);
     for (const auto& [key, value] : *r) {
-      std::vector<std::string>* list = nullptr;
       if (key == "match") continue;
+      ActionRule* action = nullptr;
       if (key == "subscribe")
-        list = &rule.subscribe;
+        action = &rule.subscribe;
       else if (key == "publish")
-        list = &rule.publish;
+        action = &rule.publish;
       else if (key == "typing")
-        list = &rule.typing;
+        action = &rule.typing;
       else if (key == "presence")
-        list = &rule.presence;
+        action = &rule.presence;
       else {
         throw ConfigError(where + ": unknown key \"" + std::string(key) +
                           "\" (expected match, subscribe, publish, typing, presence)");
       }
-      const json::array* roles = value.if_array();
-      if (roles == nullptr)
-        throw ConfigError(where + ": \"" + std::string(key) + "\" must be an array of roles");
-      for (const auto& role : *roles) {
-        if (!role.is_string() || role.get_string().empty()) {
-          throw ConfigError(where + ": \"" + std::string(key) +
-                            "\" must hold non-empty role names");
+      *action = parse_action(value, where, key);
+      if (action->check.empty()) continue;
+      const CheckSpec* check = rules.find_check(action->check);
+      if (check == nullptr) {
+        throw ConfigError(where + ": \"" + std::string(key) + "\" names the unknown check \"" +
+                          action->check + "\"");
+      }
+      for (const auto& variable : check->variables) {
+        const bool builtin = std::find(std::begin(builtin_params), std::end(builtin_params),
+                                       variable) != std::end(builtin_params);
+        if (!builtin && std::find(rule.captures.begin(), rule.captures.end(), variable) ==
+                            rule.captures.end()) {
+          throw ConfigError(where + ": check \"" + check->name + "\" uses $" + variable +
+                            ", which this pattern does not capture (add {" + variable +
+                            "} to \"match\", or use $user_id, $role, $topic)");
         }
-        list->emplace_back(role.get_string());
       }
     }
     rules.rules_.push_back(std::move(rule));
@@ -113,25 +300,62 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
 
 AccessRules AccessRules::defaults() { return parse(default_rules_json, "built-in rules"); }
 
-bool AccessRules::allowed(TopicAction action, std::string_view topic,
-                          const Subject& subject) const {
-  for (const auto& grant : subject.grants) {
-    if (matches(grant, topic, subject.user_id)) return true;
+const CheckSpec* AccessRules::find_check(std::string_view name) const {
+  for (const auto& c : checks_) {
+    if (c.name == name) return &c;
   }
+  return nullptr;
+}
+
+std::vector<std::string> AccessRules::rules_using(std::string_view name) const {
+  std::vector<std::string> out;
   for (const auto& rule : rules_) {
-    if (!matches(rule.match, topic, subject.user_id)) continue;
-    switch (action) {
-      case TopicAction::subscribe:
-        return role_listed(rule.subscribe, subject.role);
-      case TopicAction::publish:
-        return role_listed(rule.publish, subject.role);
-      case TopicAction::typing:
-        return role_listed(rule.typing, subject.role);
-      case TopicAction::presence:
-        return role_listed(rule.presence, subject.role);
+    for (const ActionRule* a : {&rule.subscribe, &rule.publish, &rule.typing, &rule.presence}) {
+      if (a->check == name) {
+        out.push_back(rule.match);
+        break;
+      }
     }
   }
-  return false;
+  return out;
+}
+
+AccessDecision AccessRules::decide(TopicAction action, std::string_view topic,
+                                   const Subject& subject) const {
+  for (const auto& grant : subject.grants) {
+    if (matches(grant, topic, subject.user_id)) return {AccessDecision::Kind::allow, nullptr, {}};
+  }
+  for (const auto& rule : rules_) {
+    CheckParams captures;
+    if (!matches(rule.match, topic, subject.user_id, &captures)) continue;
+    const ActionRule& a = rule.action(action);
+    if (!a.any_role && !role_listed(a.roles, subject.role)) return {};
+    if (a.check.empty()) return {AccessDecision::Kind::allow, nullptr, {}};
+    AccessDecision decision{AccessDecision::Kind::check, find_check(a.check), std::move(captures)};
+    decision.params.emplace_back("user_id", subject.user_id);
+    decision.params.emplace_back("role", subject.role);
+    decision.params.emplace_back("topic", std::string(topic));
+    return decision;
+  }
+  return {};
+}
+
+std::vector<std::string> AccessRules::unchecked_open_rules() const {
+  std::vector<std::string> out;
+  for (const auto& rule : rules_) {
+    const auto segs = segments(rule.match);
+    // A wildcard or capture where an id goes: the rule speaks for many channels at once.
+    const bool many = std::any_of(segs.begin() + 1, segs.end(), [](std::string_view s) {
+      return s == "*" || s == "**" || (is_capture(s) && s != "{user_id}");
+    });
+    const bool per_user = std::find(segs.begin(), segs.end(), "{user_id}") != segs.end();
+    const ActionRule& sub = rule.subscribe;
+    const bool open = sub.check.empty() && !sub.roles.empty() &&
+                      std::any_of(sub.roles.begin(), sub.roles.end(),
+                                  [](const std::string& r) { return r != "admin"; });
+    if (many && !per_user && open && segs.front() != "**") out.push_back(rule.match);
+  }
+  return out;
 }
 
 }  // namespace realtime

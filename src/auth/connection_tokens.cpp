@@ -39,6 +39,8 @@ std::string ConnectionTokens::issue(const Subject& subject, std::int64_t now) co
     for (const auto& g : subject.grants) grants.emplace_back(g);
     claims["topics"] = std::move(grants);
   }
+  // The connection's own end (the identity's), apart from this token's short exp.
+  if (subject.expires_at > 0) claims["cexp"] = subject.expires_at;
   claims["iat"] = now;
   claims["exp"] = now + ttl_seconds_;
   claims["jti"] = random_hex(16);
@@ -71,6 +73,9 @@ std::variant<ConnectionClaims, AuthError> ConnectionTokens::verify(std::string_v
     for (const auto& t : topics->get_array()) {
       if (t.is_string()) out.subject.grants.emplace_back(t.get_string());
     }
+  }
+  if (const json::value* cexp = claims.if_contains("cexp"); cexp && cexp->is_int64()) {
+    out.subject.expires_at = cexp->get_int64();
   }
   out.jti = std::string(jti->get_string());
   out.expires_at = exp->get_int64();

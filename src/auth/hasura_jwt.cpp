@@ -1,5 +1,7 @@
 #include "auth/hasura_jwt.hpp"
 
+#include <limits>
+
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -190,6 +192,17 @@ VerifyResult HasuraJwtVerifier::verify(std::string_view token, std::string_view 
       for (const auto& r : roles->get_array()) {
         if (r.is_string()) id.allowed_roles.emplace_back(r.get_string());
       }
+    }
+  }
+  // check_time_claims accepted exp as a number: the identity (and connections opened with it)
+  // ends then.
+  if (const json::value* exp = claims.if_contains("exp")) {
+    if (exp->is_int64()) {
+      id.expires_at = exp->get_int64();
+    } else if (exp->is_uint64()) {
+      id.expires_at = std::numeric_limits<std::int64_t>::max();
+    } else if (exp->is_double() && exp->get_double() < 9.0e18) {
+      id.expires_at = static_cast<std::int64_t>(exp->get_double());
     }
   }
   const std::string default_role = string_in(hasura, "x-hasura-default-role");

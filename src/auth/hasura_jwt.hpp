@@ -30,6 +30,7 @@ struct Identity {
   std::string user_id;
   std::string role;  // the active role
   std::vector<std::string> allowed_roles;
+  std::int64_t expires_at = 0;  // the token's exp (Unix seconds); 0 when it has none
 };
 
 using VerifyResult = std::variant<Identity, AuthError>;

@@ -10,10 +10,8 @@ std::int64_t unix_seconds() {
 }
 
 Security::Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret,
-                   int token_ttl_seconds, AccessRules rules, std::unique_ptr<UsedTokens> used)
-    : tokens_(std::move(token_secret), token_ttl_seconds),
-      rules_(std::move(rules)),
-      used_(std::move(used)) {
+                   int token_ttl_seconds, std::unique_ptr<UsedTokens> used)
+    : tokens_(std::move(token_secret), token_ttl_seconds), used_(std::move(used)) {
   if (hasura) hasura_.emplace(std::move(*hasura));
 }
 
@@ -27,7 +25,7 @@ std::variant<Subject, AuthError> Security::subject_from_hasura(std::string_view 
   auto result = hasura_->verify(jwt, role_header, now);
   if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
   auto& id = std::get<Identity>(result);
-  return Subject{std::move(id.user_id), std::move(id.role), {}};
+  return Subject{std::move(id.user_id), std::move(id.role), {}, id.expires_at};
 }
 
 std::string Security::issue(const Subject& subject, std::int64_t now) const {

@@ -14,13 +14,13 @@
 
 namespace realtime {
 
-// Everything that decides who a caller is and what they may do: Hasura JWTs in, connection
-// tokens out, single use of tokens, topic rules. Thread-safe (UsedTokens locks; the rest is
+// Everything that decides who a caller is: Hasura JWTs in, connection tokens out, single use of
+// tokens. (What they may do is the Authorizer's.) Thread-safe (UsedTokens locks; the rest is
 // immutable).
 class Security {
  public:
   Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret, int token_ttl_seconds,
-           AccessRules rules, std::unique_ptr<UsedTokens> used);
+           std::unique_ptr<UsedTokens> used);
 
   bool has_hasura() const { return hasura_.has_value(); }
   int token_ttl_seconds() const { return tokens_.ttl_seconds(); }
@@ -39,14 +39,9 @@ class Security {
   std::variant<Subject, AuthError> identify(std::string_view token, std::string_view role_header,
                                             std::int64_t now) const;
 
-  bool allowed(TopicAction action, std::string_view topic, const Subject& subject) const {
-    return rules_.allowed(action, topic, subject);
-  }
-
  private:
   std::optional<HasuraJwtVerifier> hasura_;
   ConnectionTokens tokens_;
-  AccessRules rules_;
   std::unique_ptr<UsedTokens> used_;
 };
 

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/user_command.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/publish_request.hpp"
 
@@ -47,6 +48,11 @@ class Broker {
   // subscribers of `topic`: at once for the embedded engine, after Redis confirmed the
   // SUBSCRIBE for a clustered one.
   virtual void when_live(std::string_view topic, std::function<void()> ready) { ready(); }
+
+  // Sends a user command to every other node (the caller applies it here itself); a single
+  // node has none. Commands from other nodes arrive through the handler (on any thread).
+  virtual void send_command(const UserCommand& command) {}
+  virtual void set_command_handler(std::function<void(const UserCommand&)> handler) {}
 
   virtual bool healthy() const = 0;
   virtual std::string_view engine() const = 0;

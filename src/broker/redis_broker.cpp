@@ -27,6 +27,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
       topic_channel_prefix_(options_.prefix + "topic:"),
       events_channel_(options_.prefix + "events"),
       probe_channel_(options_.prefix + "probe:" + options_.node_id),
+      control_channel_(options_.prefix + "control"),
       work_(net::make_work_guard(io_)),
       commands_(io_, options_.endpoint, "commands"),
       subscriber_(io_, options_.endpoint, "subscriber"),
@@ -127,6 +128,13 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
   });
 }
 
+void RedisBroker::send_command(const UserCommand& command) {
+  net::post(io_, [this, payload = encode_user_command(command, options_.node_id)] {
+    // Like any publish: lost while Redis is down (the caller already applied it here).
+    if (commands_.ready()) commands_.command({"PUBLISH", control_channel_, payload}, nullptr);
+  });
+}
+
 void RedisBroker::topic_added(std::string_view topic, std::size_t shard) {
   if (topics_.add(topic, shard)) net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
 }
@@ -171,7 +179,7 @@ void RedisBroker::on_subscriber_ready() {
   unconfirmed_.clear();
   probe_seen_ = probe_sent_;  // the probe clock restarts with the connection
   probe_sent_at_ = std::chrono::steady_clock::now();
-  subscriber_.push_command({"SUBSCRIBE", probe_channel_});
+  subscriber_.push_command({"SUBSCRIBE", probe_channel_, control_channel_});
   const auto topics = topics_.snapshot();
   for (std::size_t i = 0; i < topics.size(); i += resubscribe_chunk) {
     std::vector<std::string> channels;
@@ -221,6 +229,7 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
     set_health(probe_ok_, true, "probe");
     return;
   }
+  if (channel == control_channel_) return on_control(payload);
   if (!channel.starts_with(topic_channel_prefix_)) return;
   const std::string_view topic = channel.substr(topic_channel_prefix_.size());
   std::string error;
@@ -248,6 +257,18 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
                        std::make_shared<const std::string>(ws::encode_frame(
                            ws::Opcode::text, encode_event(topic, e.event, e.data, ts))),
                        std::move(e.exclude_connection)});
+}
+
+void RedisBroker::on_control(std::string_view payload) {
+  std::string node;
+  std::string error;
+  auto command = decode_user_command(payload, node, error);
+  if (!command) {
+    spdlog::warn("redis: skipped a malformed command on {}: {}", control_channel_, error);
+    return;
+  }
+  if (node == options_.node_id || !command_handler_) return;  // ours: applied when sent
+  command_handler_(*command);
 }
 
 void RedisBroker::flush_deliveries() {

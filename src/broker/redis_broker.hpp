@@ -46,6 +46,10 @@ class RedisBroker final : public Broker {
   void topic_added(std::string_view topic, std::size_t shard) override;
   void topic_removed(std::string_view topic, std::size_t shard) override;
   void when_live(std::string_view topic, std::function<void()> ready) override;
+  void send_command(const UserCommand& command) override;
+  void set_command_handler(std::function<void(const UserCommand&)> handler) override {
+    command_handler_ = std::move(handler);
+  }
   bool healthy() const override { return commands_up_ && subscriber_up_ && probe_ok_; }
   std::string_view engine() const override { return "redis"; }
   std::size_t topic_count() const override { return topics_.size(); }
@@ -63,6 +67,7 @@ class RedisBroker final : public Broker {
   void on_subscriber_ready();
   void on_push(const redisReply& push);
   void on_message(std::string_view channel, std::string_view payload);
+  void on_control(std::string_view payload);
   void flush_deliveries();
   void schedule_probe();
   void on_probe_tick();
@@ -73,7 +78,9 @@ class RedisBroker final : public Broker {
   std::string topic_channel_prefix_;  // <prefix>topic:
   std::string events_channel_;        // <prefix>events
   std::string probe_channel_;         // <prefix>probe:<node>
-  LocalTopics topics_;                // node-wide: which topics have local subscribers
+  std::string control_channel_;       // <prefix>control: user commands of the server API
+  std::function<void(const UserCommand&)> command_handler_;  // set before start()
+  LocalTopics topics_;  // node-wide: which topics have local subscribers
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;

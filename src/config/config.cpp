@@ -159,6 +159,25 @@ const std::vector<Setting>& settings() {
        "--admin-secret",
        "X-Hasura-Admin-Secret value that may read any topic's presence",
        [](Config& c, const std::string&, const std::string& v) { c.hasura_admin_secret = v; }},
+      {{"HASURA_GRAPHQL_ENDPOINT"},
+       "--hasura-endpoint",
+       "Hasura's GraphQL URL (http[s]://.../v1/graphql), asked by \"hasura\" checks of the rules",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (!v.starts_with("http://") && !v.starts_with("https://")) {
+           throw ConfigError(name + "=\"" + v +
+                             "\" is invalid: expected an http:// or https:// URL");
+         }
+         c.hasura_endpoint = v;
+       }},
+      {{"REALTIME_CHECK_CACHE_SIZE"},
+       "--check-cache-size",
+       "decisions of checks kept (user, role, topic, action), least recently used dropped "
+       "[100000]",
+       integer_setting(&Config::check_cache_size, 0, 10000000)},
+      {{"REALTIME_CHECK_DB_CONNECTIONS"},
+       "--check-db-connections",
+       "database connections (and threads) that run \"sql\" checks [2]",
+       integer_setting(&Config::check_db_connections, 1, 64)},
       {{"REALTIME_TOKEN_SECRET"},
        "--token-secret",
        "HS256 secret of connection tokens, the same on every node [random per process]",
@@ -292,16 +311,48 @@ std::string Config::describe() const {
               : std::string("(unset)"))
       << '\n'
       << "HASURA_GRAPHQL_ADMIN_SECRET=" << mask(hasura_admin_secret) << '\n'
+      << "HASURA_GRAPHQL_ENDPOINT=" << (hasura_endpoint.empty() ? "(unset)" : hasura_endpoint)
+      << '\n'
+      << "REALTIME_CHECK_CACHE_SIZE=" << check_cache_size << '\n'
+      << "REALTIME_CHECK_DB_CONNECTIONS=" << check_db_connections << '\n'
       << "REALTIME_TOKEN_SECRET="
       << (token_secret.empty() ? std::string("(random per process)") : mask(token_secret)) << '\n'
       << "REALTIME_TOKEN_TTL_SECONDS=" << token_ttl_seconds << '\n'
       << "REALTIME_RULES_FILE=" << (rules_file.empty() ? "(built-in rules)" : rules_file) << " ("
-      << rules.rules().size() << " rules)\n"
+      << rules.rules().size() << " rules, " << rules.checks().size() << " checks)\n"
       << "DATABASE_URL=" << database.describe() << '\n'
       << "REALTIME_SOURCE_ACCOUNT_ID=" << source_account_id << '\n'
       << "REALTIME_PRESENCE_PENDING_MAX=" << presence_pending_max << '\n'
       << "dev=" << (dev ? "true" : "false") << '\n';
   return out.str();
+}
+
+void validate_checks(const Config& c) {
+  const std::string source = c.rules_file.empty() ? "built-in rules" : c.rules_file;
+  for (const auto& check : c.rules.checks()) {
+    const std::string what = source + ": check \"" + check.name + "\"";
+    switch (check.kind) {
+      case CheckSpec::Kind::hasura:
+        if (c.hasura_endpoint.empty()) {
+          throw ConfigError(what + " asks Hasura: set HASURA_GRAPHQL_ENDPOINT");
+        }
+        if (c.hasura_admin_secret.empty()) {
+          throw ConfigError(what +
+                            " asks Hasura as the caller's role: set HASURA_GRAPHQL_ADMIN_SECRET");
+        }
+        break;
+      case CheckSpec::Kind::sql:
+        if (c.database.kind == storage::DatabaseKind::none) {
+          throw ConfigError(what + " runs SQL on DATABASE_URL, which is none");
+        }
+        break;
+      case CheckSpec::Kind::http:
+        if (c.api_key.empty() && !c.dev) {
+          throw ConfigError(what + " calls a proxy with the server key: set REALTIME_API_KEY");
+        }
+        break;
+    }
+  }
 }
 
 ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLookup& env) {
@@ -382,6 +433,7 @@ ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLo
     // brokers' per-topic shard sets).
     c.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 256u));
   }
+  validate_checks(c);
   // --migrate only needs the database settings.
   if (!c.dev && out.action != Action::migrate) {
     if (c.cors_origins.empty()) {

@@ -37,6 +37,9 @@ struct Config {
   std::string static_dir;                     // demo page; empty = built-in default location
   std::optional<HasuraJwtConfig> hasura_jwt;  // HASURA_GRAPHQL_JWT_SECRET, parsed
   std::string hasura_admin_secret;
+  std::string hasura_endpoint;  // HASURA_GRAPHQL_ENDPOINT: what "hasura" checks ask
+  int check_cache_size = 100000;
+  int check_db_connections = 2;
   std::string token_secret;  // empty: the server generates one at start (single node only)
   int token_ttl_seconds = 60;
   std::string rules_file;  // empty: the built-in rules
@@ -69,6 +72,11 @@ class ConfigError : public std::runtime_error {
 };
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The rules' checks against the rest of the settings (a hasura check needs the endpoint and the
+// admin secret, a sql check a database). Throws ConfigError. parse_config() calls it; so does a
+// SIGHUP reload.
+void validate_checks(const Config& config);
 
 // Reads env vars (through `env`), then flags, which win. Throws ConfigError.
 ParsedCommandLine parse_config(const std::vector<std::string>& args, const EnvLookup& env);

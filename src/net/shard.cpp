@@ -10,6 +10,7 @@
 #include "net/ws_session.hpp"
 #include "protocol/error_code.hpp"
 #include "server/server_context.hpp"
+#include "util/clock.hpp"
 
 namespace net = boost::asio;
 
@@ -29,7 +30,8 @@ Shard::Shard(std::size_t index, ServerContext& context)
       counters_(context.metrics->shard(index)),
       iovecs_(IOV_MAX),
       work_(net::make_work_guard(io_)),
-      sweep_timer_(io_) {}
+      sweep_timer_(io_),
+      recheck_timer_(io_) {}
 
 Shard::~Shard() {
   stop();
@@ -79,10 +81,10 @@ void Shard::on_deliver(const FrameBatch& batch) {
     // send() queues (and writes at once only a queue that reached its bound); it never changes
     // the registry or ends a session synchronously, so walking the vector while sending is safe.
     if (item.exclude_connection.empty()) {
-      for (WsSession* session : *subscribers) session->send(item.frame);
+      for (ClientSession* session : *subscribers) session->deliver(item);
     } else {
-      for (WsSession* session : *subscribers) {
-        if (session->connection_id() != item.exclude_connection) session->send(item.frame);
+      for (ClientSession* session : *subscribers) {
+        if (session->connection_id() != item.exclude_connection) session->deliver(item);
       }
     }
   }
@@ -100,9 +102,86 @@ void Shard::close_all(unsigned short code) {
   net::post(io_, [this, code] {
     // close() does not detach synchronously, but copy anyway: the set is not ours to iterate
     // while sessions change it.
-    std::vector<WsSession*> sessions(sessions_.begin(), sessions_.end());
-    for (WsSession* s : sessions) s->close(code, "server shutting down");
+    std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+    for (ClientSession* s : sessions) s->close(code, "server shutting down");
   });
+}
+
+void Shard::attach(ClientSession* session) {
+  sessions_.insert(session);
+  auto it = users_.find(session->user_id());
+  if (it == users_.end())
+    it = users_.emplace(session->user_id(), std::vector<ClientSession*>{}).first;
+  it->second.push_back(session);
+}
+
+void Shard::detach(ClientSession* session) {
+  sessions_.erase(session);
+  auto it = users_.find(session->user_id());
+  if (it == users_.end()) return;
+  std::erase(it->second, session);
+  if (it->second.empty()) users_.erase(it);
+}
+
+void Shard::apply(UserCommand command, std::function<void(std::size_t)> done) {
+  net::post(io_, [this, command = std::move(command), done = std::move(done)] {
+    std::size_t affected = 0;
+    auto it = users_.find(command.user_id);
+    if (it != users_.end()) {
+      // A copy: closing or leaving does not detach synchronously, but the list is not ours.
+      const std::vector<ClientSession*> sessions = it->second;
+      for (ClientSession* s : sessions) {
+        switch (command.kind) {
+          case UserCommand::Kind::subscribe:
+            affected += s->server_subscribe(command.topic) ? 1 : 0;
+            break;
+          case UserCommand::Kind::unsubscribe:
+            affected += s->server_unsubscribe(command.topic, "removed") ? 1 : 0;
+            break;
+          case UserCommand::Kind::disconnect:
+            if (!s->closing()) {
+              ++affected;
+              s->close(close_code::disconnected,
+                       command.reason.empty() ? "disconnected by the server" : command.reason);
+            }
+            break;
+        }
+      }
+    }
+    if (done) done(affected);
+  });
+}
+
+void Shard::schedule_recheck(std::chrono::steady_clock::time_point due,
+                             std::weak_ptr<ClientSession> session, std::string topic,
+                             std::uint64_t generation) {
+  rechecks_.push({due, std::move(session), std::move(topic), generation});
+  arm_recheck_timer();
+}
+
+void Shard::arm_recheck_timer() {
+  if (rechecks_.empty()) return;
+  // Due rechecks are gathered per second: one wake-up for all that fall due together.
+  const auto due = std::max(rechecks_.top().due, std::chrono::steady_clock::now()) +
+                   std::chrono::milliseconds(100);
+  if (due >= recheck_armed_for_) return;
+  recheck_armed_for_ = due;
+  recheck_timer_.expires_at(due);
+  recheck_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    on_recheck_timer();
+  });
+}
+
+void Shard::on_recheck_timer() {
+  recheck_armed_for_ = std::chrono::steady_clock::time_point::max();
+  const auto now = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!rechecks_.empty() && rechecks_.top().due <= now) {
+    Recheck r = rechecks_.top();
+    rechecks_.pop();
+    if (auto session = r.session.lock()) session->recheck(r.topic, r.generation);
+  }
+  arm_recheck_timer();
 }
 
 void Shard::schedule_heartbeat_sweep() {
@@ -123,14 +202,23 @@ void Shard::schedule_heartbeat_sweep() {
 void Shard::on_heartbeat_sweep() {
   const auto limit = 2 * std::chrono::seconds(context_.config->heartbeat_seconds);
   const auto now = std::chrono::steady_clock::now();
-  std::vector<WsSession*> silent;
-  for (WsSession* s : sessions_) {
-    if (!s->closing() && now - s->last_activity() > limit) silent.push_back(s);
+  const std::int64_t now_ms = unix_millis();
+  std::vector<ClientSession*> silent;
+  std::vector<ClientSession*> expired;
+  for (ClientSession* s : sessions_) {
+    if (s->closing()) continue;
+    if (now - s->last_activity() > limit) {
+      silent.push_back(s);
+    } else if (s->expires_at_ms() > 0 && now_ms >= s->expires_at_ms()) {
+      expired.push_back(s);
+    }
   }
-  for (WsSession* s : silent) {
+  for (ClientSession* s : silent) {
     context_.metrics->count_heartbeat_timeout();
     s->close(close_code::heartbeat_timeout, "heartbeat timeout");
   }
+  // Closed within a sweep (at most 5 s) of the expiry: the grace a refresh may still use.
+  for (ClientSession* s : expired) s->close(close_code::unauthorized, "connection expired");
 }
 
 }  // namespace realtime

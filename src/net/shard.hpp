@@ -6,8 +6,11 @@
 
 #include <sys/uio.h>
 
+#include <functional>
 #include <memory>
+#include <queue>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -18,6 +21,7 @@
 
 namespace realtime {
 
+class ClientSession;
 class WsSession;
 struct ServerContext;
 
@@ -43,11 +47,18 @@ class Shard final : public DeliveryTarget {
   // Any thread.
   void deliver(std::shared_ptr<const FrameBatch> batch) override;
   void close_all(unsigned short code);
+  // Applies a user command to this shard's connections of that user; `done` gets how many were
+  // affected, on this shard's thread.
+  void apply(UserCommand command, std::function<void(std::size_t)> done);
 
   // The shard's own thread only.
-  TopicRegistry<WsSession>& registry() { return registry_; }
-  void attach(WsSession* session) { sessions_.insert(session); }
-  void detach(WsSession* session) { sessions_.erase(session); }
+  TopicRegistry<ClientSession>& registry() { return registry_; }
+  void attach(ClientSession* session);
+  void detach(ClientSession* session);
+  // Asks `session` to check `topic` again at `due` (a subscription kept by a check).
+  void schedule_recheck(std::chrono::steady_clock::time_point due,
+                        std::weak_ptr<ClientSession> session, std::string topic,
+                        std::uint64_t generation);
   // Every session of the shard reads into this one buffer, then keeps only partial frames.
   std::vector<char>& read_buffer() { return read_buffer_; }
   // A session with frames to send asks to be flushed once, at the end of the loop turn: every
@@ -65,14 +76,26 @@ class Shard final : public DeliveryTarget {
   void flush_corked();
   void schedule_heartbeat_sweep();
   void on_heartbeat_sweep();
+  void arm_recheck_timer();
+  void on_recheck_timer();
 
   std::size_t index_;
   ServerContext& context_;
   ShardCounters& counters_;
   // Declared before io_ so they outlive it: destroying io_ destroys pending handlers, and with
   // them the last sessions, which still detach themselves from these.
-  TopicRegistry<WsSession> registry_;
-  std::unordered_set<WsSession*> sessions_;
+  TopicRegistry<ClientSession> registry_;
+  std::unordered_set<ClientSession*> sessions_;
+  // user id -> that user's connections on this shard (the server API's commands)
+  std::unordered_map<std::string, std::vector<ClientSession*>, StringHash, std::equal_to<>> users_;
+  struct Recheck {
+    std::chrono::steady_clock::time_point due;
+    std::weak_ptr<ClientSession> session;
+    std::string topic;
+    std::uint64_t generation;
+    bool operator>(const Recheck& other) const { return due > other.due; }
+  };
+  std::priority_queue<Recheck, std::vector<Recheck>, std::greater<>> rechecks_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;
   WriteOpPool write_op_pool_;  // before io_: pending waits give their memory back to it
@@ -84,6 +107,9 @@ class Shard final : public DeliveryTarget {
   std::vector<std::shared_ptr<WsSession>> flushing_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer recheck_timer_;
+  std::chrono::steady_clock::time_point recheck_armed_for_ =
+      std::chrono::steady_clock::time_point::max();
   std::thread thread_;
 };
 

@@ -6,15 +6,9 @@
 #include <cerrno>
 
 #include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
 
 #include "net/shard.hpp"
-#include "presence/typing_tracker.hpp"
-#include "protocol/topic.hpp"
-#include "server/lifecycle_events.hpp"
 #include "server/server_context.hpp"
-#include "util/clock.hpp"
 
 namespace net = boost::asio;
 using boost::system::error_code;
@@ -26,25 +20,21 @@ namespace {
 // that never reads again must not pin its connection.
 constexpr auto close_deadline = std::chrono::seconds(5);
 
-FramePtr wire_text(std::string_view json) {
-  return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, json));
-}
-
 }  // namespace
 
 WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
                      std::string pending_input)
-    : socket_(std::move(socket)),
-      shard_(shard),
-      grant_(std::move(grant)),
-      connection_id_(shard.context().next_connection_id()),
-      decoder_(shard.context().config->max_message_bytes),
-      rate_limiter_(shard.context().config->client_rate_limit,
-                    10.0 * shard.context().config->client_rate_limit, last_activity_) {
+    : ClientSession(shard, std::move(grant), V1Dialect::instance()),
+      socket_(std::move(socket)),
+      decoder_(shard.context().config->max_message_bytes) {
   if (!pending_input.empty()) decoder_.feed(pending_input);
 }
 
 WsSession::~WsSession() { finish(); }
+
+FramePtr WsSession::wire(std::string_view payload) const {
+  return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, payload));
+}
 
 void WsSession::run() {
   // Reads and writes are our own recv/sendmsg with MSG_DONTWAIT: the socket's mode is not asked.
@@ -55,28 +45,16 @@ void WsSession::run() {
       "Server: nself-realtime/" REALTIME_VERSION
       "\r\n"
       "Sec-WebSocket-Accept: " +
-      grant_.accept_key + "\r\n";
-  if (grant_.subprotocol)
+      grant().accept_key + "\r\n";
+  if (grant().subprotocol)
     response += "Sec-WebSocket-Protocol: " + std::string(subprotocol_v1) + "\r\n";
   response += "\r\n";
   // The 101 heads the queue: it leaves with the welcome (and whatever else this turn queues) in
   // one write. A socket that died meanwhile fails that write, and the read side finishes us.
   enqueue(std::make_shared<const std::string>(std::move(response)));
   handshake_unsent_ = true;
-  ServerContext& ctx = shard_.context();
   accepted_ = true;
-  shard_.attach(this);
-  ctx.presence->connect(connection_id_, grant_.subject.user_id);
-  send_text(encode_welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
-                           unix_millis()));
-  std::vector<std::string> subscribed;
-  for (const auto& topic : grant_.topics) {
-    if (subscribe(topic, {})) subscribed.push_back(topic);
-  }
-  grant_.topics = {};
-  ctx.broker->publish({client_connected_event(grant_.subject.user_id, connection_id_, subscribed)},
-                      nullptr);
-  grant_.accept_key = {};
+  start();
   drain_decoder();  // frames the client sent right behind its upgrade request
   do_read();
 }
@@ -90,11 +68,11 @@ void WsSession::do_read() {
 void WsSession::on_readable(error_code ec) {
   if (ec) return finish();
   // One receive buffer per shard: an idle connection holds no read buffer of its own.
-  auto& scratch = shard_.read_buffer();
+  auto& scratch = shard().read_buffer();
   const ssize_t n = ::recv(socket_.native_handle(), scratch.data(), scratch.size(), MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_read();
   if (n <= 0) return finish();  // EOF or reset: the peer is gone
-  last_activity_ = std::chrono::steady_clock::now();
+  touch(std::chrono::steady_clock::now());
   decoder_.feed(std::string_view(scratch.data(), static_cast<std::size_t>(n)));
   drain_decoder();
   if (!finished_) do_read();
@@ -110,7 +88,7 @@ void WsSession::drain_decoder() {
         return;
       case Kind::message:
         if (closing_) break;  // after our close frame, data is ignored
-        if (!rate_limiter_.try_take(last_activity_)) {
+        if (!take_frame_budget(last_activity())) {
           // Dropped unparsed: a flood must cost the server as little as possible.
           send_error({}, ErrorCode::rate_limited,
                      "more than REALTIME_CLIENT_RATE_LIMIT frames per second; frame dropped");
@@ -139,7 +117,7 @@ void WsSession::drain_decoder() {
         arm_close_deadline();
         return;
       case Kind::error:
-        spdlog::debug("{} protocol error: {}", connection_id_, e.reason);
+        spdlog::debug("{} protocol error: {}", connection_id(), e.reason);
         close(e.close_code, e.reason);
         close_after_write_ = true;
         return;
@@ -152,118 +130,8 @@ void WsSession::on_message(std::string_view text) {
   if (auto* err = std::get_if<ClientMessageError>(&parsed)) {
     return send_error(err->id, err->code, err->message);
   }
-  auto& msg = std::get<ClientMessage>(parsed);
-  ServerContext& ctx = shard_.context();
-  switch (msg.type) {
-    case ClientMessageType::subscribe:
-      subscribe(msg.topic, msg.id);
-      return;
-    case ClientMessageType::unsubscribe:
-      return on_unsubscribe(msg);
-    case ClientMessageType::publish:
-      return on_publish(std::move(msg));
-    case ClientMessageType::presence:
-      ctx.presence->set_status(connection_id_, msg.status);
-      return send_text(encode_reply("ack", msg.id));
-    case ClientMessageType::typing:
-      return on_typing(msg);
-    case ClientMessageType::ping:
-      return send_text(encode_pong(msg.id, unix_millis()));
-  }
+  handle(std::move(std::get<ClientMessage>(parsed)));
 }
-
-bool WsSession::subscribe(const std::string& topic, std::string_view id) {
-  ServerContext& ctx = shard_.context();
-  if (!is_valid_topic(topic)) {
-    send_error(id, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
-    return false;
-  }
-  auto& registry = shard_.registry();
-  if (registry.is_subscribed(this, topic)) {
-    send_text(encode_reply("subscribed", id, topic));
-    return true;
-  }
-  if (!ctx.security->allowed(TopicAction::subscribe, topic, grant_.subject)) {
-    send_error(id, ErrorCode::forbidden, "you may not subscribe to " + topic);
-    return false;
-  }
-  if (registry.subscription_count(this) >=
-      static_cast<std::size_t>(ctx.config->max_subscriptions)) {
-    send_error(id, ErrorCode::too_many_subscriptions,
-               "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
-                   std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
-    return false;
-  }
-  if (registry.subscribe(this, topic).topic_created) ctx.broker->topic_added(topic, shard_.index());
-  shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
-  // "subscribed" promises that what is published next arrives: with Redis that is once the
-  // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
-  ctx.broker->when_live(topic, [self = shared_from_this(), topic, id = std::string(id)] {
-    net::dispatch(self->socket_.get_executor(), [self, topic, id] { self->on_live(topic, id); });
-  });
-  return true;
-}
-
-void WsSession::on_live(const std::string& topic, std::string_view id) {
-  if (finished_ || closing_ || !shard_.registry().is_subscribed(this, topic)) return;
-  // Joined before the reply leaves (the write may start at once): a client that got
-  // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
-  // events is not being present somewhere.
-  if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
-  send_text(encode_reply("subscribed", id, topic));
-}
-
-void WsSession::on_unsubscribe(const ClientMessage& msg) {
-  ServerContext& ctx = shard_.context();
-  auto result = shard_.registry().unsubscribe(this, msg.topic);
-  if (result.removed) {
-    if (result.topic_removed) ctx.broker->topic_removed(msg.topic, shard_.index());
-    shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
-    if (!is_reserved_topic(msg.topic)) ctx.presence->leave(connection_id_, msg.topic);
-  }
-  send_text(encode_reply("unsubscribed", msg.id, msg.topic));
-}
-
-void WsSession::on_publish(ClientMessage msg) {
-  ServerContext& ctx = shard_.context();
-  if (!ctx.security->allowed(TopicAction::publish, msg.topic, grant_.subject)) {
-    return send_error(msg.id, ErrorCode::forbidden, "you may not publish to " + msg.topic);
-  }
-  std::vector<PublishedEvent> events;
-  events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data), {}});
-  ctx.broker->publish(std::move(events),
-                      [self = shared_from_this(), id = std::move(msg.id)](PublishStatus status) {
-                        net::post(self->socket_.get_executor(), [self, id, status] {
-                          if (status != PublishStatus::ok) {
-                            return self->send_error(id, ErrorCode::unavailable,
-                                                    "the broker cannot accept messages now");
-                          }
-                          self->shard_.context().metrics->count_published(1);
-                          self->send_text(encode_reply("ack", id));
-                        });
-                      });
-}
-
-void WsSession::on_typing(const ClientMessage& msg) {
-  ServerContext& ctx = shard_.context();
-  if (!ctx.security->allowed(TopicAction::typing, msg.topic, grant_.subject)) {
-    return send_error(msg.id, ErrorCode::forbidden, "you may not send typing to " + msg.topic);
-  }
-  if (msg.typing) {
-    ctx.typing->start(connection_id_, grant_.subject.user_id, msg.topic, msg.thread_id);
-  } else {
-    ctx.typing->stop(connection_id_, grant_.subject.user_id, msg.topic);
-  }
-  // Only a frame that asked (with an id) gets an ack: typing is sent on keystrokes.
-  if (!msg.id.empty()) send_text(encode_reply("ack", msg.id));
-}
-
-void WsSession::send_error(std::string_view id, ErrorCode code, std::string_view message) {
-  shard_.context().metrics->count_error(code);
-  send_text(encode_error(id, code, message));
-}
-
-void WsSession::send_text(std::string_view json) { send(wire_text(json)); }
 
 void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
   auto frame = std::make_shared<const std::string>(ws::encode_frame(opcode, payload));
@@ -273,28 +141,27 @@ void WsSession::send_control(ws::Opcode opcode, std::string_view payload) {
   enqueue(std::move(frame));
 }
 
-void WsSession::send(const FramePtr& frame) {
+void WsSession::send_wire(const FramePtr& frame) {
   if (!accepted_ || closing_ || finished_) return;
   if (!make_room(frame->size())) return close_slow_consumer();
   enqueue(frame);
-  ShardCounters::add(shard_.counters().messages_delivered, 1);
+  ShardCounters::add(shard().counters().messages_delivered, 1);
 }
 
 bool WsSession::make_room(std::size_t bytes) {
   // One frame always fits in an empty queue, however large; beyond that the queue holds at most
   // REALTIME_MAX_QUEUE_BYTES. Before refusing, the queue is written at once instead of at the end
   // of the turn: a reader that keeps up is never closed because one loop turn queued a lot.
-  const std::size_t limit = shard_.context().config->max_queue_bytes;
+  const std::size_t limit = shard().context().config->max_queue_bytes;
   if (queued_bytes_ == 0 || queued_bytes_ + bytes <= limit) return true;
   if (!waiting_writable_) write_queued();
   return queued_bytes_ == 0 || queued_bytes_ + bytes <= limit;
 }
 
 void WsSession::close_slow_consumer() {
-  const ServerContext& ctx = shard_.context();
-  ctx.metrics->count_slow_consumer();
-  spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id_,
-               grant_.subject.user_id, queued_bytes_);
+  shard().context().metrics->count_slow_consumer();
+  spdlog::info("{} (user {}) closed: slow consumer, {} bytes unsent", connection_id(), user_id(),
+               queued_bytes_);
   close(close_code::slow_consumer, "slow consumer");
 }
 
@@ -304,7 +171,7 @@ void WsSession::enqueue(FramePtr frame) {
   // Written at the end of the shard's loop turn, or by the pending wait for a full socket.
   if (corked_ || waiting_writable_) return;
   corked_ = true;
-  shard_.cork(shared_from_this());
+  shard().cork(shared_from_this());
 }
 
 void WsSession::flush() {
@@ -315,7 +182,7 @@ void WsSession::flush() {
 void WsSession::write_queued() {
   // Our own sendmsg rather than an Asio write op: no operation to allocate and complete, and up
   // to IOV_MAX frames per call where Asio hands over 64. MSG_DONTWAIT: it never blocks.
-  auto& iov = shard_.iovecs();
+  auto& iov = shard().iovecs();
   while (!queue_.empty()) {
     const std::size_t count = std::min(queue_.size(), iov.size());
     std::size_t total = 0;
@@ -335,7 +202,7 @@ void WsSession::write_queued() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
       return write_failed();
     }
-    ShardCounters::add(shard_.counters().bytes_out, static_cast<std::uint64_t>(n));
+    ShardCounters::add(shard().counters().bytes_out, static_cast<std::uint64_t>(n));
     consume(static_cast<std::size_t>(n));
     if (static_cast<std::size_t>(n) < total) return wait_writable();  // the socket buffer is full
   }
@@ -367,7 +234,7 @@ void WsSession::wait_writable() {
   waiting_writable_ = true;
   socket_.async_wait(
       net::socket_base::wait_write,
-      net::bind_allocator(WriteOpAllocator<void>(&shard_.write_op_pool()),
+      net::bind_allocator(WriteOpAllocator<void>(&shard().write_op_pool()),
                           [self = shared_from_this()](error_code ec) { self->on_writable(ec); }));
 }
 
@@ -414,32 +281,11 @@ void WsSession::close_socket() {
 void WsSession::finish() {
   if (finished_) return;
   finished_ = true;
-  ServerContext& ctx = shard_.context();
-  if (accepted_) {
-    shard_.detach(this);
-    // After the shards stopped the broker may already be gone: nothing is left to notify.
-    const bool notify = !ctx.stopped.load();
-    shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {
-      shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
-      if (topic_removed && notify) ctx.broker->topic_removed(topic, shard_.index());
-    });
-    const auto session_seconds = std::chrono::duration_cast<std::chrono::seconds>(
-                                     std::chrono::steady_clock::now() - connected_at_)
-                                     .count();
-    if (notify) {
-      ctx.typing->disconnect(connection_id_);
-      ctx.presence->disconnect(connection_id_);
-      ctx.broker->publish(
-          {client_disconnected_event(grant_.subject.user_id, connection_id_, session_seconds)},
-          nullptr);
-    }
-    spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.subject.user_id,
-                  session_seconds);
-  }
+  end();
   if (close_deadline_) close_deadline_->cancel();
   error_code ignored;
   socket_.close(ignored);
-  ctx.metrics->release_connection();
+  shard().context().metrics->release_connection();
 }
 
 }  // namespace realtime

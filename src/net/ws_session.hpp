@@ -7,9 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "core/rate_limiter.hpp"
+#include "client/client_session.hpp"
 #include "net/frame_ring.hpp"
-#include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
 #include "server/http_api.hpp"
 #include "ws/frame_codec.hpp"
@@ -18,43 +17,38 @@ namespace realtime {
 
 class Shard;
 
-// One client's WebSocket, owned by one shard and touched only on its thread. Frames arrive
-// already encoded for the wire (header + payload, shared by every subscriber); they wait in a
-// bounded queue and go out in order, as many per write system call as are queued. A client whose
-// queue overflows is closed with 4008 instead of growing the server's memory.
+// One client's WebSocket, owned by one shard and touched only on its thread: the transport under
+// the shared client logic (ClientSession). Frames arrive already encoded for the wire (header +
+// payload, shared by every subscriber); they wait in a bounded queue and go out in order, as many
+// per write system call as are queued. A client whose queue overflows is closed with 4008
+// instead of growing the server's memory.
 //
-// The WebSocket protocol itself lives in ws::FrameDecoder (sans-io); this class only moves bytes.
-class WsSession : public std::enable_shared_from_this<WsSession> {
+// The WebSocket protocol itself lives in ws::FrameDecoder (sans-io); this class only moves bytes
+// and hands each text message to the dialect.
+class WsSession final : public ClientSession, public std::enable_shared_from_this<WsSession> {
  public:
   // `pending_input`: bytes that arrived after the upgrade request, already read by HttpSession.
   WsSession(boost::asio::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
             std::string pending_input);
-  ~WsSession();
+  ~WsSession() override;
 
   void run();
-  void send(const FramePtr& frame);
   // Writes what is queued (the shard calls it at the end of a loop turn), unless a wait for a
   // full socket is pending: its completion writes instead.
   void flush();
-  void close(unsigned short code, std::string_view reason);
-  std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
-  bool closing() const { return closing_ || finished_; }
-  const std::string& connection_id() const { return connection_id_; }
+  void close(unsigned short code, std::string_view reason) override;
+  bool closing() const override { return closing_ || finished_; }
 
  private:
+  void send_wire(const FramePtr& frame) override;
+  FramePtr wire(std::string_view payload) const override;
+  std::shared_ptr<ClientSession> self() override { return shared_from_this(); }
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
+
   void do_read();
   void on_readable(boost::system::error_code ec);
   void drain_decoder();
   void on_message(std::string_view text);
-  void on_unsubscribe(const ClientMessage& msg);
-  void on_publish(ClientMessage msg);
-  void on_typing(const ClientMessage& msg);
-  // True when the connection is subscribed afterwards.
-  bool subscribe(const std::string& topic, std::string_view id);
-  // The broker delivers `topic` to this node now: reply and become present.
-  void on_live(const std::string& topic, std::string_view id);
-  void send_text(std::string_view json);
-  void send_error(std::string_view id, ErrorCode code, std::string_view message);
   void send_control(ws::Opcode opcode, std::string_view payload);
   // Whether `bytes` more may be queued (REALTIME_MAX_QUEUE_BYTES), after writing at once if the
   // bound is reached.
@@ -70,21 +64,15 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void write_failed();
   void arm_close_deadline();
   void close_socket();
-  // Leaves every topic, presence and the shard; exactly once, when the connection ends.
+  // Ends the client (ClientSession::end) and the socket; exactly once.
   void finish();
 
   boost::asio::ip::tcp::socket socket_;
-  Shard& shard_;
-  UpgradeGrant grant_;
-  std::string connection_id_;
   ws::FrameDecoder decoder_;
   FrameRing queue_;
   std::size_t queued_bytes_ = 0;
   std::size_t write_offset_ = 0;  // bytes of the front frame already written
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
-  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
-  std::chrono::steady_clock::time_point connected_at_ = last_activity_;
-  RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   bool accepted_ = false;
   bool corked_ = false;             // the shard flushes us at the end of its loop turn
   bool waiting_writable_ = false;   // the socket was full: writing resumes when it drains

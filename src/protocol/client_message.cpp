@@ -100,9 +100,17 @@ ClientMessageResult parse_client_message(std::string_view text) {
     }
   } else if (*type == "ping") {
     msg.type = ClientMessageType::ping;
+  } else if (*type == "refresh") {
+    msg.type = ClientMessageType::refresh;
+    const json::string* token = string_field(*obj, "token");
+    if (token == nullptr || token->empty() || token->size() > 8192) {
+      return bad("\"token\" is required: a fresh connection token (POST /realtime/token)", msg.id);
+    }
+    msg.token = std::string(*token);
   } else {
     return bad(
-        "unknown \"type\": expected subscribe, unsubscribe, publish, presence, typing or ping",
+        "unknown \"type\": expected subscribe, unsubscribe, publish, presence, typing, ping or "
+        "refresh",
         msg.id);
   }
   return msg;

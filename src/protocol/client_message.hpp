@@ -9,7 +9,7 @@
 
 namespace realtime {
 
-enum class ClientMessageType { subscribe, unsubscribe, publish, presence, typing, ping };
+enum class ClientMessageType { subscribe, unsubscribe, publish, presence, typing, ping, refresh };
 
 // One client -> server frame of protocol v1, validated. Only the fields its type uses are set.
 struct ClientMessage {
@@ -21,6 +21,7 @@ struct ClientMessage {
   PresenceStatus status = PresenceStatus::online;
   bool typing = false;    // typing: start (true) or stop
   std::string thread_id;  // typing: optional thread within the topic
+  std::string token;      // refresh: a fresh connection token for the same user
 };
 
 struct ClientMessageError {

@@ -18,6 +18,8 @@ std::string_view to_string(ErrorCode c) {
       return "unavailable";
     case ErrorCode::internal:
       return "internal";
+    case ErrorCode::unauthorized:
+      return "unauthorized";
   }
   return "internal";
 }

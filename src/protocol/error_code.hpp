@@ -15,8 +15,9 @@ enum class ErrorCode {
   rate_limited,
   unavailable,
   internal,
+  unauthorized,  // a refresh token that is invalid or expired
 };
-inline constexpr std::size_t error_code_count = 7;
+inline constexpr std::size_t error_code_count = 8;
 
 std::string_view to_string(ErrorCode c);
 
@@ -27,6 +28,9 @@ inline constexpr unsigned short going_away = 1001;
 inline constexpr unsigned short policy = 1008;
 inline constexpr unsigned short too_large = 1009;
 inline constexpr unsigned short unauthorized = 4001;
+// The backend ended the connection (POST /realtime/disconnect): do not reconnect with the same
+// token.
+inline constexpr unsigned short disconnected = 4003;
 inline constexpr unsigned short slow_consumer = 4008;
 inline constexpr unsigned short heartbeat_timeout = 4009;
 }  // namespace close_code

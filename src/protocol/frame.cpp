@@ -63,7 +63,8 @@ std::string encode_event(std::string_view topic, std::string_view event, std::st
 }
 
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
-                           int heartbeat_seconds, std::int64_t server_time_ms) {
+                           int heartbeat_seconds, std::int64_t server_time_ms,
+                           std::int64_t expires_at_ms) {
   std::string out = "{\"type\":\"welcome\",\"connection_id\":";
   append_json_string(out, connection_id);
   out += ",\"user_id\":";
@@ -72,6 +73,10 @@ std::string encode_welcome(std::string_view connection_id, std::string_view user
   out += std::to_string(heartbeat_seconds);
   out += ",\"server_time\":";
   out += std::to_string(server_time_ms);
+  if (expires_at_ms > 0) {
+    out += ",\"expires_at\":";
+    out += std::to_string(expires_at_ms);
+  }
   out += '}';
   return out;
 }
@@ -84,6 +89,36 @@ std::string encode_reply(std::string_view type, std::string_view id, std::string
     append_json_string(out, topic);
   }
   append_id(out, id);
+  out += '}';
+  return out;
+}
+
+std::string encode_subscribed(std::string_view id, std::string_view topic, bool server) {
+  std::string out = encode_reply("subscribed", id, topic);
+  if (server) {
+    out.pop_back();
+    out += ",\"server\":true}";
+  }
+  return out;
+}
+
+std::string encode_unsubscribed(std::string_view id, std::string_view topic,
+                                std::string_view reason) {
+  std::string out = encode_reply("unsubscribed", id, topic);
+  if (!reason.empty()) {
+    out.pop_back();
+    out += ",\"reason\":";
+    append_json_string(out, reason);
+    out += '}';
+  }
+  return out;
+}
+
+std::string encode_refreshed(std::string_view id, std::int64_t expires_at_ms) {
+  std::string out = "{\"type\":\"refreshed\"";
+  append_id(out, id);
+  out += ",\"expires_at\":";
+  out += expires_at_ms > 0 ? std::to_string(expires_at_ms) : "null";
   out += '}';
   return out;
 }

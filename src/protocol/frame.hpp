@@ -18,10 +18,18 @@ void append_json_string(std::string& out, std::string_view s);
 
 std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
                          std::int64_t ts_ms);
+// `expires_at_ms` (Unix ms) is the connection's expiry; 0 = none, and the field is left out.
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
-                           int heartbeat_seconds, std::int64_t server_time_ms);
+                           int heartbeat_seconds, std::int64_t server_time_ms,
+                           std::int64_t expires_at_ms = 0);
 // subscribed / unsubscribed (with topic) and ack (without). `id` is raw JSON, may be empty.
 std::string encode_reply(std::string_view type, std::string_view id, std::string_view topic = {});
+// subscribed, with "server":true when the backend subscribed the connection.
+std::string encode_subscribed(std::string_view id, std::string_view topic, bool server);
+// unsubscribed, with "reason" when the server ended the subscription (forbidden, removed).
+std::string encode_unsubscribed(std::string_view id, std::string_view topic,
+                                std::string_view reason);
+std::string encode_refreshed(std::string_view id, std::int64_t expires_at_ms);
 std::string encode_pong(std::string_view id, std::int64_t ts_ms);
 std::string encode_error(std::string_view id, ErrorCode code, std::string_view message);
 

@@ -13,6 +13,7 @@
 
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
+#include "server/routes/route_helpers.hpp"
 #include "util/clock.hpp"
 #include "ws/frame_codec.hpp"
 
@@ -23,25 +24,6 @@ namespace {
 
 constexpr std::string_view presence_prefix = "/realtime/presence/";
 constexpr std::size_t max_user_id_bytes = 255;
-
-// Compares in time independent of where the first difference is, so a key can't be guessed
-// byte by byte from response times.
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
-
-std::string_view bearer_token(std::string_view authorization) {
-  constexpr std::string_view prefix = "Bearer ";
-  if (authorization.size() > prefix.size() &&
-      std::equal(prefix.begin(), prefix.end(), authorization.begin(),
-                 [](char a, char b) { return std::tolower(a) == std::tolower(b); })) {
-    return authorization.substr(prefix.size());
-  }
-  return {};
-}
 
 // The length of what a standard base64 string decodes to, 0 when it is not base64.
 std::size_t base64_decoded_size(std::string_view s) {
@@ -106,14 +88,16 @@ std::string_view HttpRequest::header(std::string_view lower_name) const {
   return {};
 }
 
-HttpApi::HttpApi(const Config& config, Security& security, Broker& broker, PresenceStore& presence,
-                 Metrics& metrics, std::string static_dir)
+HttpApi::HttpApi(const Config& config, Security& security, Authorizer& authorizer, Broker& broker,
+                 PresenceStore& presence, Metrics& metrics, std::string static_dir)
     : config_(config),
       security_(security),
+      authorizer_(authorizer),
       broker_(broker),
       presence_(presence),
       metrics_(metrics),
-      static_dir_(std::move(static_dir)) {}
+      static_dir_(std::move(static_dir)),
+      user_commands_(config, metrics) {}
 
 bool HttpApi::is_connect_path(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -121,18 +105,11 @@ bool HttpApi::is_connect_path(std::string_view target) {
 }
 
 HttpResponse HttpApi::error(int status, ErrorCode code, std::string_view message) const {
-  metrics_.count_error(code);
-  return {status, "application/json", encode_http_error(code, message), {}};
+  return error_response(metrics_, status, code, message);
 }
 
 bool HttpApi::authorized(const HttpRequest& request) const {
-  if (config_.api_key.empty()) return config_.dev && request.from_loopback;
-  for (std::string_view key :
-       {bearer_token(request.header("authorization")), request.header("x-plugin-secret"),
-        request.header("x-internal-token")}) {
-    if (!key.empty() && constant_time_equal(key, config_.api_key)) return true;
-  }
-  return false;
+  return has_server_key(config_, request);
 }
 
 void HttpApi::add_cors(std::string_view origin, HttpResponse& response) const {
@@ -151,7 +128,7 @@ HttpResponse HttpApi::preflight(const HttpRequest& request) const {
   response.headers.emplace_back("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
   response.headers.emplace_back(
       "Access-Control-Allow-Headers",
-      "Authorization, Content-Type, X-Plugin-Secret, X-Internal-Token, X-Hasura-Role");
+      "Authorization, Content-Type, X-Plugin-Secret, X-Internal-Token, X-API-Key, X-Hasura-Role");
   response.headers.emplace_back("Access-Control-Max-Age", "600");
   return response;
 }
@@ -233,6 +210,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     if (request.method != "POST") return not_allowed("POST");
     return finish(token(request));
   }
+  if (UserCommandRoutes::handles(path)) return user_commands_.handle(request, path, finish);
   if (path.starts_with(presence_prefix)) {
     if (!get) return not_allowed("GET, HEAD");
     return presence(request, path.substr(presence_prefix.size()), finish);
@@ -255,14 +233,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
 }
 
 void HttpApi::publish(const HttpRequest& request, Respond respond) {
-  if (!authorized(request)) {
-    return respond({401,
-                    "application/json",
-                    encode_http_error("unauthorized",
-                                      "send the server key as Authorization: Bearer <key>, "
-                                      "X-Plugin-Secret or X-Internal-Token"),
-                    {}});
-  }
+  if (!authorized(request)) return respond(missing_server_key());
   PublishLimits limits{static_cast<std::size_t>(config_.max_batch_messages),
                        config_.max_message_bytes};
   auto parsed = parse_publish_request(request.body, limits);
@@ -292,14 +263,27 @@ void HttpApi::presence(const HttpRequest& request, std::string topic, Respond re
       authorized(request) || (!config_.hasura_admin_secret.empty() && !admin_secret.empty() &&
                               constant_time_equal(admin_secret, config_.hasura_admin_secret));
   if (!trusted) {
-    // A user's connection token or Hasura JWT: the topic's presence rule decides.
+    // A user's connection token or Hasura JWT: the topic's presence rule (and check) decides.
     auto who = security_.identify(bearer_token(request.header("authorization")),
                                   request.header("x-hasura-role"), unix_seconds());
     if (auto* err = std::get_if<AuthError>(&who)) return respond(unauthorized(*err));
-    if (!security_.allowed(TopicAction::presence, topic, std::get<Subject>(who))) {
-      return respond(error(403, ErrorCode::forbidden, "you may not read this topic's presence"));
-    }
+    auto decided = [this, topic, respond](const Authorization& a) {
+      if (a.allowed()) return list_presence(topic, respond);
+      if (a.outcome == Authorization::Outcome::unavailable) {
+        return respond(error(503, ErrorCode::unavailable,
+                             "cannot check access to this topic now; try again later"));
+      }
+      respond(error(403, ErrorCode::forbidden, "you may not read this topic's presence"));
+    };
+    auto answer =
+        authorizer_.authorize(TopicAction::presence, topic, std::get<Subject>(who), decided);
+    if (answer) decided(*answer);
+    return;
   }
+  list_presence(topic, respond);
+}
+
+void HttpApi::list_presence(const std::string& topic, Respond respond) {
   presence_.users_in(topic, [this, topic, respond](std::vector<UserPresence> users) {
     if (!typing_lookup_) return respond_presence(topic, std::move(users), {}, respond);
     typing_lookup_(topic, [this, topic, users = std::move(users),
@@ -370,6 +354,15 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
       }
       subject.role = std::string(role->get_string());
     }
+    if (const json::value* expires = obj->if_contains("expires_at")) {
+      // Unix ms, like every timestamp of the protocol; the connection is closed then (4001)
+      // unless it refreshes. Without it the connection has no expiry.
+      if (!expires->is_int64() || expires->get_int64() <= unix_millis()) {
+        return error(400, ErrorCode::bad_request,
+                     "expires_at must be a future time in Unix milliseconds");
+      }
+      subject.expires_at = (expires->get_int64() + 999) / 1000;
+    }
     if (const json::value* topics = obj->if_contains("topics")) {
       const json::array* list = topics->if_array();
       if (list == nullptr || list->size() > 100) {
@@ -408,6 +401,9 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
   append_json_string(body, subject.user_id);
   body += ",\"role\":";
   append_json_string(body, subject.role);
+  if (subject.expires_at > 0) {
+    body += ",\"connection_expires_at\":" + std::to_string(subject.expires_at * 1000);
+  }
   body += '}';
   HttpResponse r{200, "application/json", std::move(body), {}};
   r.headers.emplace_back("Cache-Control", "no-store");

@@ -7,31 +7,16 @@
 #include <variant>
 #include <vector>
 
+#include "auth/authorizer.hpp"
 #include "auth/security.hpp"
 #include "broker/broker.hpp"
 #include "config/config.hpp"
 #include "presence/presence_store.hpp"
+#include "server/http_types.hpp"
 #include "server/metrics.hpp"
+#include "server/routes/user_command_routes.hpp"
 
 namespace realtime {
-
-// An HTTP request as the API sees it: no sockets, no Beast, so every route is unit-testable.
-struct HttpRequest {
-  std::string method;                                        // upper case: GET, POST, OPTIONS, ...
-  std::string target;                                        // origin-form: /path?query
-  std::vector<std::pair<std::string, std::string>> headers;  // names in lower case
-  std::string body;
-  bool from_loopback = false;
-
-  std::string_view header(std::string_view lower_name) const;
-};
-
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "application/json";
-  std::string body;
-  std::vector<std::pair<std::string, std::string>> headers;
-};
 
 // What an accepted WebSocket upgrade carries into the session.
 struct UpgradeGrant {
@@ -48,13 +33,12 @@ inline constexpr std::string_view subprotocol_v1 = "nself-realtime.v1";
 // The HTTP surface of the server: routes, auth, CORS, JSON bodies.
 class HttpApi {
  public:
-  using Respond = std::function<void(HttpResponse)>;
   // Who is typing in a topic; `done` runs once, on any thread.
   using TypingLookup = std::function<void(std::string_view topic,
                                           std::function<void(std::vector<std::string>)> done)>;
 
-  HttpApi(const Config& config, Security& security, Broker& broker, PresenceStore& presence,
-          Metrics& metrics, std::string static_dir);
+  HttpApi(const Config& config, Security& security, Authorizer& authorizer, Broker& broker,
+          PresenceStore& presence, Metrics& metrics, std::string static_dir);
 
   // Every request that is not a WebSocket upgrade. `respond` runs exactly once, on any thread.
   void handle(const HttpRequest& request, Respond respond);
@@ -68,6 +52,10 @@ class HttpApi {
   HttpResponse unauthorized(const AuthError& error) const;
   // Without one, presence answers list nobody typing.
   void set_typing_lookup(TypingLookup lookup) { typing_lookup_ = std::move(lookup); }
+  // How the server API's user commands are applied (this node's shards, then the broker).
+  void set_user_commands(UserCommandRoutes::Apply apply) {
+    user_commands_.set_apply(std::move(apply));
+  }
 
  private:
   HttpResponse health() const;
@@ -78,17 +66,20 @@ class HttpApi {
   HttpResponse static_file(std::string_view path) const;
   void publish(const HttpRequest& request, Respond respond);
   void presence(const HttpRequest& request, std::string topic, Respond respond);
+  void list_presence(const std::string& topic, Respond respond);
   void respond_presence(const std::string& topic, std::vector<UserPresence> users,
                         std::vector<std::string> typing, const Respond& respond);
   HttpResponse token(const HttpRequest& request);
 
   const Config& config_;
   Security& security_;
+  Authorizer& authorizer_;
   Broker& broker_;
   PresenceStore& presence_;
   Metrics& metrics_;
   std::string static_dir_;
   TypingLookup typing_lookup_;
+  UserCommandRoutes user_commands_;
 };
 
 }  // namespace realtime

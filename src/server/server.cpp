@@ -6,11 +6,17 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
+#include "auth/authorizer.hpp"
+#include "auth/checks/http_checks.hpp"
+#include "auth/checks/sql_check.hpp"
 #include "broker/memory_broker.hpp"
 #include "broker/redis_broker.hpp"
+#include "net/http_client.hpp"
 #include "net/listener.hpp"
 #include "net/shard.hpp"
 #include "presence/memory_presence_store.hpp"
@@ -60,11 +66,21 @@ struct Server::Parts {
   std::unique_ptr<TypingTracker> typing;
   std::unique_ptr<RedisTypingDirectory> typing_directory;  // cluster-wide list, with Redis
   std::unique_ptr<Security> security;
+  // Checks: their own loop and thread for HTTP backends (Hasura, a proxy), threads of their own
+  // for SQL. A shard never waits on them.
+  std::unique_ptr<Authorizer> authorizer;
+  net::io_context checks_io;
+  net::executor_work_guard<net::io_context::executor_type> checks_work{checks_io.get_executor()};
+  std::thread checks_thread;
+  std::unique_ptr<HttpClient> http_client;
+  std::unique_ptr<HasuraCheckRunner> hasura_checks;
+  std::unique_ptr<ProxyCheckRunner> proxy_checks;
+  std::unique_ptr<SqlCheckRunner> sql_checks;
   std::unique_ptr<HttpApi> api;
   std::shared_ptr<Listener> listener;
   // Registered before the port opens, so a SIGTERM right after start-up is never lost.
   net::io_context signals_io;
-  net::signal_set signals{signals_io, SIGINT, SIGTERM};
+  net::signal_set signals{signals_io, SIGINT, SIGTERM, SIGHUP};
 
   Parts(Config c, std::string static_dir)
       : config(std::move(c)), metrics(static_cast<std::size_t>(config.threads)) {
@@ -130,11 +146,32 @@ struct Server::Parts {
             "of "
             "this process, so they work on this node only and not after a restart");
     }
-    security = std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
-                                          config.token_ttl_seconds, config.rules,
-                                          std::make_unique<MemoryUsedTokens>());
-    api = std::make_unique<HttpApi>(config, *security, *broker, *presence, metrics,
+    security =
+        std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
+                                   config.token_ttl_seconds, std::make_unique<MemoryUsedTokens>());
+    authorizer = std::make_unique<Authorizer>(config.rules,
+                                              static_cast<std::size_t>(config.check_cache_size));
+    http_client = std::make_unique<HttpClient>(checks_io.get_executor());
+    if (!config.hasura_endpoint.empty()) {
+      hasura_checks = std::make_unique<HasuraCheckRunner>(*http_client, config.hasura_endpoint,
+                                                          config.hasura_admin_secret);
+      authorizer->set_runner(CheckSpec::Kind::hasura, hasura_checks.get());
+    }
+    proxy_checks = std::make_unique<ProxyCheckRunner>(*http_client, config.api_key);
+    authorizer->set_runner(CheckSpec::Kind::http, proxy_checks.get());
+    if (config.database.kind != storage::DatabaseKind::none) {
+      sql_checks = std::make_unique<SqlCheckRunner>(
+          config.database, static_cast<std::size_t>(config.check_db_connections));
+      authorizer->set_runner(CheckSpec::Kind::sql, sql_checks.get());
+    }
+    api = std::make_unique<HttpApi>(config, *security, *authorizer, *broker, *presence, metrics,
                                     std::move(static_dir));
+    api->set_user_commands([this](UserCommand command, std::function<void(std::size_t)> done) {
+      apply_here(command, std::move(done));
+      broker->send_command(command);
+    });
+    broker->set_command_handler([this](const UserCommand& command) { apply_here(command, {}); });
+    context.authorizer = authorizer.get();
     context.security = security.get();
     context.token_claims = token_claims.get();
     context.broker = broker.get();
@@ -151,11 +188,84 @@ struct Server::Parts {
     context.api = api.get();
   }
 
+  // Applies a user command to this node's connections; `done` gets how many were affected.
+  void apply_here(const UserCommand& command, std::function<void(std::size_t)> done) {
+    if (command.kind == UserCommand::Kind::unsubscribe) {
+      authorizer->forget(command.user_id, command.topic);
+    }
+    struct Count {
+      std::atomic<std::size_t> affected{0};
+      std::atomic<std::size_t> shards_left;
+      std::function<void(std::size_t)> done;
+    };
+    auto count = std::make_shared<Count>();
+    count->shards_left = shards.size();
+    count->done = std::move(done);
+    for (auto& shard : shards) {
+      shard->apply(command, [count](std::size_t affected) {
+        count->affected += affected;
+        if (--count->shards_left == 0 && count->done) count->done(count->affected.load());
+      });
+    }
+  }
+
+  // SIGHUP: the rules file again, validated like at start; a bad one keeps the old rules.
+  void reload_rules() {
+    if (config.rules_file.empty()) {
+      spdlog::info("SIGHUP: no REALTIME_RULES_FILE; the built-in rules stay");
+      return;
+    }
+    try {
+      std::ifstream in(config.rules_file);
+      if (!in) throw ConfigError("cannot read " + config.rules_file);
+      std::stringstream text;
+      text << in.rdbuf();
+      Config candidate = config;
+      candidate.rules = AccessRules::parse(text.str(), config.rules_file);
+      validate_checks(candidate);
+      if (sql_checks) {
+        if (auto err = sql_checks->validate(candidate.rules, std::chrono::seconds(10))) {
+          throw ConfigError(*err);
+        }
+      }
+      if (!hasura_checks) {
+        for (const auto& c : candidate.rules.checks()) {
+          if (c.kind == CheckSpec::Kind::hasura) {
+            throw ConfigError("check \"" + c.name +
+                              "\" asks Hasura, but HASURA_GRAPHQL_ENDPOINT was not set at start");
+          }
+        }
+      }
+      const std::size_t count = candidate.rules.rules().size();
+      const std::size_t checks = candidate.rules.checks().size();
+      authorizer->replace_rules(std::move(candidate.rules));
+      spdlog::info("SIGHUP: reloaded {} ({} rules, {} checks); cached decisions dropped",
+                   config.rules_file, count, checks);
+      warn_open_rules();
+    } catch (const ConfigError& e) {
+      spdlog::error("SIGHUP: rules not reloaded, the old ones stay: {}", e.what());
+    }
+  }
+
+  void warn_open_rules() const {
+    if (config.dev) return;
+    for (const auto& match : authorizer->rules()->unchecked_open_rules()) {
+      spdlog::warn(
+          "rules: \"{}\" lets a whole role subscribe to every such topic with no check: any "
+          "signed-in user can read any of them. Add a membership check (docs/security.md)",
+          match);
+    }
+  }
+
   ~Parts() {
     for (auto& s : shards) s->stop();
     for (auto& s : shards) s->join();
     context.stopped = true;
     if (redis_broker != nullptr) redis_broker->stop();  // it delivers to the shards
+    if (sql_checks) sql_checks->stop();
+    checks_work.reset();
+    checks_io.stop();
+    if (checks_thread.joinable()) checks_thread.join();
     listener.reset();
     typing.reset();  // its timer belongs to the first shard's loop
     // Shards first: destroying their loops destroys the sessions, which still use the rest.
@@ -170,6 +280,31 @@ Server::~Server() = default;
 
 void Server::start() {
   auto& p = *parts_;
+  if (p.sql_checks) {
+    // The rules' SQL must prepare: a typo or a missing table stops the server here, not on the
+    // first subscribe.
+    std::string unreachable;
+    if (auto err = p.sql_checks->validate(*p.authorizer->rules(), std::chrono::seconds(10),
+                                          &unreachable)) {
+      throw ConfigError(*err);
+    }
+    if (!unreachable.empty()) {
+      spdlog::warn(
+          "sql checks: the database is unreachable ({}); their SQL is not verified, and "
+          "they answer unavailable until it comes back",
+          unreachable);
+    }
+    p.sql_checks->start();
+  }
+  p.checks_thread = std::thread([&p] {
+    try {
+      p.checks_io.run();
+    } catch (const std::exception& e) {
+      spdlog::critical("checks loop stopped by an exception: {}", e.what());
+      std::abort();
+    }
+  });
+  p.warn_open_rules();
   spdlog::info("last-seen database: {}", p.config.database.describe());
   if (p.last_seen_writer) {
     if (auto err = p.last_seen_writer->start()) {
@@ -198,9 +333,17 @@ std::uint16_t Server::port() const { return parts_->listener->local_endpoint().p
 int Server::run_until_signal(std::chrono::milliseconds grace) {
   auto& p = *parts_;
   int received = 0;
-  p.signals.async_wait([&](boost::system::error_code ec, int signo) {
-    if (!ec) received = signo;
-  });
+  std::function<void()> wait_signal = [&] {
+    p.signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        p.reload_rules();
+        return wait_signal();
+      }
+      received = signo;
+    });
+  };
+  wait_signal();
   p.signals_io.run();
   spdlog::info("received signal {}: closing {} connections with 1001", received,
                p.metrics.connections());

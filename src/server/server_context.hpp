@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/authorizer.hpp"
 #include "auth/security.hpp"
 #include "broker/broker.hpp"
 #include "config/config.hpp"
@@ -24,6 +25,7 @@ struct ServerContext {
   Metrics* metrics = nullptr;
   HttpApi* api = nullptr;
   Security* security = nullptr;
+  Authorizer* authorizer = nullptr;     // the rules and their checks
   TokenClaims* token_claims = nullptr;  // cluster-wide single use of tokens; null on one node
   std::string node_id;  // random per process: connection ids stay unique across nodes
   std::atomic<std::uint64_t> connection_counter{0};

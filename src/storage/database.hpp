@@ -36,6 +36,9 @@ class Database {
   virtual void close() = 0;
   // Runs one statement; rows as text (NULL as "").
   virtual std::variant<Rows, DbError> run(const Statement& statement, Deadline deadline) = 0;
+  // Parses and plans `sql` without running it (its tables and columns must exist): how a
+  // rules file's SQL is checked at start.
+  virtual std::optional<DbError> prepare(const std::string& sql, Deadline deadline) = 0;
   virtual void interrupt() = 0;
 };
 

@@ -126,4 +126,27 @@ std::variant<Rows, DbError> PostgresDatabase::run(const Statement& statement, De
   return rows;
 }
 
+std::optional<DbError> PostgresDatabase::prepare(const std::string& sql, Deadline deadline) {
+  if (interrupted_) return DbError{"interrupted", false};
+  if (conn_ == nullptr) return DbError{"not connected", false};
+  // The unnamed statement: replaced by the next one, nothing to deallocate.
+  if (PQsendPrepare(conn_, "", sql.c_str(), 0, nullptr) == 0) {
+    return fail(trimmed(PQerrorMessage(conn_)));
+  }
+  std::optional<DbError> error;
+  for (;;) {
+    while (PQisBusy(conn_) != 0) {
+      if (!wait(false, deadline)) return fail(interrupted_ ? "interrupted" : "timed out waiting");
+      if (PQconsumeInput(conn_) == 0) return fail(trimmed(PQerrorMessage(conn_)));
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) break;
+    if (PQresultStatus(result) != PGRES_COMMAND_OK && !error) {
+      error = DbError{trimmed(PQresultErrorMessage(result)), is_data_error(result)};
+    }
+    PQclear(result);
+  }
+  return error;
+}
+
 }  // namespace realtime::storage

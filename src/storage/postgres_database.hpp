@@ -21,6 +21,7 @@ class PostgresDatabase final : public Database {
   bool is_open() const override { return conn_ != nullptr; }
   void close() override;
   std::variant<Rows, DbError> run(const Statement& statement, Deadline deadline) override;
+  std::optional<DbError> prepare(const std::string& sql, Deadline deadline) override;
   void interrupt() override { interrupted_ = true; }
 
  private:

@@ -113,4 +113,13 @@ std::variant<Rows, DbError> SqliteDatabase::run(const Statement& statement, Dead
   return done(std::move(rows));
 }
 
+std::optional<DbError> SqliteDatabase::prepare(const std::string& sql, Deadline) {
+  if (db_ == nullptr) return DbError{"not open", false};
+  sqlite3_stmt* stmt = nullptr;
+  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  sqlite3_finalize(stmt);
+  if (rc != SQLITE_OK) return DbError{sqlite3_errmsg(db_), false};
+  return std::nullopt;
+}
+
 }  // namespace realtime::storage

@@ -24,6 +24,7 @@ class SqliteDatabase final : public Database {
   bool is_open() const override { return db_ != nullptr; }
   void close() override;
   std::variant<Rows, DbError> run(const Statement& statement, Deadline deadline) override;
+  std::optional<DbError> prepare(const std::string& sql, Deadline deadline) override;
   void interrupt() override;
 
  private:

@@ -307,14 +307,14 @@ TEST(AccessRulesParseTest, ReadsEveryActionList) {
   ASSERT_EQ(rules.rules().size(), 2u);
   const auto& first = rules.rules()[0];
   EXPECT_EQ(first.match, "a:*");
-  EXPECT_EQ(first.subscribe, (std::vector<std::string>{"s1", "s2"}));
-  EXPECT_EQ(first.publish, (std::vector<std::string>{"p"}));
-  EXPECT_EQ(first.typing, (std::vector<std::string>{"t"}));
-  EXPECT_EQ(first.presence, (std::vector<std::string>{"r"}));
+  EXPECT_EQ(first.subscribe.roles, (std::vector<std::string>{"s1", "s2"}));
+  EXPECT_EQ(first.publish.roles, (std::vector<std::string>{"p"}));
+  EXPECT_EQ(first.typing.roles, (std::vector<std::string>{"t"}));
+  EXPECT_EQ(first.presence.roles, (std::vector<std::string>{"r"}));
   const auto& second = rules.rules()[1];
   EXPECT_EQ(second.match, "**");
-  EXPECT_TRUE(second.subscribe.empty());
-  EXPECT_TRUE(second.publish.empty());
+  EXPECT_TRUE(second.subscribe.roles.empty());
+  EXPECT_TRUE(second.publish.roles.empty());
   // A rule with no lists matches and denies everything.
   EXPECT_FALSE(rules.allowed(TopicAction::subscribe, "z", user("alice", "admin")));
 }
@@ -393,8 +393,9 @@ TEST(AccessRulesParseTest, RejectsRolesThatAreNotAnArray) {
   EXPECT_THAT(message, HasSubstr("array"));
   EXPECT_THAT(parse_error(R"({"topics": [{"match": "a", "publish": null}]})"),
               HasSubstr("\"publish\""));
+  // An object is the {roles, check} form: other keys are named.
   EXPECT_THAT(parse_error(R"({"topics": [{"match": "a", "typing": {"admin": true}}]})"),
-              HasSubstr("\"typing\""));
+              HasSubstr("\"typing.admin\""));
 }
 
 TEST(AccessRulesParseTest, RejectsRolesThatAreNotNonEmptyStrings) {
@@ -415,6 +416,135 @@ TEST(AccessRulesParseTest, ReportsTheIndexOfTheBadRule) {
 
 TEST(AccessRulesParseTest, DefaultRulesJsonParses) {
   EXPECT_NO_THROW(AccessRules::parse(default_rules_json));
+}
+
+}  // namespace
+}  // namespace realtime
+
+// ---------------------------------------------------------------------------------------------
+// Captures and checks
+
+namespace realtime {
+namespace {
+
+constexpr std::string_view kCheckedRules = R"json({"topics": [
+  {"match": "channel:{channel_id}", "subscribe": {"roles": ["user"], "check": "member"},
+   "typing": {"check": "member"}, "presence": {"check": "member"}, "publish": ["admin"]},
+  {"match": "dm:{dm_id}", "subscribe": {"check": "dm_party"}},
+  {"match": "org:{org}:team:{team}", "subscribe": {"check": "proxy"}}
+ ],
+ "checks": {
+  "member": {"hasura": "query($channel_id: uuid!) { m(where: {channel_id: {_eq: $channel_id}}) { user_id } }", "ttl": 30},
+  "dm_party": {"sql": "SELECT 1 FROM app_dms WHERE id = $dm_id AND $user_id IN (user_a, user_b)", "timeout": 0.5},
+  "proxy": {"http": "http://backend:4000/realtime/authorize"}
+ }})json";
+
+TEST(AccessRulesCaptureTest, NamedSegmentsMatchOneSegmentAndAreCaptured) {
+  CheckParams captures;
+  EXPECT_TRUE(AccessRules::matches("org:{org}:team:{team}", "org:7:team:x", "u", &captures));
+  EXPECT_EQ(captures, (CheckParams{{"org", "7"}, {"team", "x"}}));
+  EXPECT_FALSE(AccessRules::matches("org:{org}", "org:7:team", "u"));
+  EXPECT_FALSE(AccessRules::matches("org:{org}", "org", "u"));
+}
+
+TEST(AccessRulesCheckTest, ParsesChecksWithTheirTtlAndTimeout) {
+  const auto rules = AccessRules::parse(kCheckedRules);
+  ASSERT_EQ(rules.checks().size(), 3u);
+  const CheckSpec* member = rules.find_check("member");
+  ASSERT_NE(member, nullptr);
+  EXPECT_EQ(member->kind, CheckSpec::Kind::hasura);
+  EXPECT_EQ(member->ttl, std::chrono::seconds(30));
+  EXPECT_EQ(member->variables, (std::vector<std::string>{"channel_id"}));
+  const CheckSpec* dm = rules.find_check("dm_party");
+  ASSERT_NE(dm, nullptr);
+  EXPECT_EQ(dm->timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(dm->ttl, std::chrono::seconds(60));
+  EXPECT_EQ(rules.find_check("proxy")->kind, CheckSpec::Kind::http);
+  EXPECT_EQ(rules.rules_using("member"), (std::vector<std::string>{"channel:{channel_id}"}));
+}
+
+TEST(AccessRulesCheckTest, ARoleAndACheckBothDecide) {
+  const auto rules = AccessRules::parse(kCheckedRules);
+  const auto decision = rules.decide(TopicAction::subscribe, "channel:42", user("alice", "user"));
+  ASSERT_EQ(decision.kind, AccessDecision::Kind::check);
+  EXPECT_EQ(decision.check->name, "member");
+  EXPECT_EQ(*find_param(decision.params, "channel_id"), "42");
+  EXPECT_EQ(*find_param(decision.params, "user_id"), "alice");
+  EXPECT_EQ(*find_param(decision.params, "role"), "user");
+  EXPECT_EQ(*find_param(decision.params, "topic"), "channel:42");
+  // The role is not listed: denied without asking.
+  EXPECT_EQ(rules.decide(TopicAction::subscribe, "channel:42", user("g", "guest")).kind,
+            AccessDecision::Kind::deny);
+  // Publish has roles only.
+  EXPECT_EQ(rules.decide(TopicAction::publish, "channel:42", user("a", "admin")).kind,
+            AccessDecision::Kind::allow);
+}
+
+TEST(AccessRulesCheckTest, ACheckWithoutRolesLetsAnyRoleAsk) {
+  const auto rules = AccessRules::parse(kCheckedRules);
+  EXPECT_EQ(rules.decide(TopicAction::subscribe, "dm:9", user("alice", "whatever")).kind,
+            AccessDecision::Kind::check);
+  EXPECT_EQ(rules.decide(TopicAction::typing, "channel:1", user("alice", "guest")).kind,
+            AccessDecision::Kind::check);
+}
+
+TEST(AccessRulesCheckTest, GrantsStillAllowWithoutACheck) {
+  const auto rules = AccessRules::parse(kCheckedRules);
+  EXPECT_EQ(rules.decide(TopicAction::subscribe, "dm:9", user("svc", "user", {"dm:*"})).kind,
+            AccessDecision::Kind::allow);
+}
+
+TEST(AccessRulesCheckTest, UnknownCheckIsRefusedNamingTheRule) {
+  const std::string message = parse_error(
+      R"({"topics": [{"match": "channel:{id}", "subscribe": {"check": "nope"}}], "checks": {}})");
+  EXPECT_THAT(message, HasSubstr("channel:{id}"));
+  EXPECT_THAT(message, HasSubstr("unknown check \"nope\""));
+}
+
+TEST(AccessRulesCheckTest, CheckVariablesMustBeCapturedByEveryRuleUsingIt) {
+  const std::string message = parse_error(R"({"topics": [
+    {"match": "channel:*", "subscribe": {"check": "member"}}],
+    "checks": {"member": {"sql": "SELECT 1 FROM m WHERE channel_id = $channel_id AND user_id = $user_id"}}})");
+  EXPECT_THAT(message, HasSubstr("$channel_id"));
+  EXPECT_THAT(message, HasSubstr("channel:*"));
+}
+
+TEST(AccessRulesCheckTest, BadCaptureNamesAreRefused) {
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "channel:{9x}", "subscribe": ["user"]}]})"),
+              HasSubstr("bad capture"));
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "channel:{a-b}", "subscribe": ["user"]}]})"),
+              HasSubstr("bad capture"));
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "channel:x{id}", "subscribe": ["user"]}]})"),
+              HasSubstr("bad capture"));
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "a:{id}:{id}", "subscribe": ["user"]}]})"),
+              HasSubstr("appears twice"));
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "a:{role}", "subscribe": ["user"]}]})"),
+              HasSubstr("reserved"));
+}
+
+TEST(AccessRulesCheckTest, BadChecksAreRefused) {
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"sql": "x", "http": "http://a"}}})"),
+              HasSubstr("exactly one"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"http": "ftp://a"}}})"),
+              HasSubstr("http:// or https://"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"sql": "SELECT $1"}}})"),
+              HasSubstr("named parameters"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"sql": "x", "ttl": 0}}})"),
+              HasSubstr("ttl"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"sql": "x", "timeout": 100}}})"),
+              HasSubstr("timeout"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": {"c": {"sql": "x", "retries": 1}}})"),
+              HasSubstr("unknown key"));
+  EXPECT_THAT(parse_error(R"({"topics": [], "checks": []})"), HasSubstr("\"checks\""));
+  EXPECT_THAT(parse_error(R"({"topics": [], "rules": []})"), HasSubstr("unknown key"));
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "a", "subscribe": {}}]})"),
+              HasSubstr("roles, a check, or both"));
+}
+
+TEST(AccessRulesCheckTest, TheDefaultsOpenChannelsToEveryUserAndSayWhich) {
+  EXPECT_EQ(AccessRules::defaults().unchecked_open_rules(),
+            (std::vector<std::string>{"channel:*"}));
+  EXPECT_TRUE(AccessRules::parse(kCheckedRules).unchecked_open_rules().empty());
 }
 
 }  // namespace

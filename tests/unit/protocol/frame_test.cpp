@@ -244,7 +244,8 @@ TEST(EncodeErrorTest, EveryErrorCodeIsEncodedByName) {
       {ErrorCode::too_many_subscriptions, "too_many_subscriptions"},
       {ErrorCode::message_too_large, "message_too_large"},
       {ErrorCode::rate_limited, "rate_limited"},
-      {ErrorCode::unavailable, "unavailable"},
+      {ErrorCode::internal, "internal"},
+      {ErrorCode::unauthorized, "unauthorized"},
       {ErrorCode::internal, "internal"},
   };
   static_assert(std::size(codes) == error_code_count);

@@ -158,9 +158,9 @@ class HttpApiTest : public ::testing::Test {
   FakeBroker broker;
   FakePresenceStore presence;
   Metrics metrics{1};
-  Security security{std::nullopt, std::string(32, 's'), 60, AccessRules::defaults(),
-                    std::make_unique<MemoryUsedTokens>()};
-  HttpApi api{config, security, broker, presence, metrics, ""};
+  Security security{std::nullopt, std::string(32, 's'), 60, std::make_unique<MemoryUsedTokens>()};
+  Authorizer authorizer{AccessRules::defaults(), 1000};
+  HttpApi api{config, security, authorizer, broker, presence, metrics, ""};
 };
 
 // ---------------------------------------------------------------------------------------------

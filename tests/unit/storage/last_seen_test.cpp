@@ -62,6 +62,7 @@ TEST(LastSeenTest, StoredLastSeenWinsOverTheTimeOfLeaving) {
     std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
     bool is_open() const override { return false; }
     void close() override {}
+    std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
     std::variant<Rows, DbError> run(const Statement&, Deadline) override {
       return DbError{"no", false};
     }
@@ -99,6 +100,7 @@ TEST(LastSeenShutdownTest, AllOfflineRecordsEveryUserStillConnectedOnce) {
     std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
     bool is_open() const override { return false; }
     void close() override {}
+    std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
     std::variant<Rows, DbError> run(const Statement&, Deadline) override {
       return DbError{"no", false};
     }

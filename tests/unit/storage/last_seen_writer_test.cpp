@@ -49,6 +49,8 @@ class FakeDatabase final : public Database {
     return std::nullopt;
   }
 
+  std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
+
   std::variant<Rows, DbError> run(const Statement& st, Deadline) override {
     while (hanging()) {
       if (s_->interrupted) return DbError{"interrupted", false};

@@ -1,0 +1,394 @@
+#include "client/client_session.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include <random>
+
+#include "net/shard.hpp"
+#include "presence/typing_tracker.hpp"
+#include "protocol/topic.hpp"
+#include "server/lifecycle_events.hpp"
+#include "server/server_context.hpp"
+#include "util/clock.hpp"
+
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+
+constexpr std::string_view bad_topic_message = "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]";
+
+// Live subscriptions kept by a check are asked again after the check's ttl plus up to a quarter
+// more, so that subscriptions made together (a reconnect storm) are not checked together.
+std::chrono::milliseconds spread(std::chrono::seconds ttl) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  const auto base = std::chrono::duration_cast<std::chrono::milliseconds>(ttl);
+  std::uniform_int_distribution<long long> extra(0, base.count() / 4);
+  return base + std::chrono::milliseconds(extra(rng));
+}
+
+std::string refusal(const Authorization& a, std::string_view what, std::string_view topic) {
+  std::string out = "you may not " + std::string(what) + " " + std::string(topic);
+  if (!a.message.empty()) out += " (" + a.message + ")";
+  return out;
+}
+
+}  // namespace
+
+ClientSession::ClientSession(Shard& shard, UpgradeGrant grant, const Dialect& dialect)
+    : shard_(shard),
+      grant_(std::move(grant)),
+      dialect_(dialect),
+      connection_id_(shard.context().next_connection_id()),
+      rate_limiter_(shard.context().config->client_rate_limit,
+                    10.0 * shard.context().config->client_rate_limit, last_activity_),
+      expires_at_ms_(grant_.subject.expires_at * 1000) {}
+
+void ClientSession::start() {
+  ServerContext& ctx = shard_.context();
+  started_ = true;
+  shard_.attach(this);
+  ctx.presence->connect(connection_id_, grant_.subject.user_id);
+  send_text(dialect_.welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
+                             unix_millis(), expires_at_ms_));
+  std::vector<std::string> subscribed;
+  for (const auto& topic : grant_.topics) {
+    if (subscribe(topic, {})) subscribed.push_back(topic);
+  }
+  grant_.topics = {};
+  grant_.accept_key = {};
+  ctx.broker->publish({client_connected_event(grant_.subject.user_id, connection_id_, subscribed)},
+                      nullptr);
+}
+
+void ClientSession::send_text(std::string_view payload) { send_wire(wire(payload)); }
+
+void ClientSession::send_error(std::string_view id, ErrorCode code, std::string_view message) {
+  shard_.context().metrics->count_error(code);
+  send_text(dialect_.error(id, code, message));
+}
+
+void ClientSession::handle(ClientMessage msg) {
+  ServerContext& ctx = shard_.context();
+  switch (msg.type) {
+    case ClientMessageType::subscribe:
+      subscribe(msg.topic, msg.id);
+      return;
+    case ClientMessageType::unsubscribe:
+      return on_unsubscribe(msg);
+    case ClientMessageType::publish:
+      return on_publish(std::move(msg));
+    case ClientMessageType::presence:
+      ctx.presence->set_status(connection_id_, msg.status);
+      return send_text(dialect_.ack(msg.id));
+    case ClientMessageType::typing:
+      return on_typing(std::move(msg));
+    case ClientMessageType::ping:
+      return send_text(dialect_.pong(msg.id, unix_millis()));
+    case ClientMessageType::refresh:
+      return on_refresh(msg);
+  }
+}
+
+bool ClientSession::subscribe(const std::string& topic, std::string_view id) {
+  ServerContext& ctx = shard_.context();
+  if (!is_valid_topic(topic)) {
+    send_error(id, ErrorCode::bad_request, bad_topic_message);
+    return false;
+  }
+  auto& registry = shard_.registry();
+  if (registry.is_subscribed(this, topic)) {
+    send_text(dialect_.subscribed(id, topic, false));
+    return true;
+  }
+  const auto limit = static_cast<std::size_t>(ctx.config->max_subscriptions);
+  if (registry.subscription_count(this) + pending_checks_ >= limit) {
+    send_error(id, ErrorCode::too_many_subscriptions,
+               "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
+                   std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
+    return false;
+  }
+  auto answer = ctx.authorizer->authorize(
+      TopicAction::subscribe, topic, grant_.subject,
+      [weak = std::weak_ptr<ClientSession>(self()), topic, id = std::string(id)](Authorization a) {
+        // On a runner's thread: back to the shard, if the connection is still there.
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, topic, id, a = std::move(a)]() mutable {
+          --self->pending_checks_;
+          if (self->ended_ || self->closing()) return;
+          self->on_authorized(topic, id, std::move(a));
+        });
+      });
+  if (!answer) {
+    ++pending_checks_;
+    return true;
+  }
+  if (!answer->allowed()) {
+    on_authorized(topic, std::string(id), std::move(*answer));
+    return false;
+  }
+  join(topic, std::string(id), false, answer->recheck);
+  return true;
+}
+
+void ClientSession::on_authorized(const std::string& topic, const std::string& id,
+                                  Authorization a) {
+  switch (a.outcome) {
+    case Authorization::Outcome::forbidden:
+      return send_error(id, ErrorCode::forbidden, refusal(a, "subscribe to", topic));
+    case Authorization::Outcome::unavailable:
+      return send_error(id, ErrorCode::unavailable,
+                        "cannot check access to " + topic + " now; try again later");
+    case Authorization::Outcome::allowed:
+      break;
+  }
+  if (shard_.registry().is_subscribed(this, topic)) {
+    return send_text(dialect_.subscribed(id, topic, false));
+  }
+  join(topic, id, false, a.recheck);
+}
+
+void ClientSession::join(const std::string& topic, const std::string& id, bool server,
+                         std::chrono::seconds recheck) {
+  ServerContext& ctx = shard_.context();
+  if (shard_.registry().subscribe(this, topic).topic_created) {
+    ctx.broker->topic_added(topic, shard_.index());
+  }
+  shard_.counters().subscriptions.fetch_add(1, std::memory_order_relaxed);
+  if (recheck.count() > 0) schedule_recheck(topic, recheck);
+  // "subscribed" promises that what is published next arrives: with Redis that is once the
+  // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
+  ctx.broker->when_live(topic, [weak = std::weak_ptr<ClientSession>(self()), topic, id, server] {
+    auto self = weak.lock();
+    if (!self) return;
+    net::dispatch(self->executor(), [self, topic, id, server] {
+      if (self->ended_ || self->closing()) return;
+      self->on_live(topic, id, server);
+    });
+  });
+}
+
+void ClientSession::on_live(const std::string& topic, const std::string& id, bool server) {
+  if (!shard_.registry().is_subscribed(this, topic)) return;
+  // Joined before the reply leaves (the write may start at once): a client that got
+  // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
+  // events is not being present somewhere.
+  if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
+  send_text(dialect_.subscribed(id, topic, server));
+}
+
+bool ClientSession::leave(const std::string& topic) {
+  ServerContext& ctx = shard_.context();
+  auto result = shard_.registry().unsubscribe(this, topic);
+  if (!result.removed) return false;
+  checked_.erase(topic);
+  if (result.topic_removed) ctx.broker->topic_removed(topic, shard_.index());
+  shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
+  if (!is_reserved_topic(topic)) ctx.presence->leave(connection_id_, topic);
+  return true;
+}
+
+void ClientSession::on_unsubscribe(const ClientMessage& msg) {
+  leave(msg.topic);
+  send_text(dialect_.unsubscribed(msg.id, msg.topic, {}));
+}
+
+bool ClientSession::server_subscribe(const std::string& topic) {
+  if (ended_ || closing()) return false;
+  if (shard_.registry().is_subscribed(this, topic)) {
+    // The backend's word now keeps it: no more checks.
+    checked_.erase(topic);
+    return false;
+  }
+  join(topic, {}, true, std::chrono::seconds(0));
+  return true;
+}
+
+bool ClientSession::server_unsubscribe(const std::string& topic, std::string_view reason) {
+  if (ended_ || closing() || !leave(topic)) return false;
+  send_text(dialect_.unsubscribed({}, topic, reason));
+  return true;
+}
+
+void ClientSession::schedule_recheck(const std::string& topic, std::chrono::seconds after) {
+  const std::uint64_t generation = ++next_generation_;
+  checked_[topic] = generation;
+  shard_.schedule_recheck(Clock::now() + spread(after), self(), topic, generation);
+}
+
+void ClientSession::recheck(const std::string& topic, std::uint64_t generation) {
+  auto it = checked_.find(topic);
+  if (ended_ || closing() || it == checked_.end() || it->second != generation) return;
+  auto on_answer = [this, topic, generation](Authorization a) {
+    auto it = checked_.find(topic);
+    if (it == checked_.end() || it->second != generation) return;  // left or re-joined meanwhile
+    switch (a.outcome) {
+      case Authorization::Outcome::allowed:
+        return schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
+      case Authorization::Outcome::forbidden:
+        spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_,
+                     grant_.subject.user_id, topic);
+        server_unsubscribe(topic, "forbidden");
+        return;
+      case Authorization::Outcome::unavailable:
+        // A backend outage is not a denial: keep the subscription, ask again a ttl later.
+        return schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
+    }
+  };
+  auto answer = shard_.context().authorizer->authorize(
+      TopicAction::subscribe, topic, grant_.subject,
+      [weak = std::weak_ptr<ClientSession>(self()), on_answer](Authorization a) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, on_answer, a = std::move(a)]() mutable {
+          if (self->ended_ || self->closing()) return;
+          on_answer(std::move(a));
+        });
+      });
+  if (answer) on_answer(std::move(*answer));
+}
+
+void ClientSession::on_publish(ClientMessage msg) {
+  auto publish = [this](ClientMessage msg) {
+    ServerContext& ctx = shard_.context();
+    std::vector<PublishedEvent> events;
+    events.push_back({std::move(msg.topic), std::move(msg.event), std::move(msg.data), {}});
+    ctx.broker->publish(std::move(events), [weak = std::weak_ptr<ClientSession>(self()),
+                                            id = std::move(msg.id)](PublishStatus status) {
+      auto self = weak.lock();
+      if (!self) return;
+      net::post(self->executor(), [self, id, status] {
+        if (self->ended_ || self->closing()) return;
+        if (status != PublishStatus::ok) {
+          return self->send_error(id, ErrorCode::unavailable,
+                                  "the broker cannot accept messages now");
+        }
+        self->shard_.context().metrics->count_published(1);
+        self->send_text(self->dialect_.ack(id));
+      });
+    });
+  };
+  auto decide = [this, publish](ClientMessage msg, const Authorization& a) {
+    if (a.allowed()) return publish(std::move(msg));
+    if (a.outcome == Authorization::Outcome::unavailable) {
+      return send_error(msg.id, ErrorCode::unavailable,
+                        "cannot check access to " + msg.topic + " now; try again later");
+    }
+    send_error(msg.id, ErrorCode::forbidden, refusal(a, "publish to", msg.topic));
+  };
+  auto answer = shard_.context().authorizer->authorize(
+      TopicAction::publish, msg.topic, grant_.subject,
+      [weak = std::weak_ptr<ClientSession>(self()), decide, msg](Authorization a) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, decide, msg, a = std::move(a)]() mutable {
+          if (self->ended_ || self->closing()) return;
+          decide(std::move(msg), a);
+        });
+      });
+  if (answer) decide(std::move(msg), *answer);
+}
+
+void ClientSession::on_typing(ClientMessage msg) {
+  auto decide = [this](const ClientMessage& msg, const Authorization& a) {
+    if (a.allowed()) return apply_typing(msg);
+    if (a.outcome == Authorization::Outcome::unavailable) {
+      return send_error(msg.id, ErrorCode::unavailable,
+                        "cannot check access to " + msg.topic + " now; try again later");
+    }
+    send_error(msg.id, ErrorCode::forbidden, refusal(a, "send typing to", msg.topic));
+  };
+  auto answer = shard_.context().authorizer->authorize(
+      TopicAction::typing, msg.topic, grant_.subject,
+      [weak = std::weak_ptr<ClientSession>(self()), decide, msg](Authorization a) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, decide, msg, a = std::move(a)] {
+          if (self->ended_ || self->closing()) return;
+          decide(msg, a);
+        });
+      });
+  if (answer) decide(msg, *answer);
+}
+
+void ClientSession::apply_typing(const ClientMessage& msg) {
+  ServerContext& ctx = shard_.context();
+  if (msg.typing) {
+    ctx.typing->start(connection_id_, grant_.subject.user_id, msg.topic, msg.thread_id);
+  } else {
+    ctx.typing->stop(connection_id_, grant_.subject.user_id, msg.topic);
+  }
+  // Only a frame that asked (with an id) gets an ack: typing is sent on keystrokes.
+  if (!msg.id.empty()) send_text(dialect_.ack(msg.id));
+}
+
+void ClientSession::on_refresh(const ClientMessage& msg) {
+  ServerContext& ctx = shard_.context();
+  auto admitted = ctx.security->admit(msg.token, unix_seconds());
+  if (auto* err = std::get_if<AuthError>(&admitted)) {
+    return send_error(msg.id, ErrorCode::unauthorized,
+                      "refresh token refused: " + std::string(to_string(err->reason)) + ": " +
+                          err->message);
+  }
+  auto claims = std::move(std::get<ConnectionClaims>(admitted));
+  if (claims.subject.user_id != grant_.subject.user_id) {
+    return send_error(msg.id, ErrorCode::forbidden,
+                      "the refresh token is for another user; connect anew to change user");
+  }
+  auto apply = [this, id = msg.id](Subject subject) {
+    grant_.subject = std::move(subject);
+    expires_at_ms_ = grant_.subject.expires_at * 1000;
+    send_text(dialect_.refreshed(id, expires_at_ms_));
+  };
+  if (ctx.token_claims == nullptr) return apply(std::move(claims.subject));
+  // Single use across the cluster, like a token presented at connect.
+  ctx.token_claims->claim(
+      claims.jti, claims.expires_at,
+      [weak = std::weak_ptr<ClientSession>(self()), apply, id = msg.id,
+       subject = std::move(claims.subject)](TokenClaims::Result r) mutable {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, apply, id, r, subject = std::move(subject)]() mutable {
+          if (self->ended_ || self->closing()) return;
+          if (r == TokenClaims::Result::first_use) return apply(std::move(subject));
+          if (r == TokenClaims::Result::replayed) {
+            return self->send_error(id, ErrorCode::unauthorized,
+                                    "refresh token refused: replayed: this connection token "
+                                    "was already used");
+          }
+          self->send_error(id, ErrorCode::unavailable,
+                           "cannot check the refresh token now (Redis is unreachable)");
+        });
+      });
+}
+
+void ClientSession::end() {
+  if (ended_) return;
+  ended_ = true;
+  if (!started_) return;
+  ServerContext& ctx = shard_.context();
+  shard_.detach(this);
+  // After the shards stopped the broker may already be gone: nothing is left to notify.
+  const bool notify = !ctx.stopped.load();
+  shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {
+    shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
+    if (topic_removed && notify) ctx.broker->topic_removed(topic, shard_.index());
+  });
+  const auto session_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - connected_at_).count();
+  if (notify) {
+    ctx.typing->disconnect(connection_id_);
+    ctx.presence->disconnect(connection_id_);
+    ctx.broker->publish(
+        {client_disconnected_event(grant_.subject.user_id, connection_id_, session_seconds)},
+        nullptr);
+  }
+  spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.subject.user_id,
+                session_seconds);
+}
+
+}  // namespace realtime

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "auth/authorizer.hpp"
+#include "client/dialect.hpp"
+#include "core/rate_limiter.hpp"
+#include "protocol/client_message.hpp"
+#include "server/http_api.hpp"
+
+namespace realtime {
+
+class Shard;
+
+// One connected client, whatever its transport and dialect: who it is, what it subscribes to,
+// the rules and checks, presence, typing, refresh and expiry. It lives on one shard and is
+// touched only on that shard's thread. A transport (WsSession; a Socket.IO transport later)
+// derives from it: the transport moves bytes, the dialect encodes, this decides.
+class ClientSession {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  ClientSession(Shard& shard, UpgradeGrant grant, const Dialect& dialect);
+  virtual ~ClientSession() = default;
+  ClientSession(const ClientSession&) = delete;
+  ClientSession& operator=(const ClientSession&) = delete;
+
+  const std::string& connection_id() const { return connection_id_; }
+  const std::string& user_id() const { return grant_.subject.user_id; }
+  Clock::time_point last_activity() const { return last_activity_; }
+  // Unix ms after which the connection is closed with 4001 (0 = never).
+  std::int64_t expires_at_ms() const { return expires_at_ms_; }
+
+  // Fan-out: queues the event in this dialect's form. Never re-enters the registry.
+  void deliver(const TopicFrame& item) { send_wire(dialect_.event(item)); }
+
+  // Commands from the backend (the server API), on this shard's thread. Each returns whether
+  // the connection was affected.
+  bool server_subscribe(const std::string& topic);
+  bool server_unsubscribe(const std::string& topic, std::string_view reason);
+  // A live subscription's check is due again (the shard's recheck queue).
+  void recheck(const std::string& topic, std::uint64_t generation);
+
+  // Transport hooks.
+  virtual bool closing() const = 0;
+  virtual void close(unsigned short code, std::string_view reason) = 0;
+
+ protected:
+  // The transport calls these.
+  // Joins the shard, sends the welcome, subscribes the topics asked for at connect.
+  void start();
+  // A command decoded by the dialect.
+  void handle(ClientMessage msg);
+  // Frames per second: false = drop this one (REALTIME_CLIENT_RATE_LIMIT).
+  bool take_frame_budget(Clock::time_point now) { return rate_limiter_.try_take(now); }
+  void touch(Clock::time_point now) { last_activity_ = now; }
+  // Leaves every topic, presence and the shard; once, when the connection ends.
+  void end();
+  bool started() const { return started_; }
+  void send_text(std::string_view payload);
+  void send_error(std::string_view id, ErrorCode code, std::string_view message);
+  Shard& shard() { return shard_; }
+  // What the upgrade decided; the handshake's parts are cleared by start().
+  const UpgradeGrant& grant() const { return grant_; }
+
+  // Queues a frame already in this connection's wire form.
+  virtual void send_wire(const FramePtr& frame) = 0;
+  // The payload's wire form on this transport (a WebSocket text frame, ...).
+  virtual FramePtr wire(std::string_view payload) const = 0;
+  // Keeps the connection object alive across an asynchronous step.
+  virtual std::shared_ptr<ClientSession> self() = 0;
+  virtual boost::asio::any_io_executor executor() = 0;
+
+ private:
+  // True when the subscription started (allowed at once) or was handed to a check.
+  bool subscribe(const std::string& topic, std::string_view id);
+  void on_authorized(const std::string& topic, const std::string& id, Authorization a);
+  void join(const std::string& topic, const std::string& id, bool server,
+            std::chrono::seconds recheck);
+  // The broker delivers `topic` to this node now: reply and become present.
+  void on_live(const std::string& topic, const std::string& id, bool server);
+  // Leaves `topic` (registry, broker, presence); false when not subscribed.
+  bool leave(const std::string& topic);
+  void on_unsubscribe(const ClientMessage& msg);
+  void on_publish(ClientMessage msg);
+  void on_typing(ClientMessage msg);
+  void apply_typing(const ClientMessage& msg);
+  void on_refresh(const ClientMessage& msg);
+  void schedule_recheck(const std::string& topic, std::chrono::seconds after);
+
+  Shard& shard_;
+  UpgradeGrant grant_;
+  const Dialect& dialect_;
+  std::string connection_id_;
+  Clock::time_point last_activity_ = Clock::now();
+  Clock::time_point connected_at_ = last_activity_;
+  RateLimiter rate_limiter_;  // after last_activity_: initialised from it
+  std::int64_t expires_at_ms_ = 0;
+  std::size_t pending_checks_ = 0;  // subscriptions waiting for a check
+  // Subscriptions kept by a check: the generation of their recheck (older queue entries are
+  // stale). Server-side subscriptions are not here: checks do not apply to them.
+  std::unordered_map<std::string, std::uint64_t> checked_;
+  std::uint64_t next_generation_ = 0;
+  bool started_ = false;
+  bool ended_ = false;
+};
+
+}  // namespace realtime
