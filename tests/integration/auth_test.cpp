@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "auth/jwt.hpp"
 #include "support/http_client.hpp"
@@ -58,10 +59,10 @@ class AuthTest : public ::testing::Test {
   // POST /realtime/token as a trusted service (the server key).
   std::string ServiceToken(const std::string& user, const std::string& role,
                            const std::string& topics_json = "[]") {
-    auto r = HttpPostJson(server_.port(), "/realtime/token",
-                          R"({"user_id":")" + user + R"(","role":")" + role +
-                              R"(","topics":)" + topics_json + "}",
-                          {{"X-Plugin-Secret", kKey}});
+    auto r = HttpPostJson(
+        server_.port(), "/realtime/token",
+        R"({"user_id":")" + user + R"(","role":")" + role + R"(","topics":)" + topics_json + "}",
+        {{"X-Plugin-Secret", kKey}});
     EXPECT_EQ(r.status, 200) << r.body;
     return std::string(r.Json().at("token").as_string());
   }
@@ -94,9 +95,9 @@ class AuthTest : public ::testing::Test {
 };
 
 TEST_F(AuthTest, HasuraJwtIsExchangedForATokenThatConnectsAsItsUser) {
-  auto r = HttpPostJson(server_.port(), "/realtime/token", "",
-                        {{"Authorization", "Bearer " + HasuraJwt("alice", "user")},
-                         {"X-Hasura-Role", "admin"}});
+  auto r = HttpPostJson(
+      server_.port(), "/realtime/token", "",
+      {{"Authorization", "Bearer " + HasuraJwt("alice", "user")}, {"X-Hasura-Role", "admin"}});
   ASSERT_EQ(r.status, 200) << r.body;
   const auto body = r.Json().as_object();
   EXPECT_EQ(body.at("user_id"), "alice");
@@ -122,8 +123,8 @@ TEST_F(AuthTest, TokenEndpointNamesWhyAJwtIsRefused) {
   std::string forged = HasuraJwt("alice", "user");
   // The first signature character carries no padding bits, so changing it changes the bytes.
   forged[forged.rfind('.') + 1] = forged[forged.rfind('.') + 1] == 'A' ? 'B' : 'A';
-  auto bad = HttpPostJson(server_.port(), "/realtime/token", "",
-                          {{"Authorization", "Bearer " + forged}});
+  auto bad =
+      HttpPostJson(server_.port(), "/realtime/token", "", {{"Authorization", "Bearer " + forged}});
   EXPECT_EQ(bad.status, 401);
   EXPECT_EQ(bad.Json().at("reason"), "bad_signature");
 
@@ -208,8 +209,9 @@ TEST_F(AuthTest, DeniedClientPublishReachesNobody) {
   EXPECT_EQ(StringField(reply, "code"), "forbidden");
 
   // Anything alice's publish had put on the topic would arrive before this marker.
-  ASSERT_EQ(Publish(server_.port(), "channel:42", "marker", "1", {{"X-Plugin-Secret", kKey}}).status,
-            202);
+  ASSERT_EQ(
+      Publish(server_.port(), "channel:42", "marker", "1", {{"X-Plugin-Secret", kKey}}).status,
+      202);
   EXPECT_EQ(ExpectEvent(*admin, "channel:42", "marker"), json::value(1));
   EXPECT_EQ(ExpectEvent(*alice, "channel:42", "marker"), json::value(1));
 }
@@ -237,12 +239,88 @@ TEST_F(AuthTest, PresenceReadsFollowTheRulesForUsers) {
   ASSERT_EQ(allowed.status, 200) << allowed.body;
   EXPECT_EQ(allowed.Json().at("count"), 1);
 
-  auto denied = HttpGet(server_.port(), "/realtime/presence/misc",
-                        {{"Authorization", "Bearer " + user_jwt}});
+  auto denied =
+      HttpGet(server_.port(), "/realtime/presence/misc", {{"Authorization", "Bearer " + user_jwt}});
   EXPECT_EQ(denied.status, 403);
   EXPECT_EQ(HttpGet(server_.port(), "/realtime/presence/channel:42").status, 401);
   EXPECT_EQ(HttpGet(server_.port(), "/realtime/presence/misc", {{"X-Plugin-Secret", kKey}}).status,
             200);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections expire with the identity behind them, unless they refresh.
+
+TEST_F(AuthTest, ConnectionExpiresWithItsJwtAndIsClosedWith4001) {
+  const std::int64_t exp = Now() + 3;
+  auto r = HttpPostJson(server_.port(), "/realtime/token", "",
+                        {{"Authorization", "Bearer " + HasuraJwt("alice", "user", 3)}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json().at("connection_expires_at"), json::value(exp * 1000));
+  auto result = ConnectWithToken(std::string(r.Json().at("token").as_string()));
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<WsClient>>(result));
+  auto& client = std::get<std::unique_ptr<WsClient>>(result);
+  const json::object welcome = client->ReadJson();
+  EXPECT_EQ(welcome.at("expires_at"), json::value(exp * 1000)) << json::serialize(welcome);
+  // Closed within a heartbeat sweep (at most 5 s) of the expiry.
+  const CloseResult closed = client->WaitForClose(std::chrono::seconds(15));
+  EXPECT_TRUE(closed.close_frame);
+  EXPECT_EQ(closed.code, 4001);
+  EXPECT_GE(Now(), exp);
+}
+
+TEST_F(AuthTest, RefreshMovesTheExpiryAndTheConnectionStays) {
+  auto first = HttpPostJson(server_.port(), "/realtime/token", "",
+                            {{"Authorization", "Bearer " + HasuraJwt("alice", "user", 3)}});
+  auto client = MustConnect(std::string(first.Json().at("token").as_string()));
+  ASSERT_NE(client, nullptr);
+  auto fresh = HttpPostJson(server_.port(), "/realtime/token", "",
+                            {{"Authorization", "Bearer " + HasuraJwt("alice", "user", 3600)}});
+  client->Send(R"({"type":"refresh","id":"r1","token":")" +
+               std::string(fresh.Json().at("token").as_string()) + R"("})");
+  const json::object refreshed = client->ReadSkippingPresence();
+  EXPECT_EQ(StringField(refreshed, "type"), "refreshed") << json::serialize(refreshed);
+  EXPECT_EQ(StringField(refreshed, "id"), "r1");
+  ASSERT_TRUE(refreshed.at("expires_at").is_int64());
+  EXPECT_NEAR(static_cast<double>(refreshed.at("expires_at").as_int64()),
+              static_cast<double>((Now() + 3600) * 1000), 5000);
+  // Past the first expiry and a sweep: still open.
+  std::this_thread::sleep_for(std::chrono::seconds(9));
+  EXPECT_NO_THROW(ReadUntilPong(*client, "still-open"));
+}
+
+TEST_F(AuthTest, RefreshWithAnotherUsersOrAnInvalidTokenIsRefused) {
+  auto client = MustConnect(ServiceToken("alice", "user"));
+  ASSERT_NE(client, nullptr);
+  client->Send(R"({"type":"refresh","id":"r1","token":")" + ServiceToken("bob", "user") + R"("})");
+  const json::object other = client->ReadSkippingPresence();
+  EXPECT_EQ(StringField(other, "code"), "forbidden") << json::serialize(other);
+  client->Send(R"({"type":"refresh","id":"r2","token":"not-a-token"})");
+  const json::object garbage = client->ReadSkippingPresence();
+  EXPECT_EQ(StringField(garbage, "code"), "unauthorized") << json::serialize(garbage);
+  // A token is single use, for a refresh too.
+  const std::string once = ServiceToken("alice", "user");
+  client->Send(R"({"type":"refresh","id":"r3","token":")" + once + R"("})");
+  EXPECT_EQ(StringField(client->ReadSkippingPresence(), "type"), "refreshed");
+  client->Send(R"({"type":"refresh","id":"r4","token":")" + once + R"("})");
+  EXPECT_EQ(StringField(client->ReadSkippingPresence(), "code"), "unauthorized");
+}
+
+TEST_F(AuthTest, AServiceMayMintATokenWithOrWithoutAConnectionExpiry) {
+  const std::int64_t at = (Now() + 600) * 1000;
+  auto r = HttpPostJson(server_.port(), "/realtime/token",
+                        R"({"user_id":"svc-user","expires_at":)" + std::to_string(at) + "}",
+                        {{"X-Plugin-Secret", kKey}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto with = ConnectWithToken(std::string(r.Json().at("token").as_string()));
+  ASSERT_TRUE(std::holds_alternative<std::unique_ptr<WsClient>>(with));
+  EXPECT_EQ(std::get<std::unique_ptr<WsClient>>(with)->ReadJson().at("expires_at"),
+            json::value(at));
+  auto without = MustConnect(ServiceToken("svc-user", "user"));
+  ASSERT_NE(without, nullptr);
+  auto past =
+      HttpPostJson(server_.port(), "/realtime/token", R"({"user_id":"svc-user","expires_at":1000})",
+                   {{"X-Plugin-Secret", kKey}});
+  EXPECT_EQ(past.status, 400) << past.body;
 }
 
 }  // namespace

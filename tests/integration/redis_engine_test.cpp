@@ -285,3 +285,43 @@ TEST(RedisEngineDownTest, UnreachableRedisMeansDegradedAnd503ButClientsStay) {
 
 }  // namespace
 }  // namespace realtime::testing
+
+// The server API's user commands reach the user's connections on every node.
+namespace realtime::testing {
+namespace {
+
+json::object ReadType(WsClient& client, std::string_view type) {
+  return client.ReadUntil([&](const json::object& o) { return StringField(o, "type") == type; },
+                          type);
+}
+
+TEST_F(RedisEngineTest, UnsubscribeDisconnectAndSubscribeReachTheUsersConnectionsOnOtherNodes) {
+  auto alice_on_b = ConnectUser(b_.port(), "alice", {"channel:1"});
+  auto bob_on_b = ConnectUser(b_.port(), "bob");
+  // Sent to node A, which holds none of alice's connections.
+  auto r = HttpPostJson(a_.port(), "/realtime/unsubscribe",
+                        R"({"user_id":"alice","topic":"channel:1"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json(), json::parse(R"({"local":0,"broadcast":true})"));
+  const json::object gone = ReadType(*alice_on_b, "unsubscribed");
+  EXPECT_EQ(StringField(gone, "topic"), "channel:1");
+  EXPECT_EQ(StringField(gone, "reason"), "removed");
+
+  r = HttpPostJson(a_.port(), "/realtime/subscribe", R"({"user_id":"bob","topic":"dm:7"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::object joined = ReadType(*bob_on_b, "subscribed");
+  EXPECT_EQ(StringField(joined, "topic"), "dm:7");
+  EXPECT_EQ(joined.at("server"), json::value(true));
+  ASSERT_EQ(Publish(a_.port(), "dm:7", "dm.message", R"({"n":2})").status, 202);
+  EXPECT_EQ(ExpectEvent(*bob_on_b, "dm:7", "dm.message"), json::parse(R"({"n":2})"));
+
+  r = HttpPostJson(a_.port(), "/realtime/disconnect", R"({"user_id":"alice","reason":"banned"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const CloseResult closed = alice_on_b->WaitForClose();
+  EXPECT_TRUE(closed.close_frame);
+  EXPECT_EQ(closed.code, 4003);
+  EXPECT_NO_THROW(ReadUntilPong(*bob_on_b, "bob-stays"));
+}
+
+}  // namespace
+}  // namespace realtime::testing
