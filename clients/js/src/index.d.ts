@@ -88,6 +88,11 @@ export interface SubscriptionHandlers {
   onTyping?: (change: TypingChange) => void;
   /** The server refused the subscription (e.g. `forbidden`); it is not retried. */
   onError?: (error: RealtimeError) => void;
+  /**
+   * The server ended the subscription: `forbidden` (its membership check now says no) or
+   * `removed` (the backend took access away). It is not subscribed again.
+   */
+  onUnsubscribed?: (info: { topic: string; reason: 'forbidden' | 'removed' | string }) => void;
 }
 
 export interface PresenceUser {
@@ -112,6 +117,8 @@ export interface Welcome {
   user_id: string;
   heartbeat_seconds: number;
   server_time: number;
+  /** Unix ms when the server closes the connection (4001) unless it refreshes; absent = never. */
+  expires_at?: number;
 }
 
 export interface DisconnectInfo {
@@ -149,6 +156,8 @@ export declare class RealtimeClient {
   readonly userId: string | null;
   readonly connectionId: string | null;
   readonly heartbeatSeconds: number;
+  /** Unix ms when the connection expires (the SDK refreshes it ahead of time); null = never. */
+  readonly expiresAt: number | null;
   readonly status: Status;
   readonly topics: string[];
 
@@ -167,6 +176,14 @@ export declare class RealtimeClient {
   on(name: 'welcome', fn: (frame: Welcome) => void): () => void;
   on(name: 'disconnect', fn: (info: DisconnectInfo) => void): () => void;
   on(name: 'frame', fn: (frame: Record<string, unknown>) => void): () => void;
+  /** A refresh moved the connection's expiry. */
+  on(name: 'refreshed', fn: (info: { expiresAt: number | null }) => void): () => void;
+  /** The backend subscribed this connection to a topic (POST /realtime/subscribe). */
+  on(name: 'subscribed', fn: (info: { topic: string; server: true }) => void): () => void;
+  /** The server ended a subscription (`forbidden`, `removed`). */
+  on(name: 'unsubscribed', fn: (info: { topic: string; reason: string }) => void): () => void;
+  /** An event of a topic with no local subscription: one the backend subscribed us to. */
+  on(name: 'event', fn: (event: RealtimeEvent) => void): () => void;
   off(name: string, fn: (...args: any[]) => void): void;
 }
 

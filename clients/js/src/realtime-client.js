@@ -105,6 +105,9 @@ export class RealtimeClient {
     this.userId = null;
     this.connectionId = null;
     this.heartbeatSeconds = this._heartbeatFallback;
+    /** When the server closes this connection (Unix ms) unless it refreshes; null = never. */
+    this.expiresAt = null;
+    this._refreshTimer = null;
 
     this._listeners = new Map();
     this._topics = new Map(); // topic → {subs: Set<Subscription>, ready: deferred, confirmed}
@@ -133,7 +136,10 @@ export class RealtimeClient {
 
   /**
    * 'state' (state, {code, reason}?) · 'error' (RealtimeError) · 'welcome' (frame) · 'frame' (every
-   * parsed server frame). Returns a function that removes the listener.
+   * parsed server frame) · 'disconnect' (info) · 'refreshed' ({expiresAt}) · 'subscribed'
+   * ({topic, server}: the backend subscribed this connection) · 'unsubscribed' ({topic, reason}:
+   * the server ended a subscription) · 'event' (an event of a topic without local handlers).
+   * Returns a function that removes the listener.
    */
   on(name, fn) {
     if (!this._listeners.has(name)) this._listeners.set(name, new Set());
@@ -289,6 +295,8 @@ export class RealtimeClient {
       request.reject(lost);
     }
     this._pending.clear();
+    clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
     for (const entry of this._topics.values()) entry.confirmed = false;
     // The server sends the others a stop for a closed connection itself.
     for (const throttle of this._typing.values()) throttle.reset();
@@ -362,6 +370,7 @@ export class RealtimeClient {
     this._connectedAt = Date.now();
     this._everConnected = true;
     this._ready = true;
+    this._setExpiry(frame.expires_at);
     // Status before the subscriptions, so the joins already carry it.
     this._sendStatus().catch(() => {});
     for (const topic of this._topics.keys()) this._sendSubscribe(topic);
@@ -369,6 +378,45 @@ export class RealtimeClient {
     this._emit('welcome', frame);
     this._connectWaiter?.resolve();
     this._connectWaiter = null;
+  }
+
+  // ── expiry and refresh ───────────────────────────────────────────────────────────────────
+
+  /**
+   * A connection opened with a token from a Hasura JWT ends when the JWT does (4001). Ahead of
+   * that the client asks getToken() for a fresh token and sends it in a `refresh` frame: the
+   * connection and its subscriptions stay, with no gap in the stream.
+   */
+  _setExpiry(expiresAt) {
+    clearTimeout(this._refreshTimer);
+    this._refreshTimer = null;
+    this.expiresAt = Number(expiresAt) > 0 ? Number(expiresAt) : null;
+    if (this.expiresAt === null || !this._getToken) return;
+    const left = this.expiresAt - Date.now();
+    // A fifth of what is left, between 5 s and 60 s ahead: time for getToken() and a retry.
+    const lead = Math.min(60_000, Math.max(5_000, left / 5));
+    this._refreshTimer = setTimeout(() => this._refresh(), Math.max(0, left - lead));
+  }
+
+  async _refresh() {
+    this._refreshTimer = null;
+    const generation = this._generation;
+    try {
+      const token = await this._token();
+      if (generation !== this._generation || !this._ready) return;
+      const reply = await this._request({ type: 'refresh', token });
+      this._setExpiry(reply.expires_at);
+      this._emit('refreshed', { expiresAt: this.expiresAt });
+    } catch (err) {
+      if (generation !== this._generation || !this._ready) return;
+      this._emit('error', err instanceof RealtimeError ? err
+        : new RealtimeError('token', `refresh failed: ${err?.message ?? err}`));
+      // Once more while there is time; at the expiry the server closes (4001) and the client
+      // reconnects with a fresh token anyway.
+      if (this.expiresAt !== null && this.expiresAt - Date.now() > 2_000) {
+        this._refreshTimer = setTimeout(() => this._refresh(), 1_000);
+      }
+    }
   }
 
   // ── frames ───────────────────────────────────────────────────────────────────────────────
@@ -436,16 +484,47 @@ export class RealtimeClient {
         }
         break;
       }
+      case 'unsubscribed':
+        if (frame.id !== undefined) this._settle(frame);
+        else if (frame.reason) this._onServerUnsubscribe(frame);
+        break;
+      case 'subscribed':
+        if (frame.id !== undefined) this._settle(frame);
+        else if (frame.server) this._emit('subscribed', { topic: frame.topic, server: true });
+        break;
       default:
-        // subscribed, unsubscribed, ack, pong
+        // ack, pong, refreshed
         if (frame.id !== undefined) this._settle(frame);
     }
   }
 
-  _dispatch(frame) {
-    const entry = this._topics.get(frame.topic);
+  /**
+   * The server ended a subscription: `forbidden` (its check now says no) or `removed` (the
+   * backend took access away). Never subscribed again on its own.
+   */
+  _onServerUnsubscribe(frame) {
+    const { topic, reason } = frame;
+    const entry = this._topics.get(topic);
+    this._emit('unsubscribed', { topic, reason });
     if (!entry) return;
+    this._topics.delete(topic);
+    const error = new RealtimeError(reason, `the server ended the subscription to ${topic}: ${reason}`);
+    entry.ready.reject(error);
+    for (const sub of entry.subs) {
+      sub.active = false;
+      try {
+        sub.handlers.onUnsubscribed?.({ topic, reason });
+      } catch (err) {
+        this._emit('error', err);
+      }
+    }
+  }
+
+  _dispatch(frame) {
     const { topic, event, data, ts } = frame;
+    const entry = this._topics.get(topic);
+    // A topic the backend subscribed this connection to (POST /realtime/subscribe).
+    if (!entry) return this._emit('event', { topic, event, data, ts });
     for (const sub of [...entry.subs]) {
       const h = sub.handlers;
       try {

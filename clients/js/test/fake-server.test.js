@@ -230,3 +230,90 @@ test('1001 on every connection: the first retry is quick, the next ones back off
     client.close();
   }
 });
+
+test('refreshes ahead of expires_at with a fresh token and keeps the connection', async () => {
+  const refreshes = [];
+  script = (socket) => {
+    socket.send(JSON.stringify({
+      type: 'welcome', connection_id: 'c1', user_id: 'u', heartbeat_seconds: 30,
+      server_time: Date.now(), expires_at: Date.now() + 5_200,
+    }));
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type !== 'refresh') return;
+      refreshes.push({ token: frame.token, at: Date.now() });
+      socket.send(JSON.stringify({ type: 'refreshed', id: frame.id, expires_at: Date.now() + 3_600_000 }));
+    });
+  };
+  const { client, errors } = newClient();
+  const refreshed = [];
+  client.on('refreshed', (info) => refreshed.push(info));
+  try {
+    await client.connect();
+    // The lead is at least 5 s: the refresh goes out at once, well before the expiry.
+    await waitFor(() => refreshed.length === 1, { what: 'refreshed' });
+    assert.equal(refreshes.length, 1);
+    assert.equal(refreshes[0].token, 'token-2'); // getToken() again, not the connect token
+    assert.ok(client.expiresAt > Date.now() + 3_500_000);
+    assert.equal(connections.length, 1);
+    assert.equal(errors.length, 0);
+  } finally {
+    client.close();
+  }
+});
+
+test('a subscription the server ends (forbidden, removed) is not subscribed again', async () => {
+  script = (socket, entry, index) => {
+    welcome(socket);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type !== 'subscribe') return;
+      socket.send(JSON.stringify({ type: 'subscribed', topic: frame.topic, id: frame.id }));
+      if (index === 0 && frame.topic === 'channel:1') {
+        setTimeout(() => socket.send(JSON.stringify({ type: 'unsubscribed', topic: 'channel:1', reason: 'removed' })), 20);
+        setTimeout(() => socket.close(1001, 'restart'), 60);
+      }
+    });
+  };
+  const { client } = newClient();
+  const ended = [];
+  const serverEvents = [];
+  client.on('unsubscribed', (info) => serverEvents.push(info));
+  try {
+    await client.connect();
+    client.subscribe('channel:1', { onUnsubscribed: (info) => ended.push(info) });
+    client.subscribe('channel:2');
+    await waitFor(() => connections.length === 2 && client.state === 'connected', { what: 'reconnected' });
+    await waitFor(() => connections[1].frames.some((f) => f.type === 'subscribe'), { what: 'resubscribe' });
+    assert.deepEqual(ended, [{ topic: 'channel:1', reason: 'removed' }]);
+    assert.deepEqual(serverEvents, [{ topic: 'channel:1', reason: 'removed' }]);
+    assert.deepEqual(client.topics, ['channel:2']);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(connections[1].frames.filter((f) => f.type === 'subscribe').map((f) => f.topic), ['channel:2']);
+  } finally {
+    client.close();
+  }
+});
+
+test('a topic the backend subscribed us to: subscribed and its events are emitted', async () => {
+  script = (socket) => {
+    welcome(socket);
+    setTimeout(() => {
+      socket.send(JSON.stringify({ type: 'subscribed', topic: 'dm:7', server: true }));
+      socket.send(JSON.stringify({ type: 'event', topic: 'dm:7', event: 'dm.started', data: { by: 'b' }, ts: 1 }));
+    }, 20);
+  };
+  const { client } = newClient();
+  const subscribed = [];
+  const events = [];
+  client.on('subscribed', (info) => subscribed.push(info));
+  client.on('event', (e) => events.push(e));
+  try {
+    await client.connect();
+    await waitFor(() => events.length === 1, { what: 'the event' });
+    assert.deepEqual(subscribed, [{ topic: 'dm:7', server: true }]);
+    assert.deepEqual(events, [{ topic: 'dm:7', event: 'dm.started', data: { by: 'b' }, ts: 1 }]);
+  } finally {
+    client.close();
+  }
+});

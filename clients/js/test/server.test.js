@@ -255,4 +255,51 @@ describe('reconnecting', () => {
       await server.stop();
     }
   });
+
+  test('a connection that expires refreshes itself: one connection, no gap in the stream', async () => {
+    const server = await startServer();
+    let minted = 0;
+    const client = new RealtimeClient({
+      url: server.url,
+      WebSocket,
+      reconnect: fastReconnect,
+      // The first token's connection expires in 6 s; the next ones in an hour.
+      getToken: async () => {
+        const expiresAt = Date.now() + (minted++ === 0 ? 6_000 : 3_600_000);
+        const response = await fetch(`${server.http}/realtime/token`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ user_id: 'refresher', role: 'admin', expires_at: expiresAt }),
+        });
+        return (await response.json()).token;
+      },
+    });
+    const disconnects = [];
+    const refreshed = [];
+    client.on('disconnect', (info) => disconnects.push(info));
+    client.on('refreshed', (info) => refreshed.push(info));
+    try {
+      await client.connect();
+      const connectionId = client.connectionId;
+      assert.ok(client.expiresAt > Date.now() && client.expiresAt < Date.now() + 7_000);
+      const seen = [];
+      const sub = client.subscribe('channel:stream', { onEvent: (e) => seen.push(e.data.n) });
+      await sub.ready;
+      // Publish across the first expiry (6 s) and a server sweep after it (up to 5 s).
+      const total = 70;
+      for (let n = 0; n < total; n++) {
+        await httpPublish(server.http, 'channel:stream', 'tick', { n });
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      await waitFor(() => seen.length === total, { what: 'every event', timeoutMs: 10_000 });
+      assert.deepEqual(seen, [...Array(total).keys()]);
+      assert.equal(refreshed.length, 1);
+      assert.ok(client.expiresAt > Date.now() + 3_000_000);
+      assert.equal(client.connectionId, connectionId);
+      assert.deepEqual(disconnects, []);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
 });
