@@ -197,10 +197,21 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   }
   if (path == "/metrics") {
     if (!get) return not_allowed("GET, HEAD");
-    return finish({200,
-                   "text/plain; version=0.0.4",
-                   metrics_.render_prometheus(broker_.topic_count(), broker_.engine()),
-                   {}});
+    std::string text = metrics_.render_prometheus(broker_.topic_count(), broker_.engine());
+    const Authorizer::Stats checks = authorizer_.stats();
+    text += "# HELP realtime_checks_total Questions the rules' checks asked their backends.\n"
+            "# TYPE realtime_checks_total counter\n"
+            "realtime_checks_total " + std::to_string(checks.checks_run) + "\n"
+            "# HELP realtime_check_cache_hits_total Decisions answered from the check cache.\n"
+            "# TYPE realtime_check_cache_hits_total counter\n"
+            "realtime_check_cache_hits_total " + std::to_string(checks.cache_hits) + "\n"
+            "# HELP realtime_check_denied_total Checks that said no.\n"
+            "# TYPE realtime_check_denied_total counter\n"
+            "realtime_check_denied_total " + std::to_string(checks.denied) + "\n"
+            "# HELP realtime_check_unavailable_total Checks whose backend could not answer.\n"
+            "# TYPE realtime_check_unavailable_total counter\n"
+            "realtime_check_unavailable_total " + std::to_string(checks.unavailable) + "\n";
+    return finish({200, "text/plain; version=0.0.4", std::move(text), {}});
   }
   if (path == "/realtime/publish") {
     if (request.method != "POST") return not_allowed("POST");
