@@ -7,6 +7,9 @@
 //   chat     C connections over T topics (C/T per topic); batches to random topics.
 //   connect  token fetch (when the target mints tokens) + upgrade + subscribe for N clients.
 //   idle     server RSS before/after N idle subscribed connections -> KiB per connection.
+//   subscribe  C connected clients each cycle subscribe/unsubscribe over their own K topics as
+//            fast as the replies come -> subscribes/s and server CPU per subscribe (compare a
+//            server whose rules ask a membership check, cached after the first round).
 //
 // Everything runs against loopback targets only; every loop is bounded in count and time, and a
 // watchdog ends the process after --max-seconds whatever happens.
@@ -169,6 +172,8 @@ struct Options {
   std::map<std::string, std::string> redis_publish;  // target -> redis://127.0.0.1:PORT
   std::string redis_prefix = "realtime:";
   std::vector<std::string> scenarios = {"fanout", "chat", "connect", "idle"};
+  int subscribe_clients = 200;
+  int subscribe_topics = 20;
   std::vector<std::pair<std::string, std::string>> ratios;
   std::string api_key;
   std::string out_file;
@@ -223,13 +228,14 @@ Targets (loopback only), run alternately on the same scenarios:
   --redis-prefix P                   channel prefix for --redis-publish [realtime:]
 
 Scenarios:
-  --scenario LIST        fanout,chat,connect,idle [all]
+  --scenario LIST        fanout,chat,connect,idle,subscribe [fanout,chat,connect,idle]
   --rounds N             repeat each target's run N times, alternating order [1]
   --duration S           measured seconds per phase [8]        --warmup S  [1]
   --subscribers N        fanout subscribers [1000]
   --chat-connections N   [10000]   --chat-topics N [1000]
   --connect-clients N    [5000]    --connect-concurrency N [100]
   --idle-connections N   [15000]
+  --subscribe-clients N  [200]     --subscribe-topics K (per client) [20]
   --batch N              messages per publish in the max-rate phase [100]
   --latency-batch N      messages per publish in the latency phase [fanout 10, chat = --batch]
   --latency-fraction F   latency phase rate = F x the slowest target's max rate [0.5]
@@ -325,7 +331,8 @@ Options parse_options(int argc, char** argv) {
       std::stringstream ss(next());
       std::string s;
       while (std::getline(ss, s, ',')) {
-        if (s != "fanout" && s != "chat" && s != "connect" && s != "idle") usage("unknown scenario " + s);
+        if (s != "fanout" && s != "chat" && s != "connect" && s != "idle" && s != "subscribe")
+          usage("unknown scenario " + s);
         o.scenarios.push_back(s);
       }
     }
@@ -343,6 +350,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--connect-clients") o.connect_clients = next_int(1, 18000);
     else if (a == "--connect-concurrency") o.connect_concurrency = next_int(1, 2000);
     else if (a == "--idle-connections") o.idle_connections = next_int(1, 18000);
+    else if (a == "--subscribe-clients") o.subscribe_clients = next_int(1, 18000);
+    else if (a == "--subscribe-topics") o.subscribe_topics = next_int(2, 1000);
     else if (a == "--batch") o.batch = next_int(1, 1000);
     else if (a == "--latency-batch") o.latency_batch = next_int(1, 1000);
     else if (a == "--latency-fraction") o.latency_fraction = next_double(0.01, 1);
@@ -390,6 +399,7 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> failed{0};      // clients that never got ready
   std::atomic<std::uint64_t> closed{0};      // ready clients the server closed
   std::atomic<std::uint64_t> slow_closed{0}; // ... of which with 4008 (slow consumer)
+  std::atomic<std::uint64_t> subscribes{0};  // subscribe scenario: `subscribed` replies
   std::atomic<std::int64_t> last_done_ns{0};
 };
 
@@ -402,6 +412,7 @@ struct ClientPlan {
   std::string topic;
   bool token = false;
   std::size_t buffer = 16 * 1024;
+  int churn_topics = 0;  // subscribe scenario: cycle over topic-0 .. topic-(N-1)
 };
 
 struct Worker {
@@ -441,6 +452,7 @@ struct Bench {
   Options opt;
   std::vector<std::unique_ptr<Worker>> workers;
   std::atomic<bool> recording{false};
+  std::atomic<bool> churning{false};  // subscribe scenario: clients keep cycling while set
   std::atomic<std::uint64_t> source_counter{0};
   std::vector<json::object> records;
 
@@ -764,6 +776,13 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     abort_socket(sock_);
   }
 
+  // Subscribe scenario: leave the current topic and subscribe the next, again on every reply.
+  void start_churn() {
+    if (state_ != State::ready || plan_.churn_topics <= 0 || churning_) return;
+    churning_ = true;
+    churn_next();
+  }
+
   void maybe_ping(std::int64_t now) {
     // Keeps the server's heartbeat (2 x heartbeat_seconds of silence) from closing idle clients.
     if (state_ == State::ready && now - last_send_ns_ > 20'000'000'000LL) send_frame(op_text, R"({"type":"ping"})");
@@ -771,6 +790,18 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
  private:
   enum class State { token, connecting, handshake, subscribing, ready, dead };
+
+  void churn_next() {
+    if (!w_.bench.churning.load(std::memory_order_relaxed) || state_ != State::ready) {
+      churning_ = false;
+      return;
+    }
+    const std::string prev = plan_.topic + "-" + std::to_string(churn_index_ % plan_.churn_topics);
+    ++churn_index_;
+    const std::string next = plan_.topic + "-" + std::to_string(churn_index_ % plan_.churn_topics);
+    if (churn_index_ > 1) send_frame(op_text, "{\"type\":\"unsubscribe\",\"topic\":\"" + prev + "\"}");
+    send_frame(op_text, "{\"type\":\"subscribe\",\"topic\":\"" + next + "\",\"id\":2}");
+  }
 
   void fetch_token() {
     state_ = State::token;
@@ -901,6 +932,16 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
       }
       return true;
     }
+    if (churning_ && p.find("\"id\":2") != std::string_view::npos) {
+      if (p.rfind("{\"type\":\"subscribed\"", 0) == 0) {
+        bump(w_.c.subscribes);
+        churn_next();
+      } else if (p.rfind("{\"type\":\"error\"", 0) == 0) {
+        fail("churn: " + std::string(p.substr(0, 200)));
+        return false;
+      }
+      return true;
+    }
     auto m = p.find(event_marker);
     if (m == std::string_view::npos) return true;
     bump(w_.c.events);
@@ -963,6 +1004,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   std::size_t cap_ = 0, len_ = 0;
   std::string out_, wbuf_;
   bool writing_ = false;
+  bool churning_ = false;
+  std::uint64_t churn_index_ = 0;
   State state_ = State::token;
   std::int64_t started_ns_ = 0, last_send_ns_ = 0;
 };
@@ -1708,6 +1751,78 @@ void run_idle(Bench& b) {
   }
 }
 
+void run_subscribe(Bench& b) {
+  const std::size_t n = static_cast<std::size_t>(b.opt.subscribe_clients);
+  struct Acc {
+    std::vector<double> rates, cpu_us;
+    std::uint64_t failures = 0;
+    std::vector<std::string> notes;
+  };
+  std::map<std::string, Acc> acc;
+  for (int r = 0; r < b.opt.rounds; ++r) {
+    for (const Target* tp : order_for_round(b, r)) {
+      const Target& t = *tp;
+      auto& a = acc[t.name];
+      std::cerr << "[subscribe] " << t.name << ": " << n << " clients cycling over " << b.opt.subscribe_topics
+                << " topics each\n";
+      auto f = connect_fleet(b, t, n, b.opt.setup_concurrency, false, false,
+                             [&](std::size_t i) {
+                               ClientPlan p;
+                               p.user = "sub" + std::to_string(i);
+                               p.topic = "channel:sub-" + std::to_string(i);
+                               p.buffer = 4096;
+                               p.churn_topics = b.opt.subscribe_topics;
+                               return p;
+                             },
+                             60);
+      a.failures += f.failed;
+      for (auto& note : f.notes) a.notes.push_back(note);
+      quiesce(b, 0.3, 5);
+      // Warm-up: every client's topics once (a checked server asks its backend here), then measure.
+      b.churning = true;
+      run_all(b, [](Worker& w) {
+        for (auto& c : w.clients) c->start_churn();
+      });
+      sleep_s(std::max(b.opt.warmup, 2.0));
+      const auto subs0 = b.sum(&Counters::subscribes);
+      const double cpu0 = process_cpu_seconds(t.pid);
+      const std::int64_t start = now_ns();
+      sleep_s(b.opt.duration);
+      const auto subs1 = b.sum(&Counters::subscribes);
+      const double cpu1 = process_cpu_seconds(t.pid);
+      const double seconds = seconds_since(start);
+      b.churning = false;
+      const double rate = double(subs1 - subs0) / seconds;
+      a.rates.push_back(rate);
+      if (cpu0 >= 0 && cpu1 >= 0 && subs1 > subs0) a.cpu_us.push_back((cpu1 - cpu0) / double(subs1 - subs0) * 1e6);
+      std::cerr << "  " << human(rate) << " subscribes/s";
+      if (!a.cpu_us.empty()) std::cerr << ", server CPU " << fixed(a.cpu_us.back(), 1) << " µs per subscribe";
+      std::cerr << "\n";
+      for (auto& note : take_notes(b)) a.notes.push_back(note);
+      sleep_s(0.5);
+      quiesce(b, 0.3, 5);
+      close_fleet(b);
+      sleep_s(1);
+    }
+  }
+  for (auto& t : b.opt.targets) {
+    auto it = acc.find(t.name);
+    if (it == acc.end()) continue;
+    auto& a = it->second;
+    json::object o = base_record(b, "subscribe", t);
+    o["clients"] = n;
+    o["topics_per_client"] = b.opt.subscribe_topics;
+    o["subscribes_per_s"] = std::llround(median(a.rates));
+    json::array rr;
+    for (double x : a.rates) rr.emplace_back(std::llround(x));
+    o["subscribes_per_s_rounds"] = rr;
+    if (!a.cpu_us.empty()) o["server_cpu_us_per_subscribe"] = double(std::llround(median(a.cpu_us) * 10)) / 10;
+    o["failures"] = a.failures;
+    o["notes"] = notes_json(a.notes);
+    emit(b, std::move(o));
+  }
+}
+
 // Is this a server that mints connection tokens? (Ours does; the reference does not.)
 void probe_target(Bench& b, Target& t) {
   net::io_context io;
@@ -1754,6 +1869,7 @@ std::pair<double, bool> headline(const json::object& o) {
   const std::string s = str(o, "scenario");
   if (s == "connect" || s == "connect-plain") return {num(o, "connections_per_s"), true};
   if (s == "idle") return {num(o, "kib_per_connection"), false};
+  if (s == "subscribe") return {num(o, "subscribes_per_s"), true};
   return {num(o, "deliveries_per_s"), true};
 }
 
@@ -1764,6 +1880,7 @@ std::string scenario_label(const json::object& o) {
   if (s == "connect") return "connect " + human(num(o, "clients")) + " clients";
   if (s == "connect-plain") return "connect-plain " + human(num(o, "clients")) + " clients";
   if (s == "idle") return "idle " + human(num(o, "connections")) + " conns";
+  if (s == "subscribe") return "subscribe " + human(num(o, "clients")) + " clients";
   return s;
 }
 
@@ -1810,6 +1927,12 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
         auto* tf = o.if_contains("token_fetch");
         notes = std::string(tf && tf->is_bool() && tf->get_bool() ? "token + " : "no token; ") + "upgrade + subscribe, " +
                 std::to_string(int(num(o, "concurrency"))) + " in flight; failures " + human(num(o, "failures")) + "; latency = per-client setup";
+      } else if (s == "subscribe") {
+        result = human(num(o, "subscribes_per_s")) + " subscribes/s";
+        if (o.if_contains("server_cpu_us_per_subscribe"))
+          result += " (" + fixed(num(o, "server_cpu_us_per_subscribe"), 1) + " µs CPU each)";
+        notes = "subscribe + unsubscribe cycling over " + std::to_string(int(num(o, "topics_per_client"))) +
+                " topics per client; failures " + human(num(o, "failures"));
       } else if (s == "idle") {
         result = fixed(num(o, "kib_per_connection"), 2) + " KiB/conn";
         notes = "RSS " + fixed(num(o, "rss_before_kib") / 1024, 1) + " → " + fixed(num(o, "rss_after_kib") / 1024, 1) +
@@ -1899,6 +2022,7 @@ int main(int argc, char** argv) {
     if (s == "chat") biggest = std::max<std::size_t>(biggest, opt.chat_connections);
     if (s == "connect") biggest = std::max<std::size_t>(biggest, opt.connect_clients);
     if (s == "idle") biggest = std::max<std::size_t>(biggest, opt.idle_connections);
+    if (s == "subscribe") biggest = std::max<std::size_t>(biggest, opt.subscribe_clients);
   }
   const std::size_t sockets = biggest + static_cast<std::size_t>(opt.pipes) + 4 * static_cast<std::size_t>(opt.threads) + 32;
   if (sockets > 19000 || sockets + 16 > rl.rlim_cur) {
@@ -1931,6 +2055,7 @@ int main(int argc, char** argv) {
     if (s == "fanout" || s == "chat") run_throughput_scenario(b, s);
     else if (s == "connect") run_connect(b);
     else if (s == "idle") run_idle(b);
+    else if (s == "subscribe") run_subscribe(b);
   }
 
   for (auto& w : b.workers) {
