@@ -185,7 +185,7 @@ bool ClientSession::leave(const std::string& topic) {
   ServerContext& ctx = shard_.context();
   auto result = shard_.registry().unsubscribe(this, topic);
   if (!result.removed) return false;
-  checked_.erase(topic);
+  stop_checking(topic);
   if (result.topic_removed) ctx.broker->topic_removed(topic, shard_.index());
   shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
   if (!is_reserved_topic(topic)) ctx.presence->leave(connection_id_, topic);
@@ -201,7 +201,7 @@ bool ClientSession::server_subscribe(const std::string& topic) {
   if (ended_ || closing()) return false;
   if (shard_.registry().is_subscribed(this, topic)) {
     // The backend's word now keeps it: no more checks.
-    checked_.erase(topic);
+    stop_checking(topic);
     return false;
   }
   join(topic, {}, true, std::chrono::seconds(0));
@@ -215,29 +215,37 @@ bool ClientSession::server_unsubscribe(const std::string& topic, std::string_vie
 }
 
 void ClientSession::schedule_recheck(const std::string& topic, std::chrono::seconds after) {
-  const std::uint64_t generation = ++next_generation_;
-  checked_[topic] = generation;
-  shard_.schedule_recheck(Clock::now() + spread(after), self(), topic, generation);
+  Checked& c = checked_[topic];
+  if (c.entry) shard_.cancel_recheck(*c.entry);
+  c.generation = ++next_generation_;
+  c.entry = shard_.schedule_recheck(Clock::now() + spread(after), this, topic);
 }
 
-void ClientSession::recheck(const std::string& topic, std::uint64_t generation) {
+void ClientSession::stop_checking(const std::string& topic) {
   auto it = checked_.find(topic);
-  if (ended_ || closing() || it == checked_.end() || it->second != generation) return;
+  if (it == checked_.end()) return;
+  if (it->second.entry) shard_.cancel_recheck(*it->second.entry);
+  checked_.erase(it);
+}
+
+void ClientSession::recheck_due(const std::string& topic) {
+  auto it = checked_.find(topic);
+  if (it == checked_.end()) return;
+  it->second.entry.reset();  // the shard took it out of the queue
+  if (ended_ || closing()) return;
+  const std::uint64_t generation = it->second.generation;
   auto on_answer = [this, topic, generation](Authorization a) {
     auto it = checked_.find(topic);
-    if (it == checked_.end() || it->second != generation) return;  // left or re-joined meanwhile
-    switch (a.outcome) {
-      case Authorization::Outcome::allowed:
-        return schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
-      case Authorization::Outcome::forbidden:
-        spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_,
-                     grant_.subject.user_id, topic);
-        server_unsubscribe(topic, "forbidden");
-        return;
-      case Authorization::Outcome::unavailable:
-        // A backend outage is not a denial: keep the subscription, ask again a ttl later.
-        return schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
+    if (it == checked_.end() || it->second.generation != generation) return;  // left meanwhile
+    if (a.outcome == Authorization::Outcome::forbidden) {
+      spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_,
+                   grant_.subject.user_id, topic);
+      server_unsubscribe(topic, "forbidden");
+      return;
     }
+    // Allowed, or the backend could not say (an outage is not a denial): keep the subscription
+    // and ask again a ttl later.
+    schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
   };
   auto answer = shard_.context().authorizer->authorize(
       TopicAction::subscribe, topic, grant_.subject,
@@ -330,9 +338,9 @@ void ClientSession::on_refresh(const ClientMessage& msg) {
   ServerContext& ctx = shard_.context();
   auto admitted = ctx.security->admit(msg.token, unix_seconds());
   if (auto* err = std::get_if<AuthError>(&admitted)) {
-    return send_error(msg.id, ErrorCode::unauthorized,
-                      "refresh token refused: " + std::string(to_string(err->reason)) + ": " +
-                          err->message);
+    return send_error(
+        msg.id, ErrorCode::unauthorized,
+        "refresh token refused: " + std::string(to_string(err->reason)) + ": " + err->message);
   }
   auto claims = std::move(std::get<ConnectionClaims>(admitted));
   if (claims.subject.user_id != grant_.subject.user_id) {
@@ -372,6 +380,10 @@ void ClientSession::end() {
   if (!started_) return;
   ServerContext& ctx = shard_.context();
   shard_.detach(this);
+  for (auto& [topic, c] : checked_) {
+    if (c.entry) shard_.cancel_recheck(*c.entry);
+  }
+  checked_.clear();
   // After the shards stopped the broker may already be gone: nothing is left to notify.
   const bool notify = !ctx.stopped.load();
   shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -12,12 +13,11 @@
 #include "auth/authorizer.hpp"
 #include "client/dialect.hpp"
 #include "core/rate_limiter.hpp"
+#include "net/shard.hpp"
 #include "protocol/client_message.hpp"
 #include "server/http_api.hpp"
 
 namespace realtime {
-
-class Shard;
 
 // One connected client, whatever its transport and dialect: who it is, what it subscribes to,
 // the rules and checks, presence, typing, refresh and expiry. It lives on one shard and is
@@ -45,8 +45,8 @@ class ClientSession {
   // the connection was affected.
   bool server_subscribe(const std::string& topic);
   bool server_unsubscribe(const std::string& topic, std::string_view reason);
-  // A live subscription's check is due again (the shard's recheck queue).
-  void recheck(const std::string& topic, std::uint64_t generation);
+  // A live subscription's check is due again; its queue entry is gone (the shard's recheck queue).
+  void recheck_due(const std::string& topic);
 
   // Transport hooks.
   virtual bool closing() const = 0;
@@ -94,6 +94,8 @@ class ClientSession {
   void apply_typing(const ClientMessage& msg);
   void on_refresh(const ClientMessage& msg);
   void schedule_recheck(const std::string& topic, std::chrono::seconds after);
+  // Forgets a checked subscription and its queue entry.
+  void stop_checking(const std::string& topic);
 
   Shard& shard_;
   UpgradeGrant grant_;
@@ -104,9 +106,14 @@ class ClientSession {
   RateLimiter rate_limiter_;  // after last_activity_: initialised from it
   std::int64_t expires_at_ms_ = 0;
   std::size_t pending_checks_ = 0;  // subscriptions waiting for a check
-  // Subscriptions kept by a check: the generation of their recheck (older queue entries are
-  // stale). Server-side subscriptions are not here: checks do not apply to them.
-  std::unordered_map<std::string, std::uint64_t> checked_;
+  // Subscriptions kept by a check, with their entry in the shard's recheck queue (none while the
+  // check is being asked again). The generation tells an answer for a subscription that left
+  // and came back meanwhile. Server-side subscriptions are not here: checks do not apply.
+  struct Checked {
+    std::uint64_t generation = 0;
+    std::optional<Shard::RecheckQueue::iterator> entry;
+  };
+  std::unordered_map<std::string, Checked> checked_;
   std::uint64_t next_generation_ = 0;
   bool started_ = false;
   bool ended_ = false;

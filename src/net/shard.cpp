@@ -152,17 +152,17 @@ void Shard::apply(UserCommand command, std::function<void(std::size_t)> done) {
   });
 }
 
-void Shard::schedule_recheck(std::chrono::steady_clock::time_point due,
-                             std::weak_ptr<ClientSession> session, std::string topic,
-                             std::uint64_t generation) {
-  rechecks_.push({due, std::move(session), std::move(topic), generation});
+Shard::RecheckQueue::iterator Shard::schedule_recheck(std::chrono::steady_clock::time_point due,
+                                                      ClientSession* session, std::string topic) {
+  auto entry = rechecks_.emplace(due, std::make_pair(session, std::move(topic)));
   arm_recheck_timer();
+  return entry;
 }
 
 void Shard::arm_recheck_timer() {
   if (rechecks_.empty()) return;
-  // Due rechecks are gathered per second: one wake-up for all that fall due together.
-  const auto due = std::max(rechecks_.top().due, std::chrono::steady_clock::now()) +
+  // Due rechecks are gathered: one wake-up for all that fall due within a second.
+  const auto due = std::max(rechecks_.begin()->first, std::chrono::steady_clock::now()) +
                    std::chrono::milliseconds(100);
   if (due >= recheck_armed_for_) return;
   recheck_armed_for_ = due;
@@ -175,11 +175,11 @@ void Shard::arm_recheck_timer() {
 
 void Shard::on_recheck_timer() {
   recheck_armed_for_ = std::chrono::steady_clock::time_point::max();
-  const auto now = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-  while (!rechecks_.empty() && rechecks_.top().due <= now) {
-    Recheck r = rechecks_.top();
-    rechecks_.pop();
-    if (auto session = r.session.lock()) session->recheck(r.topic, r.generation);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (!rechecks_.empty() && rechecks_.begin()->first <= until) {
+    auto [session, topic] = std::move(rechecks_.begin()->second);
+    rechecks_.erase(rechecks_.begin());
+    session->recheck_due(topic);
   }
   arm_recheck_timer();
 }

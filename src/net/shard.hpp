@@ -7,8 +7,8 @@
 #include <sys/uio.h>
 
 #include <functional>
+#include <map>
 #include <memory>
-#include <queue>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -55,10 +55,15 @@ class Shard final : public DeliveryTarget {
   TopicRegistry<ClientSession>& registry() { return registry_; }
   void attach(ClientSession* session);
   void detach(ClientSession* session);
-  // Asks `session` to check `topic` again at `due` (a subscription kept by a check).
-  void schedule_recheck(std::chrono::steady_clock::time_point due,
-                        std::weak_ptr<ClientSession> session, std::string topic,
-                        std::uint64_t generation);
+  // Subscriptions kept by a check, by the time their check is due again: one entry per live
+  // subscription (a session cancels its entries when it leaves), so the queue is bounded by
+  // what is subscribed, however fast clients churn.
+  using RecheckQueue =
+      std::multimap<std::chrono::steady_clock::time_point, std::pair<ClientSession*, std::string>>;
+  RecheckQueue::iterator schedule_recheck(std::chrono::steady_clock::time_point due,
+                                          ClientSession* session, std::string topic);
+  void cancel_recheck(RecheckQueue::iterator entry) { rechecks_.erase(entry); }
+  std::size_t rechecks_queued() const { return rechecks_.size(); }
   // Every session of the shard reads into this one buffer, then keeps only partial frames.
   std::vector<char>& read_buffer() { return read_buffer_; }
   // A session with frames to send asks to be flushed once, at the end of the loop turn: every
@@ -88,14 +93,7 @@ class Shard final : public DeliveryTarget {
   std::unordered_set<ClientSession*> sessions_;
   // user id -> that user's connections on this shard (the server API's commands)
   std::unordered_map<std::string, std::vector<ClientSession*>, StringHash, std::equal_to<>> users_;
-  struct Recheck {
-    std::chrono::steady_clock::time_point due;
-    std::weak_ptr<ClientSession> session;
-    std::string topic;
-    std::uint64_t generation;
-    bool operator>(const Recheck& other) const { return due > other.due; }
-  };
-  std::priority_queue<Recheck, std::vector<Recheck>, std::greater<>> rechecks_;
+  RecheckQueue rechecks_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;
   WriteOpPool write_op_pool_;  // before io_: pending waits give their memory back to it

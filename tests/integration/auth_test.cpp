@@ -323,5 +323,13 @@ TEST_F(AuthTest, AServiceMayMintATokenWithOrWithoutAConnectionExpiry) {
   EXPECT_EQ(past.status, 400) << past.body;
 }
 
+TEST_F(AuthTest, ProductionStartWarnsThatTheBuiltInRulesOpenEveryChannelToEveryUser) {
+  ASSERT_TRUE(WaitUntil(
+      [&] { return server_.Log().find("lets a whole role subscribe") != std::string::npos; },
+      std::chrono::seconds(5)))
+      << server_.Log();
+  EXPECT_NE(server_.Log().find("\"channel:*\""), std::string::npos) << server_.Log();
+}
+
 }  // namespace
 }  // namespace realtime::testing
