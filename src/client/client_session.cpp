@@ -38,22 +38,21 @@ std::string refusal(const Authorization& a, std::string_view what, std::string_v
 
 }  // namespace
 
-ClientSession::ClientSession(Shard& shard, UpgradeGrant grant, const Dialect& dialect)
+ClientSession::ClientSession(Shard& shard, UpgradeGrant grant)
     : shard_(shard),
       grant_(std::move(grant)),
-      dialect_(dialect),
       connection_id_(shard.context().next_connection_id()),
       rate_limiter_(shard.context().config->client_rate_limit,
-                    10.0 * shard.context().config->client_rate_limit, last_activity_),
+                    10.0 * shard.context().config->client_rate_limit, connected_at_),
       expires_at_ms_(grant_.subject.expires_at * 1000) {}
 
 void ClientSession::start() {
   ServerContext& ctx = shard_.context();
   started_ = true;
-  shard_.attach(this);
+  expires_at_ms_ = grant_.subject.expires_at * 1000;
+  shard_.attach_user(this);
   ctx.presence->connect(connection_id_, grant_.subject.user_id);
-  send_text(dialect_.welcome(connection_id_, grant_.subject.user_id, ctx.config->heartbeat_seconds,
-                             unix_millis(), expires_at_ms_));
+  send_welcome();
   std::vector<std::string> subscribed;
   for (const auto& topic : grant_.topics) {
     if (subscribe(topic, {})) subscribed.push_back(topic);
@@ -64,11 +63,22 @@ void ClientSession::start() {
                       nullptr);
 }
 
-void ClientSession::send_text(std::string_view payload) { send_wire(wire(payload)); }
+void ClientSession::sweep(Clock::time_point now, std::int64_t now_ms) {
+  if (closing()) return;
+  ServerContext& ctx = shard_.context();
+  if (now - last_activity() > 2 * std::chrono::seconds(ctx.config->heartbeat_seconds)) {
+    ctx.metrics->count_heartbeat_timeout();
+    return close(close_code::heartbeat_timeout, "heartbeat timeout");
+  }
+  // Closed within a sweep (at most 5 s) of the expiry: the grace a refresh may still use.
+  if (expires_at_ms_ > 0 && now_ms >= expires_at_ms_) {
+    close(close_code::unauthorized, "connection expired");
+  }
+}
 
 void ClientSession::send_error(std::string_view id, ErrorCode code, std::string_view message) {
   shard_.context().metrics->count_error(code);
-  send_text(dialect_.error(id, code, message));
+  reply_error(id, code, message);
 }
 
 void ClientSession::handle(ClientMessage msg) {
@@ -83,11 +93,11 @@ void ClientSession::handle(ClientMessage msg) {
       return on_publish(std::move(msg));
     case ClientMessageType::presence:
       ctx.presence->set_status(connection_id_, msg.status);
-      return send_text(dialect_.ack(msg.id));
+      return reply_ack(msg.id);
     case ClientMessageType::typing:
       return on_typing(std::move(msg));
     case ClientMessageType::ping:
-      return send_text(dialect_.pong(msg.id, unix_millis()));
+      return reply_pong(msg.id);
     case ClientMessageType::refresh:
       return on_refresh(msg);
   }
@@ -101,7 +111,7 @@ bool ClientSession::subscribe(const std::string& topic, std::string_view id) {
   }
   auto& registry = shard_.registry();
   if (registry.is_subscribed(this, topic)) {
-    send_text(dialect_.subscribed(id, topic, false));
+    reply_subscribed(id, topic, false);
     return true;
   }
   const auto limit = static_cast<std::size_t>(ctx.config->max_subscriptions);
@@ -147,7 +157,7 @@ void ClientSession::on_authorized(const std::string& topic, const std::string& i
       break;
   }
   if (shard_.registry().is_subscribed(this, topic)) {
-    return send_text(dialect_.subscribed(id, topic, false));
+    return reply_subscribed(id, topic, false);
   }
   join(topic, id, false, a.recheck);
 }
@@ -178,7 +188,7 @@ void ClientSession::on_live(const std::string& topic, const std::string& id, boo
   // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
   // events is not being present somewhere.
   if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
-  send_text(dialect_.subscribed(id, topic, server));
+  reply_subscribed(id, topic, server);
 }
 
 bool ClientSession::leave(const std::string& topic) {
@@ -194,7 +204,7 @@ bool ClientSession::leave(const std::string& topic) {
 
 void ClientSession::on_unsubscribe(const ClientMessage& msg) {
   leave(msg.topic);
-  send_text(dialect_.unsubscribed(msg.id, msg.topic, {}));
+  reply_unsubscribed(msg.id, msg.topic, {});
 }
 
 bool ClientSession::server_subscribe(const std::string& topic) {
@@ -210,7 +220,7 @@ bool ClientSession::server_subscribe(const std::string& topic) {
 
 bool ClientSession::server_unsubscribe(const std::string& topic, std::string_view reason) {
   if (ended_ || closing() || !leave(topic)) return false;
-  send_text(dialect_.unsubscribed({}, topic, reason));
+  reply_unsubscribed({}, topic, reason);
   return true;
 }
 
@@ -276,7 +286,7 @@ void ClientSession::on_publish(ClientMessage msg) {
                                   "the broker cannot accept messages now");
         }
         self->shard_.context().metrics->count_published(1);
-        self->send_text(self->dialect_.ack(id));
+        self->reply_ack(id);
       });
     });
   };
@@ -331,7 +341,7 @@ void ClientSession::apply_typing(const ClientMessage& msg) {
     ctx.typing->stop(connection_id_, grant_.subject.user_id, msg.topic);
   }
   // Only a frame that asked (with an id) gets an ack: typing is sent on keystrokes.
-  if (!msg.id.empty()) send_text(dialect_.ack(msg.id));
+  if (!msg.id.empty()) reply_ack(msg.id);
 }
 
 void ClientSession::on_refresh(const ClientMessage& msg) {
@@ -350,7 +360,7 @@ void ClientSession::on_refresh(const ClientMessage& msg) {
   auto apply = [this, id = msg.id](Subject subject) {
     grant_.subject = std::move(subject);
     expires_at_ms_ = grant_.subject.expires_at * 1000;
-    send_text(dialect_.refreshed(id, expires_at_ms_));
+    reply_refreshed(id, expires_at_ms_);
   };
   if (ctx.token_claims == nullptr) return apply(std::move(claims.subject));
   // Single use across the cluster, like a token presented at connect.
@@ -379,7 +389,7 @@ void ClientSession::end() {
   ended_ = true;
   if (!started_) return;
   ServerContext& ctx = shard_.context();
-  shard_.detach(this);
+  shard_.detach_user(this);
   for (auto& [topic, c] : checked_) {
     if (c.entry) shard_.cancel_recheck(*c.entry);
   }

@@ -11,7 +11,6 @@
 #include <unordered_map>
 
 #include "auth/authorizer.hpp"
-#include "client/dialect.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/shard.hpp"
 #include "protocol/client_message.hpp"
@@ -27,19 +26,18 @@ class ClientSession {
  public:
   using Clock = std::chrono::steady_clock;
 
-  ClientSession(Shard& shard, UpgradeGrant grant, const Dialect& dialect);
+  ClientSession(Shard& shard, UpgradeGrant grant);
   virtual ~ClientSession() = default;
   ClientSession(const ClientSession&) = delete;
   ClientSession& operator=(const ClientSession&) = delete;
 
   const std::string& connection_id() const { return connection_id_; }
   const std::string& user_id() const { return grant_.subject.user_id; }
-  Clock::time_point last_activity() const { return last_activity_; }
   // Unix ms after which the connection is closed with 4001 (0 = never).
   std::int64_t expires_at_ms() const { return expires_at_ms_; }
 
-  // Fan-out: queues the event in this dialect's form. Never re-enters the registry.
-  void deliver(const TopicFrame& item) { send_wire(dialect_.event(item)); }
+  // Fan-out: queues the event in this client's dialect. Never re-enters the registry.
+  virtual void deliver(const TopicFrame& item) = 0;
 
   // Commands from the backend (the server API), on this shard's thread. Each returns whether
   // the connection was affected.
@@ -48,32 +46,47 @@ class ClientSession {
   // A live subscription's check is due again; its queue entry is gone (the shard's recheck queue).
   void recheck_due(const std::string& topic);
 
+  // The shard's heartbeat sweep (every quarter heartbeat, at most 5 s): closes a connection
+  // silent for 2 heartbeats (4009) or past its expiry (4001).
+  virtual void sweep(Clock::time_point now, std::int64_t now_ms);
+
   // Transport hooks.
   virtual bool closing() const = 0;
   virtual void close(unsigned short code, std::string_view reason) = 0;
+  // When the peer last sent anything (a frame, a ping).
+  virtual Clock::time_point last_activity() const = 0;
 
  protected:
   // The transport calls these.
-  // Joins the shard, sends the welcome, subscribes the topics asked for at connect.
+  // Joins the shard's user index, sends the welcome, subscribes the topics asked for at connect
+  // (and those of grant().topics). The identity may be set until then.
   void start();
+  void set_subject(Subject subject) { grant_.subject = std::move(subject); }
+  void add_initial_topic(std::string topic) { grant_.topics.push_back(std::move(topic)); }
   // A command decoded by the dialect.
   void handle(ClientMessage msg);
   // Frames per second: false = drop this one (REALTIME_CLIENT_RATE_LIMIT).
   bool take_frame_budget(Clock::time_point now) { return rate_limiter_.try_take(now); }
-  void touch(Clock::time_point now) { last_activity_ = now; }
   // Leaves every topic, presence and the shard; once, when the connection ends.
   void end();
   bool started() const { return started_; }
-  void send_text(std::string_view payload);
+  // Counts the error, then reply_error().
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
   Shard& shard() { return shard_; }
   // What the upgrade decided; the handshake's parts are cleared by start().
   const UpgradeGrant& grant() const { return grant_; }
 
-  // Queues a frame already in this connection's wire form.
-  virtual void send_wire(const FramePtr& frame) = 0;
-  // The payload's wire form on this transport (a WebSocket text frame, ...).
-  virtual FramePtr wire(std::string_view payload) const = 0;
+  // The dialect: how this client is told what happened. `id` is the request's id (empty when the
+  // server acts on its own); `reason` of unsubscribed is empty when the client asked, else
+  // forbidden or removed; `server` marks a subscription the backend made.
+  virtual void send_welcome() = 0;
+  virtual void reply_subscribed(std::string_view id, std::string_view topic, bool server) = 0;
+  virtual void reply_unsubscribed(std::string_view id, std::string_view topic,
+                                  std::string_view reason) = 0;
+  virtual void reply_ack(std::string_view id) = 0;
+  virtual void reply_pong(std::string_view id) = 0;
+  virtual void reply_refreshed(std::string_view id, std::int64_t expires_at_ms) = 0;
+  virtual void reply_error(std::string_view id, ErrorCode code, std::string_view message) = 0;
   // Keeps the connection object alive across an asynchronous step.
   virtual std::shared_ptr<ClientSession> self() = 0;
   virtual boost::asio::any_io_executor executor() = 0;
@@ -99,11 +112,9 @@ class ClientSession {
 
   Shard& shard_;
   UpgradeGrant grant_;
-  const Dialect& dialect_;
   std::string connection_id_;
-  Clock::time_point last_activity_ = Clock::now();
-  Clock::time_point connected_at_ = last_activity_;
-  RateLimiter rate_limiter_;  // after last_activity_: initialised from it
+  Clock::time_point connected_at_ = Clock::now();
+  RateLimiter rate_limiter_;  // after connected_at_: initialised from it
   std::int64_t expires_at_ms_ = 0;
   std::size_t pending_checks_ = 0;  // subscriptions waiting for a check
   // Subscriptions kept by a check, with their entry in the shard's recheck queue (none while the

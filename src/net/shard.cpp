@@ -7,7 +7,8 @@
 #include <algorithm>
 #include <climits>
 
-#include "net/ws_session.hpp"
+#include "client/client_session.hpp"
+#include "net/ws_stream.hpp"
 #include "protocol/error_code.hpp"
 #include "server/server_context.hpp"
 #include "util/clock.hpp"
@@ -94,7 +95,7 @@ void Shard::flush_corked() {
   // A flush never corks again (a write that can't finish waits for the socket instead), but
   // swap anyway: the vector must not change while it is walked.
   flushing_.swap(corked_);
-  for (const auto& session : flushing_) session->flush();
+  for (const auto& c : flushing_) c.stream->flush();
   flushing_.clear();
 }
 
@@ -107,16 +108,14 @@ void Shard::close_all(unsigned short code) {
   });
 }
 
-void Shard::attach(ClientSession* session) {
-  sessions_.insert(session);
+void Shard::attach_user(ClientSession* session) {
   auto it = users_.find(session->user_id());
   if (it == users_.end())
     it = users_.emplace(session->user_id(), std::vector<ClientSession*>{}).first;
   it->second.push_back(session);
 }
 
-void Shard::detach(ClientSession* session) {
-  sessions_.erase(session);
+void Shard::detach_user(ClientSession* session) {
   auto it = users_.find(session->user_id());
   if (it == users_.end()) return;
   std::erase(it->second, session);
@@ -200,25 +199,11 @@ void Shard::schedule_heartbeat_sweep() {
 }
 
 void Shard::on_heartbeat_sweep() {
-  const auto limit = 2 * std::chrono::seconds(context_.config->heartbeat_seconds);
   const auto now = std::chrono::steady_clock::now();
   const std::int64_t now_ms = unix_millis();
-  std::vector<ClientSession*> silent;
-  std::vector<ClientSession*> expired;
-  for (ClientSession* s : sessions_) {
-    if (s->closing()) continue;
-    if (now - s->last_activity() > limit) {
-      silent.push_back(s);
-    } else if (s->expires_at_ms() > 0 && now_ms >= s->expires_at_ms()) {
-      expired.push_back(s);
-    }
-  }
-  for (ClientSession* s : silent) {
-    context_.metrics->count_heartbeat_timeout();
-    s->close(close_code::heartbeat_timeout, "heartbeat timeout");
-  }
-  // Closed within a sweep (at most 5 s) of the expiry: the grace a refresh may still use.
-  for (ClientSession* s : expired) s->close(close_code::unauthorized, "connection expired");
+  // A copy: closing does not untrack synchronously, but the set is not ours to walk meanwhile.
+  const std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
+  for (ClientSession* s : sessions) s->sweep(now, now_ms);
 }
 
 }  // namespace realtime

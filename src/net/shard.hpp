@@ -22,7 +22,7 @@
 namespace realtime {
 
 class ClientSession;
-class WsSession;
+class WsStream;
 struct ServerContext;
 
 // One thread with its own event loop, the sessions it owns and their topic index. Everything
@@ -53,8 +53,12 @@ class Shard final : public DeliveryTarget {
 
   // The shard's own thread only.
   TopicRegistry<ClientSession>& registry() { return registry_; }
-  void attach(ClientSession* session);
-  void detach(ClientSession* session);
+  // Sessions the heartbeat sweep and the shutdown see: from their transport's start to its end.
+  void track(ClientSession* session) { sessions_.insert(session); }
+  void untrack(ClientSession* session) { sessions_.erase(session); }
+  // The user -> sessions index of the server API's commands: from start() to end().
+  void attach_user(ClientSession* session);
+  void detach_user(ClientSession* session);
   // Subscriptions kept by a check, by the time their check is due again: one entry per live
   // subscription (a session cancels its entries when it leaves), so the queue is bounded by
   // what is subscribed, however fast clients churn.
@@ -69,7 +73,10 @@ class Shard final : public DeliveryTarget {
   // A session with frames to send asks to be flushed once, at the end of the loop turn: every
   // handler ready now (deliveries of several batches, replies, pongs) runs first, and what they
   // queued leaves in one sendmsg per session (uWebSockets' cork, drained once per loop turn).
-  void cork(std::shared_ptr<WsSession> session) { corked_.push_back(std::move(session)); }
+  // `keep` holds the stream's owner until then.
+  void cork(std::shared_ptr<void> keep, WsStream* stream) {
+    corked_.push_back({std::move(keep), stream});
+  }
   // Scratch gather list for a session's sendmsg; sessions write synchronously, one at a time.
   std::vector<struct iovec>& iovecs() { return iovecs_; }
   WriteOpPool& write_op_pool() { return write_op_pool_; }
@@ -100,9 +107,13 @@ class Shard final : public DeliveryTarget {
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions
   // still held here at destruction go before the loop they live on.
-  std::vector<std::shared_ptr<WsSession>> corked_;
+  struct Corked {
+    std::shared_ptr<void> keep;
+    WsStream* stream;
+  };
+  std::vector<Corked> corked_;
   // Swapped with corked_ in flush_corked(): both keep their capacity, so a turn allocates nothing.
-  std::vector<std::shared_ptr<WsSession>> flushing_;
+  std::vector<Corked> flushing_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer recheck_timer_;

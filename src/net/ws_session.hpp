@@ -1,84 +1,60 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include <chrono>
 #include <memory>
 #include <string>
 
 #include "client/client_session.hpp"
-#include "net/frame_ring.hpp"
-#include "protocol/frame.hpp"
+#include "net/ws_stream.hpp"
 #include "server/http_api.hpp"
-#include "ws/frame_codec.hpp"
 
 namespace realtime {
 
 class Shard;
 
-// One client's WebSocket, owned by one shard and touched only on its thread: the transport under
-// the shared client logic (ClientSession). Frames arrive already encoded for the wire (header +
-// payload, shared by every subscriber); they wait in a bounded queue and go out in order, as many
-// per write system call as are queued. A client whose queue overflows is closed with 4008
-// instead of growing the server's memory.
-//
-// The WebSocket protocol itself lives in ws::FrameDecoder (sans-io); this class only moves bytes
-// and hands each text message to the dialect.
-class WsSession final : public ClientSession, public std::enable_shared_from_this<WsSession> {
+// A protocol v1 client (docs/protocol.md) on a WebSocket: the shared client logic
+// (ClientSession) over a WsStream, with v1's JSON frames as its dialect. Owned by one shard and
+// touched only on its thread.
+class WsSession final : public ClientSession,
+                        public WsStream::Owner,
+                        public std::enable_shared_from_this<WsSession> {
  public:
   // `pending_input`: bytes that arrived after the upgrade request, already read by HttpSession.
   WsSession(boost::asio::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
             std::string pending_input);
   ~WsSession() override;
 
+  // Sends the 101 and the welcome, then reads.
   void run();
-  // Writes what is queued (the shard calls it at the end of a loop turn), unless a wait for a
-  // full socket is pending: its completion writes instead.
-  void flush();
-  void close(unsigned short code, std::string_view reason) override;
-  bool closing() const override { return closing_ || finished_; }
+
+  void close(unsigned short code, std::string_view reason) override { stream_.close(code, reason); }
+  bool closing() const override { return stream_.closing(); }
+  Clock::time_point last_activity() const override { return stream_.last_activity(); }
+  void deliver(const TopicFrame& item) override { stream_.send(item.frame); }
 
  private:
-  void send_wire(const FramePtr& frame) override;
-  FramePtr wire(std::string_view payload) const override;
-  std::shared_ptr<ClientSession> self() override { return shared_from_this(); }
-  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
+  // WsStream::Owner
+  void on_ws_message(std::string_view payload, bool text, Clock::time_point now) override;
+  void on_ws_end() override;
+  std::shared_ptr<void> ws_hold() override { return shared_from_this(); }
 
-  void do_read();
-  void on_readable(boost::system::error_code ec);
-  void drain_decoder();
-  void on_message(std::string_view text);
-  void send_control(ws::Opcode opcode, std::string_view payload);
-  // Whether `bytes` more may be queued (REALTIME_MAX_QUEUE_BYTES), after writing at once if the
-  // bound is reached.
-  bool make_room(std::size_t bytes);
-  void close_slow_consumer();
-  // Queues without the bound and corks the session for the end of the loop turn.
-  void enqueue(FramePtr frame);
-  void write_queued();
-  void consume(std::size_t bytes);
-  void wait_writable();
-  void on_writable(boost::system::error_code ec);
-  // Drops the queue and closes the socket after a failed write.
-  void write_failed();
-  void arm_close_deadline();
-  void close_socket();
-  // Ends the client (ClientSession::end) and the socket; exactly once.
+  // ClientSession: v1's frames.
+  void send_welcome() override;
+  void reply_subscribed(std::string_view id, std::string_view topic, bool server) override;
+  void reply_unsubscribed(std::string_view id, std::string_view topic,
+                          std::string_view reason) override;
+  void reply_ack(std::string_view id) override;
+  void reply_pong(std::string_view id) override;
+  void reply_refreshed(std::string_view id, std::int64_t expires_at_ms) override;
+  void reply_error(std::string_view id, ErrorCode code, std::string_view message) override;
+  std::shared_ptr<ClientSession> self() override { return shared_from_this(); }
+  boost::asio::any_io_executor executor() override { return stream_.executor(); }
+
+  // Ends the client and gives the connection slot back; once.
   void finish();
 
-  boost::asio::ip::tcp::socket socket_;
-  ws::FrameDecoder decoder_;
-  FrameRing queue_;
-  std::size_t queued_bytes_ = 0;
-  std::size_t write_offset_ = 0;  // bytes of the front frame already written
-  std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
-  bool accepted_ = false;
-  bool corked_ = false;             // the shard flushes us at the end of its loop turn
-  bool waiting_writable_ = false;   // the socket was full: writing resumes when it drains
-  bool handshake_unsent_ = false;   // the 101 heads the queue, not yet written whole
-  bool closing_ = false;            // our close frame is queued or sent
-  bool close_after_write_ = false;  // close the socket once the queue is written
+  WsStream stream_;
   bool finished_ = false;
 };
 
