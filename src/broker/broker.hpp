@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -12,12 +13,49 @@
 
 namespace realtime {
 
+// The same event for one more dialect (Socket.IO), encoded by the first subscriber that needs it
+// and shared by the rest: once per publish per node, and not at all where nobody speaks it.
+// Shards race to fill it: one copy wins, the others are dropped.
+class LazyFrame {
+ public:
+  LazyFrame() = default;
+  LazyFrame(LazyFrame&& other) noexcept : frame_(other.frame_.exchange(nullptr)) {}
+  // Only before the frame is shared (a batch being built or filtered).
+  LazyFrame& operator=(LazyFrame&& other) noexcept {
+    if (this != &other) delete frame_.exchange(other.frame_.exchange(nullptr));
+    return *this;
+  }
+  ~LazyFrame() { delete frame_.load(); }
+
+  template <typename Make>
+  const FramePtr& get(Make&& make) const {
+    if (const FramePtr* f = frame_.load(std::memory_order_acquire)) return *f;
+    auto* made = new FramePtr(make());
+    const FramePtr* expected = nullptr;
+    if (frame_.compare_exchange_strong(expected, made, std::memory_order_acq_rel)) return *made;
+    delete made;
+    return *expected;
+  }
+
+ private:
+  mutable std::atomic<const FramePtr*> frame_{nullptr};
+};
+
 // An encoded event on its way to a topic's local subscribers.
 struct TopicFrame {
   std::string topic;
-  FramePtr frame;
+  FramePtr frame;                  // protocol v1: WebSocket header + JSON
   std::string exclude_connection;  // empty for nearly every frame
+  // What another dialect re-encodes: views into `frame`, which lives as long as they do.
+  std::string_view event;
+  std::string_view data;
+  std::int64_t ts = 0;
+  std::shared_ptr<const std::vector<std::string>> earlier_rooms;  // see PublishedEvent
+  LazyFrame socketio;  // the Socket.IO frame (WebSocket header + Engine.IO text)
 };
+
+// `event` as it reaches this node's subscribers, encoded for v1.
+TopicFrame make_topic_frame(const PublishedEvent& event, std::int64_t ts_ms);
 using FrameBatch = std::vector<TopicFrame>;
 
 // Something that hands frames to local subscribers: a Shard. deliver() is called from any thread.

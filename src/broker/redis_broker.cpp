@@ -252,11 +252,7 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
     net::post(io_, [this] { flush_deliveries(); });
   }
   const std::int64_t ts = message->ts_ms != 0 ? message->ts_ms : unix_millis();
-  PublishedEvent& e = message->event;
-  pending_->push_back({std::move(e.topic),
-                       std::make_shared<const std::string>(ws::encode_frame(
-                           ws::Opcode::text, encode_event(topic, e.event, e.data, ts))),
-                       std::move(e.exclude_connection)});
+  pending_->push_back(make_topic_frame(message->event, ts));
 }
 
 void RedisBroker::on_control(std::string_view payload) {

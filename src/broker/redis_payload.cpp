@@ -26,6 +26,14 @@ std::string encode_redis_payload(const PublishedEvent& event, std::int64_t ts_ms
     out += ",\"exclude\":";
     append_json_string(out, event.exclude_connection);
   }
+  if (event.earlier_rooms && !event.earlier_rooms->empty()) {
+    out += ",\"earlier\":[";
+    for (std::size_t i = 0; i < event.earlier_rooms->size(); ++i) {
+      if (i > 0) out += ',';
+      append_json_string(out, (*event.earlier_rooms)[i]);
+    }
+    out += ']';
+  }
   out += '}';
   return out;
 }
@@ -73,6 +81,22 @@ std::optional<RedisMessage> decode_redis_payload(std::string_view topic, std::st
       return std::nullopt;
     }
     out.event.exclude_connection = std::string(ex->get_string());
+  }
+  if (const json::value* earlier = obj->if_contains("earlier")) {
+    const json::array* rooms = earlier->if_array();
+    if (rooms == nullptr || rooms->size() > max_broadcast_rooms) {
+      error = "\"earlier\" must be an array of at most 100 topics";
+      return std::nullopt;
+    }
+    auto list = std::make_shared<std::vector<std::string>>();
+    for (const auto& room : *rooms) {
+      if (!room.is_string() || !is_valid_topic(room.get_string())) {
+        error = "\"earlier\" must hold topics";
+        return std::nullopt;
+      }
+      list->emplace_back(room.get_string());
+    }
+    out.event.earlier_rooms = std::move(list);
   }
   return out;
 }

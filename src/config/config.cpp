@@ -245,6 +245,35 @@ const std::vector<Setting>& settings() {
        "users whose last-seen row may wait for the database; beyond, the oldest is dropped "
        "[100000]",
        integer_setting(&Config::presence_pending_max, 1, 10000000)},
+      {{"REALTIME_SOCKETIO_PATH"},
+       "--socketio-path",
+       "path of the Socket.IO gateway (Engine.IO 4 / Socket.IO 5), or off [/socket.io/]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v == "off") {
+           c.socketio_path.clear();
+           return;
+         }
+         if (v.size() < 2 || v.front() != '/' || v.find_first_of("?#% \t") != std::string::npos ||
+             v.starts_with("/realtime/")) {
+           throw ConfigError(name + "=\"" + v +
+                             "\" is invalid: expected a path such as /socket.io/ (not under "
+                             "/realtime/), or off");
+         }
+         c.socketio_path = v;
+       }},
+      {{"REALTIME_SOCKETIO_NCHAT"},
+       "--socketio-nchat",
+       "nchat's Socket.IO event names (channel:join, typing:start, presence:update, ...): on|off "
+       "[on]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v == "on" || v == "true" || v == "1") {
+           c.socketio_nchat = true;
+         } else if (v == "off" || v == "false" || v == "0") {
+           c.socketio_nchat = false;
+         } else {
+           throw ConfigError(name + "=\"" + v + "\" is invalid: expected on or off");
+         }
+       }},
       {{"REALTIME_STATIC_DIR"},
        "--static-dir",
        "directory served at / (the demo page)",
@@ -305,6 +334,8 @@ std::string Config::describe() const {
       << (redis ? redis->display() : std::string("(unset: embedded engine)")) << '\n'
       << "REALTIME_REDIS_PREFIX=" << redis_prefix << '\n'
       << "REALTIME_STATIC_DIR=" << (static_dir.empty() ? "(built-in)" : static_dir) << '\n'
+      << "REALTIME_SOCKETIO_PATH=" << (socketio_path.empty() ? "off" : socketio_path) << '\n'
+      << "REALTIME_SOCKETIO_NCHAT=" << (socketio_nchat ? "on" : "off") << '\n'
       << "HASURA_GRAPHQL_JWT_SECRET="
       << (hasura_jwt
               ? std::string(to_string(hasura_jwt->algorithm)) + " key " + mask(hasura_jwt->key)

@@ -49,6 +49,8 @@ struct Config {
   storage::DatabaseUrl database;              // DATABASE_URL; default: SQLite ./realtime.db
   std::string source_account_id = "primary";  // np_realtime_presence.source_account_id
   std::size_t presence_pending_max = 100000;  // distinct users waiting for the database
+  std::string socketio_path = "/socket.io/";  // empty: the Socket.IO gateway is off
+  bool socketio_nchat = true;                 // nchat's event names next to the generic ones
   bool dev = false;
 
   bool any_origin() const;

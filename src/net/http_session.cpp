@@ -9,6 +9,7 @@
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "net/shard.hpp"
+#include "net/socketio_gateway.hpp"
 #include "net/ws_session.hpp"
 #include "protocol/frame.hpp"
 #include "server/server_context.hpp"
@@ -90,16 +91,43 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
   if (beast::websocket::is_upgrade(req) && HttpApi::is_connect_path(request.target)) {
     return upgrade(std::move(request));
   }
+  const bool socketio = ctx.gateway != nullptr && ctx.gateway->handles(request.target);
+  if (socketio && beast::websocket::is_upgrade(req)) return socketio_upgrade(std::move(request));
   const bool keep_alive = req.keep_alive() && !ctx.shutting_down.load();
   const bool head = req.method() == http::verb::head;
   request.body = std::move(req.body());
-  ctx.api->handle(request, [self = shared_from_this(), keep_alive, head](HttpResponse response) {
-    // The answer may come from another thread (a broker callback): write on our own.
+  auto respond = [self = shared_from_this(), keep_alive, head,
+                  origin = std::string(request.header("origin"))](HttpResponse response) {
+    // The answer may come from another thread (a broker callback, a Socket.IO session's shard):
+    // write on our own.
     net::post(self->stream_.get_executor(),
               [self, keep_alive, head, r = std::move(response)]() mutable {
                 self->write(std::move(r), keep_alive, head);
               });
-  });
+  };
+  if (socketio && request.method != "OPTIONS") {
+    // A long poll may wait up to a ping interval for its answer: no request deadline meanwhile.
+    stream_.expires_never();
+    return ctx.gateway->handle_http(
+        request, shard_,
+        [respond, api = ctx.api,
+         origin = std::string(request.header("origin"))](HttpResponse r) mutable {
+          api->add_cors_for(origin, r);
+          respond(std::move(r));
+        });
+  }
+  ctx.api->handle(request, std::move(respond));
+}
+
+void HttpSession::socketio_upgrade(HttpRequest request) {
+  ServerContext& ctx = shard_.context();
+  stream_.expires_never();
+  // Bytes behind the request (a client may send frames before it sees our 101) go along.
+  const auto extra = buffer_.cdata();
+  std::string pending(static_cast<const char*>(extra.data()), extra.size());
+  auto refused = ctx.gateway->upgrade(request, shard_, stream_.socket(), pending);
+  if (refused) return write(std::move(*refused), false);
+  // The gateway took the socket: this HTTP session ends here.
 }
 
 void HttpSession::upgrade(HttpRequest request) {

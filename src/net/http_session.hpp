@@ -29,6 +29,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void upgrade(HttpRequest request);
+  void socketio_upgrade(HttpRequest request);
   void on_token_claimed(UpgradeGrant grant, TokenClaims::Result result);
   void start_websocket(UpgradeGrant grant);
   // `head`: the request was HEAD, so the body is left out (its Content-Length stays).

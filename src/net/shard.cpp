@@ -79,16 +79,28 @@ void Shard::on_deliver(const FrameBatch& batch) {
   for (const auto& item : batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;
-    // send() queues (and writes at once only a queue that reached its bound); it never changes
+    // deliver() queues (and writes at once only a queue that reached its bound); it never changes
     // the registry or ends a session synchronously, so walking the vector while sending is safe.
-    if (item.exclude_connection.empty()) {
+    if (item.exclude_connection.empty() && !item.earlier_rooms) {
       for (ClientSession* session : *subscribers) session->deliver(item);
-    } else {
-      for (ClientSession* session : *subscribers) {
-        if (session->connection_id() != item.exclude_connection) session->deliver(item);
+      continue;
+    }
+    for (ClientSession* session : *subscribers) {
+      if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
+        continue;
       }
+      // A broadcast to several rooms reaches a connection through the first of them it is in.
+      if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) continue;
+      session->deliver(item);
     }
   }
+}
+
+bool Shard::reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const {
+  for (const auto& room : rooms) {
+    if (registry_.is_subscribed(session, room)) return true;
+  }
+  return false;
 }
 
 void Shard::flush_corked() {
@@ -148,6 +160,21 @@ void Shard::apply(UserCommand command, std::function<void(std::size_t)> done) {
       }
     }
     if (done) done(affected);
+  });
+}
+
+void Shard::count_subscribers(std::shared_ptr<const std::vector<std::string>> rooms,
+                              std::function<void(std::size_t)> done) {
+  net::post(io_, [this, rooms = std::move(rooms), done = std::move(done)] {
+    std::size_t count = 0;
+    std::vector<std::string> earlier;
+    for (const auto& room : *rooms) {
+      if (const auto* subscribers = registry_.subscribers(room)) {
+        for (ClientSession* s : *subscribers) count += reached_earlier(s, earlier) ? 0 : 1;
+      }
+      earlier.push_back(room);
+    }
+    done(count);
   });
 }
 

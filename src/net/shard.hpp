@@ -50,6 +50,9 @@ class Shard final : public DeliveryTarget {
   // Applies a user command to this shard's connections of that user; `done` gets how many were
   // affected, on this shard's thread.
   void apply(UserCommand command, std::function<void(std::size_t)> done);
+  // How many of this shard's connections subscribe to any of `rooms` (each counted once).
+  void count_subscribers(std::shared_ptr<const std::vector<std::string>> rooms,
+                         std::function<void(std::size_t)> done);
 
   // The shard's own thread only.
   TopicRegistry<ClientSession>& registry() { return registry_; }
@@ -85,6 +88,7 @@ class Shard final : public DeliveryTarget {
   // The thread's loop: run what is ready (bounded), then flush the corked sessions.
   void run_loop();
   void on_deliver(const FrameBatch& batch);
+  bool reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const;
   void flush_corked();
   void schedule_heartbeat_sweep();
   void on_heartbeat_sweep();

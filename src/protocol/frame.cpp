@@ -1,5 +1,7 @@
 #include "protocol/frame.hpp"
 
+#include "ws/frame_codec.hpp"
+
 namespace realtime {
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -60,6 +62,30 @@ std::string encode_event(std::string_view topic, std::string_view event, std::st
   out += std::to_string(ts_ms);
   out += '}';
   return out;
+}
+
+EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
+                              std::int64_t ts_ms) {
+  if (data.empty()) data = "null";
+  std::string payload;
+  payload.reserve(48 + topic.size() + event.size() + data.size());
+  payload += "{\"type\":\"event\",\"topic\":";
+  append_json_string(payload, topic);
+  payload += ",\"event\":";
+  const std::size_t event_at = payload.size() + 1;
+  append_json_string(payload, event);
+  const bool plain = payload.size() - event_at == event.size() + 1;
+  payload += ",\"data\":";
+  const std::size_t data_at = payload.size();
+  payload += data;
+  payload += ",\"ts\":";
+  payload += std::to_string(ts_ms);
+  payload += '}';
+  auto wire = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, payload));
+  const std::size_t header = wire->size() - payload.size();
+  const std::string_view all(*wire);
+  return {wire, plain ? all.substr(header + event_at, event.size()) : std::string_view(),
+          all.substr(header + data_at, data.size())};
 }
 
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,

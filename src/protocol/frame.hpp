@@ -18,6 +18,17 @@ void append_json_string(std::string& out, std::string_view s);
 
 std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
                          std::int64_t ts_ms);
+
+// An event's v1 wire frame (WebSocket header + encode_event's JSON) and where its event name and
+// data sit inside it, so another dialect can encode the same event without a copy. `event` is
+// empty when the name needed escaping (never for a valid name).
+struct EventFrame {
+  FramePtr wire;
+  std::string_view event;
+  std::string_view data;
+};
+EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
+                              std::int64_t ts_ms);
 // `expires_at_ms` (Unix ms) is the connection's expiry; 0 = none, and the field is left out.
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
                            int heartbeat_seconds, std::int64_t server_time_ms,

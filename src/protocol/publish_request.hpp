@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -10,6 +11,8 @@
 namespace realtime {
 
 inline constexpr std::size_t max_event_name_bytes = 200;
+// Rooms of one broadcast (POST /api/broadcast).
+inline constexpr std::size_t max_broadcast_rooms = 100;
 
 // One event to deliver to a topic's subscribers.
 struct PublishedEvent {
@@ -17,6 +20,10 @@ struct PublishedEvent {
   std::string event;
   std::string data;                // raw JSON
   std::string exclude_connection;  // a connection that must not receive it (a typer's own)
+  // One copy of a broadcast to several rooms (POST /api/broadcast): the rooms listed before this
+  // one. A connection subscribed to any of them gets the event through that room, so each
+  // connection receives a broadcast once.
+  std::shared_ptr<const std::vector<std::string>> earlier_rooms;
 };
 
 struct PublishRequestError {

@@ -97,7 +97,8 @@ HttpApi::HttpApi(const Config& config, Security& security, Authorizer& authorize
       presence_(presence),
       metrics_(metrics),
       static_dir_(std::move(static_dir)),
-      user_commands_(config, metrics) {}
+      user_commands_(config, metrics),
+      broadcasts_(config, broker, metrics) {}
 
 bool HttpApi::is_connect_path(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -199,18 +200,26 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     if (!get) return not_allowed("GET, HEAD");
     std::string text = metrics_.render_prometheus(broker_.topic_count(), broker_.engine());
     const Authorizer::Stats checks = authorizer_.stats();
-    text += "# HELP realtime_checks_total Questions the rules' checks asked their backends.\n"
-            "# TYPE realtime_checks_total counter\n"
-            "realtime_checks_total " + std::to_string(checks.checks_run) + "\n"
-            "# HELP realtime_check_cache_hits_total Decisions answered from the check cache.\n"
-            "# TYPE realtime_check_cache_hits_total counter\n"
-            "realtime_check_cache_hits_total " + std::to_string(checks.cache_hits) + "\n"
-            "# HELP realtime_check_denied_total Checks that said no.\n"
-            "# TYPE realtime_check_denied_total counter\n"
-            "realtime_check_denied_total " + std::to_string(checks.denied) + "\n"
-            "# HELP realtime_check_unavailable_total Checks whose backend could not answer.\n"
-            "# TYPE realtime_check_unavailable_total counter\n"
-            "realtime_check_unavailable_total " + std::to_string(checks.unavailable) + "\n";
+    text +=
+        "# HELP realtime_checks_total Questions the rules' checks asked their backends.\n"
+        "# TYPE realtime_checks_total counter\n"
+        "realtime_checks_total " +
+        std::to_string(checks.checks_run) +
+        "\n"
+        "# HELP realtime_check_cache_hits_total Decisions answered from the check cache.\n"
+        "# TYPE realtime_check_cache_hits_total counter\n"
+        "realtime_check_cache_hits_total " +
+        std::to_string(checks.cache_hits) +
+        "\n"
+        "# HELP realtime_check_denied_total Checks that said no.\n"
+        "# TYPE realtime_check_denied_total counter\n"
+        "realtime_check_denied_total " +
+        std::to_string(checks.denied) +
+        "\n"
+        "# HELP realtime_check_unavailable_total Checks whose backend could not answer.\n"
+        "# TYPE realtime_check_unavailable_total counter\n"
+        "realtime_check_unavailable_total " +
+        std::to_string(checks.unavailable) + "\n";
     return finish({200, "text/plain; version=0.0.4", std::move(text), {}});
   }
   if (path == "/realtime/publish") {
@@ -222,6 +231,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     return finish(token(request));
   }
   if (UserCommandRoutes::handles(path)) return user_commands_.handle(request, path, finish);
+  if (BroadcastRoutes::handles(path)) return broadcasts_.handle(request, path, finish);
   if (path.starts_with(presence_prefix)) {
     if (!get) return not_allowed("GET, HEAD");
     return presence(request, path.substr(presence_prefix.size()), finish);
@@ -421,31 +431,57 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
   return r;
 }
 
-std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& request) {
-  auto refuse = [this](int status, std::string_view code, std::string_view message) {
-    metrics_.count_rejected_upgrade();
-    return HttpResponse{status, "application/json", encode_http_error(code, message), {}};
-  };
+HttpResponse HttpApi::refuse_upgrade(int status, std::string_view code,
+                                     std::string_view message) const {
+  metrics_.count_rejected_upgrade();
+  return HttpResponse{status, "application/json", encode_http_error(code, message), {}};
+}
+
+std::optional<HttpResponse> HttpApi::refuse_origin(const HttpRequest& request) const {
   std::string_view origin = request.header("origin");
   // Browsers always send Origin; a non-browser client (a backend, a mobile app) may omit it and
   // is not exposed to cross-site WebSocket hijacking.
   if (!origin.empty() && !config_.origin_allowed(origin)) {
-    return refuse(403, "forbidden", "origin not allowed (REALTIME_CORS_ORIGIN)");
+    return refuse_upgrade(403, "forbidden", "origin not allowed (REALTIME_CORS_ORIGIN)");
   }
-  auto url = boost::urls::parse_origin_form(request.target);
-  if (!url) return refuse(400, "bad_request", "malformed request target");
+  return std::nullopt;
+}
+
+std::variant<std::string, HttpResponse> HttpApi::websocket_accept(
+    const HttpRequest& request) const {
+  if (auto refused = refuse_origin(request)) return *refused;
   if (request.header("sec-websocket-version") != "13") {
-    HttpResponse r = refuse(426, "bad_request", "only WebSocket version 13 is supported");
+    HttpResponse r = refuse_upgrade(426, "bad_request", "only WebSocket version 13 is supported");
     r.headers.emplace_back("Sec-WebSocket-Version", "13");
     return r;
   }
   const std::string_view key = request.header("sec-websocket-key");
   const auto key_bytes = key.size() == 24 ? base64_decoded_size(key) : 0;
-  if (key_bytes != 16)
-    return refuse(400, "bad_request", "Sec-WebSocket-Key must be 16 bytes in base64");
+  if (key_bytes != 16) {
+    return refuse_upgrade(400, "bad_request", "Sec-WebSocket-Key must be 16 bytes in base64");
+  }
+  return ws::accept_key(key);
+}
+
+std::optional<HttpResponse> HttpApi::take_connection_slot() const {
+  if (!metrics_.try_acquire_connection(config_.max_connections)) {
+    return refuse_upgrade(503, "unavailable",
+                          "connection limit reached (REALTIME_MAX_CONNECTIONS)");
+  }
+  return std::nullopt;
+}
+
+std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& request) {
+  auto refuse = [this](int status, std::string_view code, std::string_view message) {
+    return refuse_upgrade(status, code, message);
+  };
+  auto accept = websocket_accept(request);
+  if (auto* refused = std::get_if<HttpResponse>(&accept)) return std::move(*refused);
+  auto url = boost::urls::parse_origin_form(request.target);
+  if (!url) return refuse(400, "bad_request", "malformed request target");
 
   UpgradeGrant grant;
-  grant.accept_key = ws::accept_key(key);
+  grant.accept_key = std::move(std::get<std::string>(accept));
   std::string token;
   grant.subprotocol = offers_subprotocol(request.header("sec-websocket-protocol"));
   for (auto param : url->params()) {
@@ -497,9 +533,7 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
     return refuse(400, "too_many_subscriptions",
                   "topics lists more than REALTIME_MAX_SUBSCRIPTIONS topics");
   }
-  if (!metrics_.try_acquire_connection(config_.max_connections)) {
-    return refuse(503, "unavailable", "connection limit reached (REALTIME_MAX_CONNECTIONS)");
-  }
+  if (auto refused = take_connection_slot()) return *refused;
   return grant;
 }
 

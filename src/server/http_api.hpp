@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "presence/presence_store.hpp"
 #include "server/http_types.hpp"
 #include "server/metrics.hpp"
+#include "server/routes/broadcast_routes.hpp"
 #include "server/routes/user_command_routes.hpp"
 
 namespace realtime {
@@ -48,6 +50,18 @@ class HttpApi {
   std::variant<UpgradeGrant, HttpResponse> upgrade(const HttpRequest& request);
 
   static bool is_connect_path(std::string_view target);
+  // Pieces of an upgrade, shared with the Socket.IO gateway; each refusal is counted.
+  // A browser's Origin must be allowed (REALTIME_CORS_ORIGIN); none (a backend, an app) is fine.
+  std::optional<HttpResponse> refuse_origin(const HttpRequest& request) const;
+  // The origin, Sec-WebSocket-Version 13 and a 16-byte key: the Sec-WebSocket-Accept value.
+  std::variant<std::string, HttpResponse> websocket_accept(const HttpRequest& request) const;
+  // A connection slot (REALTIME_MAX_CONNECTIONS), else 503; give it back with
+  // Metrics::release_connection().
+  std::optional<HttpResponse> take_connection_slot() const;
+  // CORS headers for an allowed `origin` (nothing for another), for handlers outside the API.
+  void add_cors_for(std::string_view origin, HttpResponse& response) const {
+    add_cors(origin, response);
+  }
   // 401 {"error":"unauthorized","reason",...} with WWW-Authenticate.
   HttpResponse unauthorized(const AuthError& error) const;
   // Without one, presence answers list nobody typing.
@@ -56,9 +70,14 @@ class HttpApi {
   void set_user_commands(UserCommandRoutes::Apply apply) {
     user_commands_.set_apply(std::move(apply));
   }
+  // How POST /api/broadcast counts its recipients on this node.
+  void set_count_recipients(BroadcastRoutes::CountRecipients count) {
+    broadcasts_.set_count_recipients(std::move(count));
+  }
 
  private:
   HttpResponse health() const;
+  HttpResponse refuse_upgrade(int status, std::string_view code, std::string_view message) const;
   HttpResponse error(int status, ErrorCode code, std::string_view message) const;
   bool authorized(const HttpRequest& request) const;
   void add_cors(std::string_view origin, HttpResponse& response) const;
@@ -80,6 +99,7 @@ class HttpApi {
   std::string static_dir_;
   TypingLookup typing_lookup_;
   UserCommandRoutes user_commands_;
+  BroadcastRoutes broadcasts_;
 };
 
 }  // namespace realtime

@@ -19,6 +19,7 @@
 #include "net/http_client.hpp"
 #include "net/listener.hpp"
 #include "net/shard.hpp"
+#include "net/socketio_gateway.hpp"
 #include "presence/memory_presence_store.hpp"
 #include "presence/redis_presence_store.hpp"
 #include "presence/redis_typing_directory.hpp"
@@ -77,6 +78,7 @@ struct Server::Parts {
   std::unique_ptr<ProxyCheckRunner> proxy_checks;
   std::unique_ptr<SqlCheckRunner> sql_checks;
   std::unique_ptr<HttpApi> api;
+  std::unique_ptr<SocketIoGateway> gateway;  // null: REALTIME_SOCKETIO_PATH=off
   std::shared_ptr<Listener> listener;
   // Registered before the port opens, so a SIGTERM right after start-up is never lost.
   net::io_context signals_io;
@@ -171,7 +173,23 @@ struct Server::Parts {
       broker->send_command(command);
     });
     broker->set_command_handler([this](const UserCommand& command) { apply_here(command, {}); });
+    api->set_count_recipients([this](auto rooms, std::function<void(std::size_t)> done) {
+      auto total =
+          std::make_shared<std::pair<std::atomic<std::size_t>, std::atomic<std::size_t>>>();
+      total->second = shards.size();
+      for (auto& shard : shards) {
+        shard->count_subscribers(rooms, [total, done](std::size_t n) {
+          total->first += n;
+          if (--total->second == 0) done(total->first.load());
+        });
+      }
+    });
     context.authorizer = authorizer.get();
+    if (!config.socketio_path.empty()) {
+      gateway = std::make_unique<SocketIoGateway>(context, config.socketio_path,
+                                                  socketio::DialectOptions{config.socketio_nchat});
+      context.gateway = gateway.get();
+    }
     context.security = security.get();
     context.token_claims = token_claims.get();
     context.broker = broker.get();
@@ -267,7 +285,8 @@ struct Server::Parts {
     checks_io.stop();
     if (checks_thread.joinable()) checks_thread.join();
     listener.reset();
-    typing.reset();  // its timer belongs to the first shard's loop
+    if (gateway) gateway->drop_all();  // its sessions live on the shards
+    typing.reset();                    // its timer belongs to the first shard's loop
     // Shards first: destroying their loops destroys the sessions, which still use the rest.
     shards.clear();
   }

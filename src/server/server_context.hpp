@@ -14,6 +14,7 @@
 
 namespace realtime {
 
+class SocketIoGateway;
 class TypingTracker;
 
 // What sessions and shards share, wired by Server. Every member outlives the sessions.
@@ -24,6 +25,7 @@ struct ServerContext {
   TypingTracker* typing = nullptr;
   Metrics* metrics = nullptr;
   HttpApi* api = nullptr;
+  SocketIoGateway* gateway = nullptr;  // null: REALTIME_SOCKETIO_PATH=off
   Security* security = nullptr;
   Authorizer* authorizer = nullptr;     // the rules and their checks
   TokenClaims* token_claims = nullptr;  // cluster-wide single use of tokens; null on one node

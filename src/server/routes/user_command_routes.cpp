@@ -27,8 +27,8 @@ bool UserCommandRoutes::handles(std::string_view path) {
 void UserCommandRoutes::handle(const HttpRequest& request, std::string_view path,
                                const Respond& respond) {
   if (request.method != "POST") {
-    HttpResponse r{405, "application/json",
-                   "{\"error\":\"method_not_allowed\",\"message\":\"use POST\"}", {}};
+    HttpResponse r{
+        405, "application/json", "{\"error\":\"method_not_allowed\",\"message\":\"use POST\"}", {}};
     r.headers.emplace_back("Allow", "POST");
     return respond(std::move(r));
   }
@@ -72,8 +72,10 @@ void UserCommandRoutes::handle(const HttpRequest& request, std::string_view path
     return respond({200, "application/json", "{\"local\":0,\"broadcast\":false}", {}});
   }
   apply_(std::move(command), [respond](std::size_t local) {
-    respond({200, "application/json",
-             "{\"local\":" + std::to_string(local) + ",\"broadcast\":true}", {}});
+    respond({200,
+             "application/json",
+             "{\"local\":" + std::to_string(local) + ",\"broadcast\":true}",
+             {}});
   });
 }
 
