@@ -511,12 +511,12 @@ void SocketIoSession::close(unsigned short code, std::string_view reason) {
   // The server API's disconnect is Socket.IO's server-side disconnect: the client does not
   // reconnect on its own. Anything else (shutdown, expiry, heartbeat, slow consumer) closes
   // the transport, and the client reconnects.
-  if (code == close_code::disconnected && fsm_.state() == sio::ConnectionFsm::State::connected) {
-    send_packet(sio::disconnect_message());
-  }
+  const bool last_word =
+      code == close_code::disconnected && fsm_.state() == sio::ConnectionFsm::State::connected;
+  if (last_word) send_packet(sio::disconnect_message());
   closing_ = true;
   if (transport_ == Transport::websocket) {
-    if (ws_) ws_->close(code, reason);
+    if (ws_) ws_->close(code, reason, last_word);
     return;  // on_ws_end finishes
   }
   sio::append_to_payload(outbox_, sio::eio_close_packet);

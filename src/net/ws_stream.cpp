@@ -230,11 +230,13 @@ void WsStream::write_failed() {
   close_socket();  // the read side sees the dead socket too and ends the stream
 }
 
-void WsStream::close(unsigned short code, std::string_view reason) {
+void WsStream::close(unsigned short code, std::string_view reason, bool keep_queued) {
   if (!started_ || closing_ || ended_) return;
   // Drop what is unsent, but keep a partly written frame (the peer already has its beginning)
   // and the 101 (without it the close frame would answer an HTTP request).
-  const std::size_t keep = write_offset_ > 0 || handshake_unsent_ ? 1 : 0;
+  const std::size_t keep = keep_queued                              ? queue_.size()
+                           : write_offset_ > 0 || handshake_unsent_ ? 1
+                                                                    : 0;
   while (queue_.size() > keep) {
     queued_bytes_ -= queue_.back()->size();
     queue_.pop_back();

@@ -51,7 +51,9 @@ class WsStream {
   // Queues a frame already encoded for the wire (bounded: REALTIME_MAX_QUEUE_BYTES).
   void send(const FramePtr& frame);
   void send_text(std::string_view payload);
-  void close(unsigned short code, std::string_view reason);
+  // Starts the closing handshake. What is unsent is dropped (a slow consumer, a shutdown) unless
+  // `keep_queued`: then the close frame follows it (a last word before the close).
+  void close(unsigned short code, std::string_view reason, bool keep_queued = false);
   // Writes what is queued (the shard calls it at the end of a loop turn), unless a wait for a
   // full socket is pending: its completion writes instead.
   void flush();

@@ -23,12 +23,13 @@ export function artifactDir() {
 
 /**
  * Starts `nself-realtime --dev` on 127.0.0.1 (port 0 = any free port) and resolves when it
- * logs "listening on 127.0.0.1:PORT".
- * @param {{port?: number, env?: Record<string,string>, args?: string[]}} [options]
+ * logs "listening on 127.0.0.1:PORT". `dev: false` starts it in production mode (give it the
+ * settings that needs).
+ * @param {{port?: number, env?: Record<string,string>, args?: string[], dev?: boolean}} [options]
  */
-export async function startServer({ port = 0, env = {}, args = [] } = {}) {
+export async function startServer({ port = 0, env = {}, args = [], dev = true } = {}) {
   const child = spawn(serverBinary(),
-    ['--dev', '--host', '127.0.0.1', '--port', String(port), '--threads', '2', ...args],
+    [...(dev ? ['--dev'] : []), '--host', '127.0.0.1', '--port', String(port), '--threads', '2', ...args],
     // DATABASE_URL=none: no realtime.db left in the working directory (the source tree).
     { env: { DATABASE_URL: 'none', ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';

@@ -1,0 +1,336 @@
+// The Socket.IO gateway against the real binary, driven by the real socket.io-client 4.8 (what
+// nself-chat uses): both transports and the upgrade, acks, auth, rules, one order with protocol
+// v1, restarts, two nodes on Redis, /api/broadcast, and nchat's own events.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import net from 'node:net';
+import { io } from 'socket.io-client';
+import WebSocket from 'ws';
+import { Inbox, httpPublish, startServer, waitFor } from './support/server.js';
+
+const HASURA_SECRET = 'socketio-tests-hs256-secret-0123456789-abcdef';
+const API_KEY = 'socketio-tests-api-key';
+
+/** Connects and resolves once connected; rejects on connect_error (reconnection off by default). */
+function connect(url, options = {}) {
+  const socket = io(url, { reconnection: false, timeout: 5000, ...options });
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (err) => {
+      socket.close();
+      reject(err);
+    });
+  });
+}
+
+function base64url(value) {
+  return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+}
+
+/** A Hasura JWT as nchat's auth (Nhost) would mint it. */
+function hasuraJwt(userId, expiresInSeconds = 3600) {
+  const now = Math.floor(Date.now() / 1000);
+  const head = base64url({ alg: 'HS256', typ: 'JWT' });
+  const body = base64url({
+    sub: userId, iat: now - 5, exp: now + expiresInSeconds,
+    'https://hasura.io/jwt/claims': {
+      'x-hasura-user-id': userId, 'x-hasura-default-role': 'user', 'x-hasura-allowed-roles': ['user'],
+    },
+  });
+  const signature = createHmac('sha256', HASURA_SECRET).update(`${head}.${body}`).digest('base64url');
+  return `${head}.${body}.${signature}`;
+}
+
+/** A protocol v1 client (raw WebSocket) subscribed to `topic`, collecting its event frames. */
+async function v1Subscriber(server, user, topic) {
+  const ws = new WebSocket(`${server.url}/realtime/connect?user=${user}&topics=${topic}`);
+  const events = new Inbox();
+  const subscribed = new Promise((resolve) => {
+    ws.on('message', (raw) => {
+      const frame = JSON.parse(String(raw));
+      if (frame.type === 'subscribed') resolve();
+      if (frame.type === 'event' && !frame.event.startsWith('realtime.')) events.push(frame);
+    });
+  });
+  await subscribed;
+  return { ws, events };
+}
+
+describe('Socket.IO gateway (dev mode)', () => {
+  let server;
+  const sockets = [];
+  before(async () => {
+    server = await startServer();
+  });
+  after(async () => {
+    for (const s of sockets) s.close();
+    await server?.stop();
+  });
+  const open = async (options) => {
+    const socket = await connect(server.http, options);
+    sockets.push(socket);
+    return socket;
+  };
+
+  for (const transports of [['websocket'], ['polling'], ['polling', 'websocket']]) {
+    test(`transports ${transports.join(' then ')}: connect, subscribe with ack, receive events`, async () => {
+      const socket = await open({ transports, auth: { user: 'alice', role: 'user' } });
+      assert.equal(typeof socket.id, 'string');
+      assert.deepEqual(await socket.timeout(5000).emitWithAck('subscribe', 'channel:t'), { ok: true });
+      const got = new Inbox();
+      socket.on('chat.message.created', (data, meta) => got.push({ data, meta }));
+      await httpPublish(server.http, 'channel:t', 'chat.message.created', { n: 1 });
+      const first = await got.next('the event');
+      assert.deepEqual(first.data, { n: 1 });
+      assert.equal(first.meta.topic, 'channel:t');
+      assert.equal(typeof first.meta.ts, 'number');
+      if (transports.length === 2) {
+        await waitFor(() => socket.io.engine.transport.name === 'websocket', { what: 'the upgrade' });
+        await httpPublish(server.http, 'channel:t', 'chat.message.created', { n: 2 });
+        assert.deepEqual((await got.next('the event after the upgrade')).data, { n: 2 });
+      }
+      socket.close();
+    });
+  }
+
+  test('acks: generic, nchat envelope with memberCount, ping echo, errors in the request style', async () => {
+    const socket = await open({ transports: ['websocket'], auth: { user: 'bob', role: 'user' } });
+    assert.deepEqual(await socket.emitWithAck('subscribe', { topic: 'channel:a' }), { ok: true });
+    assert.deepEqual(await socket.emitWithAck('room:join', { roomName: 'channel:a' }),
+      { success: true, data: { roomName: 'channel:a', memberCount: 1 } });
+    assert.deepEqual(await socket.emitWithAck('ping', { timestamp: 1234 }), { timestamp: 1234 });
+    const bad = await socket.emitWithAck('subscribe', 'bad topic');
+    assert.equal(bad.ok, false);
+    assert.equal(bad.error.code, 'bad_request');
+    const badRoom = await socket.emitWithAck('room:join', { roomName: 'bad topic' });
+    assert.equal(badRoom.success, false);
+    assert.equal(badRoom.error.code, 'bad_request');
+    assert.deepEqual(await socket.emitWithAck('unsubscribe', 'channel:a'), { ok: true });
+    socket.close();
+  });
+
+  test('a Socket.IO client and a v1 client on one topic see one order', async () => {
+    const socket = await open({ transports: ['websocket'], auth: { user: 'carol', role: 'user' } });
+    await socket.emitWithAck('subscribe', 'channel:order');
+    const v1 = await v1Subscriber(server, 'dave', 'channel:order');
+    const sio = [];
+    socket.on('tick', (data) => sio.push(data.n));
+    const total = 200;
+    // Batches of 20 in one request, and requests one after another.
+    for (let b = 0; b < total / 20; b++) {
+      const messages = Array.from({ length: 20 }, (_, i) => ({ topic: 'channel:order', event: 'tick', data: { n: b * 20 + i } }));
+      const r = await fetch(`${server.http}/realtime/publish`, { method: 'POST', body: JSON.stringify({ messages }) });
+      assert.equal(r.status, 202);
+    }
+    await waitFor(() => sio.length === total && v1.events.items.length === total, { what: 'every event on both' });
+    assert.deepEqual(sio, v1.events.items.map((f) => f.data.n));
+    assert.deepEqual(sio, [...Array(total).keys()]);
+    v1.ws.close();
+    socket.close();
+  });
+
+  test('/api/broadcast reaches both dialects, once per connection across rooms', async () => {
+    const socket = await open({ transports: ['websocket'], auth: { user: 'erin', role: 'user' } });
+    await socket.emitWithAck('channel:join', { channelId: '7' });
+    await socket.emitWithAck('subscribe', 'channel:8');
+    const v1 = await v1Subscriber(server, 'frank', 'channel:8');
+    const got = [];
+    socket.on('message:new', (data) => got.push(data));
+    const r = await fetch(`${server.http}/api/broadcast`, {
+      method: 'POST',
+      body: JSON.stringify({ eventType: 'message:new', rooms: ['channel:7', 'channel:8', 'user:erin'], payload: { id: 'm1' }, eventId: 'e1' }),
+    });
+    assert.equal(r.status, 200);
+    assert.deepEqual(await r.json(), { success: true, recipientCount: 2 });
+    const frame = await v1.events.next('the broadcast as a v1 event');
+    assert.equal(frame.event, 'message:new');
+    assert.deepEqual(frame.data, { id: 'm1' });
+    await waitFor(() => got.length === 1, { what: 'the broadcast on Socket.IO' });
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(got, [{ id: 'm1' }]);
+    // user:<id> is joined at connect: the backend's notifications go there.
+    const batch = await fetch(`${server.http}/api/broadcast/batch`, {
+      method: 'POST',
+      body: JSON.stringify({ events: [{ eventType: 'notification', roomNames: ['user:erin'], payload: { type: 'mention' }, timestamp: Date.now() }] }),
+    });
+    assert.deepEqual(await batch.json(), { success: true, published: 1 });
+    const note = await new Promise((res) => socket.once('notification', res));
+    assert.deepEqual(note, { type: 'mention' });
+    v1.ws.close();
+    socket.close();
+  });
+
+  test('nchat: typing relay to the others (never the typer), presence:update and presence:get', async () => {
+    const typer = await open({ transports: ['websocket'], auth: { user: 'gina', role: 'user' } });
+    const other = await open({ transports: ['websocket'], auth: { user: 'hank', role: 'user' } });
+    await typer.emitWithAck('channel:join', { channelId: '42' });
+    await other.emitWithAck('channel:join', { channelId: '42' });
+    const seen = new Inbox();
+    const typerSaw = [];
+    other.on('typing:start', (d) => seen.push(['start', d]));
+    other.on('typing:stop', (d) => seen.push(['stop', d]));
+    typer.on('typing:start', (d) => typerSaw.push(d));
+    typer.emit('typing:start', { channelId: '42', threadId: 'th-1' });
+    const [kind, start] = await seen.next('typing:start');
+    assert.equal(kind, 'start');
+    assert.equal(start.userId, 'gina');
+    assert.equal(start.channelId, '42');
+    assert.equal(start.threadId, 'th-1');
+    assert.ok(!Number.isNaN(Date.parse(start.startedAt)));
+    // Still typing 1.2 s later (nchat re-sends while the user types): the others get it again.
+    await new Promise((res) => setTimeout(res, 1200));
+    typer.emit('typing:start', { channelId: '42', threadId: 'th-1' });
+    const [again] = await seen.next('the refreshed typing:start');
+    assert.equal(again, 'start');
+    typer.emit('typing:stop', { channelId: '42' });
+    const [stopKind, stop] = await seen.next('typing:stop');
+    assert.equal(stopKind, 'stop');
+    assert.equal(stop.userId, 'gina');
+    assert.ok(!Number.isNaN(Date.parse(stop.stoppedAt)));
+    assert.deepEqual(typerSaw, []);
+
+    const changed = new Inbox();
+    other.on('presence:changed', (d) => changed.push(d));
+    typer.emit('presence:update', { status: 'busy' });
+    const change = await changed.find((d) => d.userId === 'gina' && d.status === 'dnd', 'presence:changed dnd');
+    assert.equal(change.status, 'dnd');
+    const presences = await other.emitWithAck('presence:get', { userIds: ['gina', 'nobody'] });
+    assert.equal(presences.success, true);
+    assert.deepEqual(presences.data.presences.map((p) => [p.userId, p.status]), [['gina', 'dnd'], ['nobody', 'offline']]);
+  });
+
+  test('the server API: disconnect ends the socket for good (io server disconnect)', async () => {
+    const socket = await open({ transports: ['websocket'], auth: { user: 'ivan', role: 'user' }, reconnection: true });
+    const reason = new Promise((res) => socket.once('disconnect', res));
+    const r = await fetch(`${server.http}/realtime/disconnect`, { method: 'POST', body: JSON.stringify({ user_id: 'ivan', reason: 'banned' }) });
+    assert.deepEqual(await r.json(), { local: 1, broadcast: true });
+    assert.equal(await reason, 'io server disconnect');
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(socket.connected, false);
+  });
+
+  test('bad requests: unknown sid (400, sticky routing named), old protocol, binary refused', async () => {
+    let r = await fetch(`${server.http}/socket.io/?EIO=4&transport=polling&sid=zzzzzzzz-abc`);
+    assert.equal(r.status, 400);
+    assert.match((await r.json()).message, /sticky routing/);
+    r = await fetch(`${server.http}/socket.io/?EIO=3&transport=polling`);
+    assert.equal(r.status, 400);
+    assert.equal((await r.json()).code, 5);
+    const socket = await open({ transports: ['websocket'], auth: { user: 'jill', role: 'user' } });
+    const closed = new Promise((res) => socket.once('disconnect', res));
+    socket.emit('upload', Buffer.from([1, 2, 3]));  // a binary attachment
+    assert.equal(await closed, 'transport close');
+  });
+});
+
+describe('Socket.IO gateway (production mode)', () => {
+  let server;
+  before(async () => {
+    server = await startServer({
+      dev: false,
+      env: { HASURA_GRAPHQL_JWT_SECRET: JSON.stringify({ type: 'HS256', key: HASURA_SECRET }), REALTIME_API_KEY: API_KEY, REALTIME_CORS_ORIGIN: '*' },
+    });
+  });
+  after(async () => server?.stop());
+
+  test('a Hasura JWT in auth.token connects as its user; no or a bad token is a connect_error', async () => {
+    const socket = await connect(server.http, { transports: ['websocket'], auth: { token: hasuraJwt('kate') } });
+    assert.deepEqual(await socket.emitWithAck('subscribe', 'user:kate'), { ok: true });
+    // The built-in rules: another user's topic is forbidden, in the ack.
+    const refused = await socket.emitWithAck('subscribe', 'user:liam');
+    assert.equal(refused.ok, false);
+    assert.equal(refused.error.code, 'forbidden');
+    socket.close();
+
+    for (const auth of [{}, { token: 'not-a-token' }, { token: hasuraJwt('kate', -60) }]) {
+      for (const transports of [['websocket'], ['polling']]) {
+        await assert.rejects(connect(server.http, { transports, auth }), (err) => {
+          assert.equal(err.message, 'unauthorized');
+          assert.equal(typeof err.data.reason, 'string');
+          return true;
+        });
+      }
+    }
+  });
+
+  test('/api/broadcast needs the server key (X-API-Key)', async () => {
+    const body = JSON.stringify({ eventType: 'x', rooms: ['channel:1'], payload: {} });
+    let r = await fetch(`${server.http}/api/broadcast`, { method: 'POST', body, headers: { 'X-API-Key': '' } });
+    assert.equal(r.status, 401);
+    r = await fetch(`${server.http}/api/broadcast`, { method: 'POST', body, headers: { 'X-API-Key': API_KEY } });
+    assert.deepEqual(await r.json(), { success: true, recipientCount: 0 });
+  });
+});
+
+describe('Socket.IO gateway: restarts and two nodes', () => {
+  test('socket.io-client reconnects by itself after the server restarts on the same port', async () => {
+    let server = await startServer();
+    const port = server.port;
+    const socket = io(server.http, { transports: ['websocket'], auth: { user: 'mona', role: 'user' }, reconnectionDelay: 100, reconnectionDelayMax: 500 });
+    try {
+      await new Promise((res) => socket.once('connect', res));
+      await server.stop('SIGKILL');
+      await waitFor(() => !socket.connected, { what: 'the drop' });
+      server = await startServer({ port });
+      await waitFor(() => socket.connected, { what: 'reconnected', timeoutMs: 20_000 });
+      assert.deepEqual(await socket.emitWithAck('subscribe', 'channel:back'), { ok: true });
+    } finally {
+      socket.close();
+      await server.stop();
+    }
+  });
+
+  test('two nodes on one Redis: an event published on one reaches a Socket.IO client on the other', async () => {
+    const redisPort = await freePort();
+    const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => canConnect(redisPort), { what: 'redis-server' });
+      const env = { REALTIME_REDIS_URL: `redis://127.0.0.1:${redisPort}`, REALTIME_TOKEN_SECRET: 'two-nodes-token-secret-0123456789abcdef' };
+      const a = await startServer({ env });
+      const b = await startServer({ env });
+      try {
+        for (const node of [a, b]) {
+          await waitFor(async () => (await fetch(`${node.http}/health`)).status === 200, { what: 'redis engine ready' });
+        }
+        const socket = await connect(b.http, { transports: ['websocket'], auth: { user: 'nina', role: 'user' } });
+        assert.deepEqual(await socket.emitWithAck('subscribe', 'channel:x'), { ok: true });
+        const got = new Promise((res) => socket.once('hello', res));
+        await httpPublish(a.http, 'channel:x', 'hello', { from: 'a' });
+        assert.deepEqual(await got, { from: 'a' });
+        // A user command sent to node A reaches the socket on node B.
+        const left = new Promise((res) => socket.once('unsubscribed', res));
+        await fetch(`${a.http}/realtime/unsubscribe`, { method: 'POST', body: JSON.stringify({ user_id: 'nina', topic: 'channel:x' }) });
+        assert.deepEqual(await left, { topic: 'channel:x', reason: 'removed' });
+        socket.close();
+      } finally {
+        await a.stop();
+        await b.stop();
+      }
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  });
+});
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
