@@ -161,6 +161,7 @@ struct Target {
   std::uint16_t port = 0;
   tcp::endpoint endpoint;
   bool tokens = false;  // mints connection tokens (POST /realtime/token): probed at start
+  bool socketio = false;  // clients speak Socket.IO (Engine.IO 4 over WebSocket), not v1
   int pid = 0;          // for RSS; 0 = unknown
   std::optional<tcp::endpoint> redis_publish;  // publish by Redis PUBLISH there instead of HTTP
 };
@@ -171,6 +172,7 @@ struct Options {
   std::map<std::string, std::string> describe;  // free text per target (version, commit)
   std::map<std::string, std::string> redis_publish;  // target -> redis://127.0.0.1:PORT
   std::string redis_prefix = "realtime:";
+  std::set<std::string> socketio;  // targets whose clients speak Socket.IO
   std::vector<std::string> scenarios = {"fanout", "chat", "connect", "idle"};
   int subscribe_clients = 200;
   int subscribe_topics = 20;
@@ -226,6 +228,10 @@ Targets (loopback only), run alternately on the same scenarios:
                                      PUBLISH <prefix>topic:<topic> '{"topic","event","data"}'
                                      (a batch = that many PUBLISHes in one write) instead of HTTP
   --redis-prefix P                   channel prefix for --redis-publish [realtime:]
+  --socketio NAME                    this target's clients speak Socket.IO: /socket.io/?EIO=4&
+                                     transport=websocket, CONNECT, 42["subscribe",{"topic"}],
+                                     pongs to the server's pings; events are found by their
+                                     data ({"t":...}) whatever the event's shape
 
 Scenarios:
   --scenario LIST        fanout,chat,connect,idle,subscribe [fanout,chat,connect,idle]
@@ -319,6 +325,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--describe") { auto [n, v] = split_eq(next(), "--describe"); o.describe[n] = v; }
     else if (a == "--redis-publish") { auto [n, v] = split_eq(next(), "--redis-publish"); o.redis_publish[n] = v; }
     else if (a == "--redis-prefix") o.redis_prefix = next();
+    else if (a == "--socketio") o.socketio.insert(next());
     else if (a == "--ratio") {
       std::string v = next();
       auto slash = v.find('/');
@@ -377,6 +384,7 @@ Options parse_options(int argc, char** argv) {
   for (auto& t : o.targets) {
     if (!names.insert(t.name).second) usage("duplicate target name " + t.name);
     if (auto it = o.pids.find(t.name); it != o.pids.end()) t.pid = it->second;
+    t.socketio = o.socketio.count(t.name) > 0;
     if (auto it = o.redis_publish.find(t.name); it != o.redis_publish.end()) {
       std::string url = it->second;
       if (url.rfind("redis://", 0) != 0) usage("--redis-publish wants redis://127.0.0.1:PORT, got " + url);
@@ -759,6 +767,8 @@ std::string json_field(std::string_view body, std::string_view key) {
 // samples their latency from the timestamp in the data.
 
 constexpr std::string_view event_marker = "\"data\":{\"t\":";
+// Socket.IO events carry the data as an argument, not under "data" (ours: 42["e",{"t":...},...]).
+constexpr std::string_view sio_event_marker = "{\"t\":";
 
 class WsClient : public std::enable_shared_from_this<WsClient> {
  public:
@@ -767,6 +777,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
   void start() {
     started_ns_ = now_ns();
+    if (t_.socketio) return connect("/socket.io/?EIO=4&transport=websocket&user=" + plan_.user);
     if (plan_.token) return fetch_token();
     connect("/realtime/connect?user=" + plan_.user);
   }
@@ -789,7 +800,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   }
 
  private:
-  enum class State { token, connecting, handshake, subscribing, ready, dead };
+  enum class State { token, connecting, handshake, sio_open, sio_connect, subscribing, ready, dead };
 
   void churn_next() {
     if (!w_.bench.churning.load(std::memory_order_relaxed) || state_ != State::ready) {
@@ -861,9 +872,13 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
         return fail("upgrade: " + std::string(view.substr(0, eol)));
       }
       pos = end + 4;
-      state_ = State::subscribing;
-      std::string sub = "{\"type\":\"subscribe\",\"topic\":\"" + plan_.topic + "\",\"id\":1}";
-      send_frame(op_text, sub);
+      if (t_.socketio) {
+        state_ = State::sio_open;  // the open packet comes first
+      } else {
+        state_ = State::subscribing;
+        std::string sub = "{\"type\":\"subscribe\",\"topic\":\"" + plan_.topic + "\",\"id\":1}";
+        send_frame(op_text, sub);
+      }
     }
     // Frames.
     while (pos < len_) {
@@ -922,6 +937,25 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     }
     bump(w_.c.frames);
     std::string_view p = f.payload;
+    if (t_.socketio) {
+      if (p == "2") {  // Engine.IO ping: the server's heartbeat
+        send_frame(op_text, "3");
+        return true;
+      }
+      if (state_ == State::sio_open) {
+        if (p.empty() || p[0] != '0') return fail("socket.io: no open packet"), false;
+        state_ = State::sio_connect;
+        send_frame(op_text, "40");
+        return true;
+      }
+      if (state_ == State::sio_connect) {
+        if (p.rfind("40", 0) != 0) return fail("socket.io CONNECT refused: " + std::string(p.substr(0, 200))), false;
+        send_frame(op_text, "42[\"subscribe\",{\"topic\":\"" + plan_.topic + "\"}]");
+        state_ = State::ready;  // Socket.IO has no subscribe reply: the run waits before publishing
+        report(true);
+        return true;
+      }
+    }
     if (state_ == State::subscribing) {
       if (p.rfind("{\"type\":\"subscribed\"", 0) == 0) {
         state_ = State::ready;
@@ -942,7 +976,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
       }
       return true;
     }
-    auto m = p.find(event_marker);
+    const std::string_view marker = t_.socketio ? sio_event_marker : event_marker;
+    auto m = p.find(marker);
     if (m == std::string_view::npos) return true;
     bump(w_.c.events);
     // Every Nth event this worker receives (over all its clients) is a latency sample.
@@ -950,7 +985,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
         w_.bench.recording.load(std::memory_order_relaxed)) {
       w_.sample_counter = 0;
       std::int64_t t = 0;
-      for (std::size_t i = m + event_marker.size(); i < p.size() && p[i] >= '0' && p[i] <= '9'; ++i) t = t * 10 + (p[i] - '0');
+      for (std::size_t i = m + marker.size(); i < p.size() && p[i] >= '0' && p[i] <= '9'; ++i) t = t * 10 + (p[i] - '0');
       if (t > 0 && w_.samples.size() < w_.sample_cap) w_.samples.push_back(now_ns() - t);
     }
     return true;
@@ -1825,6 +1860,11 @@ void run_subscribe(Bench& b) {
 
 // Is this a server that mints connection tokens? (Ours does; the reference does not.)
 void probe_target(Bench& b, Target& t) {
+  if (t.socketio) {
+    std::cerr << "target " << t.name << " (" << t.host << ":" << t.port << "): Socket.IO clients"
+              << (t.pid ? ", pid " + std::to_string(t.pid) : "") << "\n";
+    return;
+  }
   net::io_context io;
   auto pipe = std::make_shared<HttpPipe>(b, io, t.endpoint);
   pipe->start();
