@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -86,6 +88,44 @@ TEST(LocalTopicsTest, AddAndRemoveReportOnlyTheNodeWideFirstAndLast) {
   EXPECT_TRUE(topics.keep_present(items, [](const std::string& s) -> std::string_view { return s; })
                   .none());
   EXPECT_TRUE(items.empty());
+}
+
+}  // namespace
+}  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(LazyFrameTest, TheFirstMakerWinsAndOthersGetItsFrame) {
+  LazyFrame slot;
+  int made = 0;
+  const FramePtr& a = slot.get([&] {
+    ++made;
+    return std::make_shared<const std::string>("x");
+  });
+  const FramePtr& b = slot.get([&] {
+    ++made;
+    return std::make_shared<const std::string>("y");
+  });
+  EXPECT_EQ(made, 1);
+  EXPECT_EQ(*b, "x");
+  EXPECT_EQ(a.get(), b.get());
+  LazyFrame moved(std::move(slot));
+  EXPECT_EQ(*moved.get([] { return FramePtr(); }), "x");
+}
+
+TEST(LazyFrameTest, ConcurrentMakersAgreeOnOneFrame) {
+  LazyFrame slot;
+  std::vector<const std::string*> seen(8);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    threads.emplace_back([&, i] {
+      seen[i] =
+          slot.get([i] { return std::make_shared<const std::string>(std::to_string(i)); }).get();
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (auto* p : seen) EXPECT_EQ(p, seen[0]);
 }
 
 }  // namespace

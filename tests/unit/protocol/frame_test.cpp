@@ -286,3 +286,24 @@ TEST(CloseCodeTest, MatchProtocolV1) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(EncodeEventFrameTest, TheViewsPointAtTheEventNameAndDataInsideTheWireFrame) {
+  const EventFrame f = encode_event_frame("channel:1", "chat.message.created", R"({"a":[1,2]})", 7);
+  EXPECT_EQ(f.event, "chat.message.created");
+  EXPECT_EQ(f.data, R"({"a":[1,2]})");
+  const std::string_view wire(*f.wire);
+  EXPECT_GE(f.event.data(), wire.data());
+  EXPECT_LE(f.data.data() + f.data.size(), wire.data() + wire.size());
+  EXPECT_EQ(wire.substr(2), encode_event("channel:1", "chat.message.created", R"({"a":[1,2]})", 7));
+  EXPECT_EQ(encode_event_frame("t", "e", "", 1).data, "null");
+}
+
+TEST(EncodeEventFrameTest, ANameThatNeedsEscapingHasNoView) {
+  EXPECT_TRUE(encode_event_frame("t", "a\"b", "1", 1).event.empty());
+}
+
+}  // namespace
+}  // namespace realtime
