@@ -1,12 +1,22 @@
 #include "auth/security.hpp"
 
 #include <chrono>
+#include <random>
 
 namespace realtime {
 
 std::int64_t unix_seconds() {
   using namespace std::chrono;
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string anonymous_user_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out = "anon-";
+  auto bits = rng();
+  for (int i = 0; i < 10; ++i, bits >>= 4) out += hex[bits & 0xf];
+  return out;
 }
 
 Security::Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret,

@@ -57,4 +57,7 @@ class TokenClaims {
 
 std::int64_t unix_seconds();
 
+// A random user id for an anonymous dev-mode client: "anon-" and 10 hex digits.
+std::string anonymous_user_id();
+
 }  // namespace realtime

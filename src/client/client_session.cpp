@@ -121,41 +121,23 @@ bool ClientSession::subscribe(const std::string& topic, std::string_view id) {
                    std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
     return false;
   }
-  auto answer = ctx.authorizer->authorize(
-      TopicAction::subscribe, topic, grant_.subject,
-      [weak = std::weak_ptr<ClientSession>(self()), topic, id = std::string(id)](Authorization a) {
-        // On a runner's thread: back to the shard, if the connection is still there.
-        auto self = weak.lock();
-        if (!self) return;
-        net::post(self->executor(), [self, topic, id, a = std::move(a)]() mutable {
-          --self->pending_checks_;
-          if (self->ended_ || self->closing()) return;
-          self->on_authorized(topic, id, std::move(a));
-        });
-      });
+  auto answer = authorize(TopicAction::subscribe, topic,
+                          [this, topic, id = std::string(id)](Authorization a) {
+                            --pending_checks_;
+                            on_authorized(topic, id, std::move(a));
+                          });
   if (!answer) {
     ++pending_checks_;
     return true;
   }
-  if (!answer->allowed()) {
-    on_authorized(topic, std::string(id), std::move(*answer));
-    return false;
-  }
-  join(topic, std::string(id), false, answer->recheck);
-  return true;
+  const bool allowed = answer->allowed();
+  on_authorized(topic, std::string(id), std::move(*answer));
+  return allowed;
 }
 
 void ClientSession::on_authorized(const std::string& topic, const std::string& id,
                                   Authorization a) {
-  switch (a.outcome) {
-    case Authorization::Outcome::forbidden:
-      return send_error(id, ErrorCode::forbidden, refusal(a, "subscribe to", topic));
-    case Authorization::Outcome::unavailable:
-      return send_error(id, ErrorCode::unavailable,
-                        "cannot check access to " + topic + " now; try again later");
-    case Authorization::Outcome::allowed:
-      break;
-  }
+  if (!a.allowed()) return refuse(id, a, "subscribe to", topic);
   if (shard_.registry().is_subscribed(this, topic)) {
     return reply_subscribed(id, topic, false);
   }
@@ -257,17 +239,7 @@ void ClientSession::recheck_due(const std::string& topic) {
     // and ask again a ttl later.
     schedule_recheck(topic, a.recheck.count() > 0 ? a.recheck : std::chrono::seconds(60));
   };
-  auto answer = shard_.context().authorizer->authorize(
-      TopicAction::subscribe, topic, grant_.subject,
-      [weak = std::weak_ptr<ClientSession>(self()), on_answer](Authorization a) {
-        auto self = weak.lock();
-        if (!self) return;
-        net::post(self->executor(), [self, on_answer, a = std::move(a)]() mutable {
-          if (self->ended_ || self->closing()) return;
-          on_answer(std::move(a));
-        });
-      });
-  if (answer) on_answer(std::move(*answer));
+  if (auto answer = authorize(TopicAction::subscribe, topic, on_answer)) on_answer(*answer);
 }
 
 void ClientSession::on_publish(ClientMessage msg) {
@@ -292,45 +264,45 @@ void ClientSession::on_publish(ClientMessage msg) {
   };
   auto decide = [this, publish](ClientMessage msg, const Authorization& a) {
     if (a.allowed()) return publish(std::move(msg));
-    if (a.outcome == Authorization::Outcome::unavailable) {
-      return send_error(msg.id, ErrorCode::unavailable,
-                        "cannot check access to " + msg.topic + " now; try again later");
-    }
-    send_error(msg.id, ErrorCode::forbidden, refusal(a, "publish to", msg.topic));
+    refuse(msg.id, a, "publish to", msg.topic);
   };
-  auto answer = shard_.context().authorizer->authorize(
-      TopicAction::publish, msg.topic, grant_.subject,
-      [weak = std::weak_ptr<ClientSession>(self()), decide, msg](Authorization a) {
-        auto self = weak.lock();
-        if (!self) return;
-        net::post(self->executor(), [self, decide, msg, a = std::move(a)]() mutable {
-          if (self->ended_ || self->closing()) return;
-          decide(std::move(msg), a);
-        });
-      });
+  auto answer = authorize(TopicAction::publish, msg.topic,
+                          [decide, msg](Authorization a) { decide(msg, a); });
   if (answer) decide(std::move(msg), *answer);
 }
 
 void ClientSession::on_typing(ClientMessage msg) {
   auto decide = [this](const ClientMessage& msg, const Authorization& a) {
     if (a.allowed()) return apply_typing(msg);
-    if (a.outcome == Authorization::Outcome::unavailable) {
-      return send_error(msg.id, ErrorCode::unavailable,
-                        "cannot check access to " + msg.topic + " now; try again later");
-    }
-    send_error(msg.id, ErrorCode::forbidden, refusal(a, "send typing to", msg.topic));
+    refuse(msg.id, a, "send typing to", msg.topic);
   };
-  auto answer = shard_.context().authorizer->authorize(
-      TopicAction::typing, msg.topic, grant_.subject,
-      [weak = std::weak_ptr<ClientSession>(self()), decide, msg](Authorization a) {
+  auto answer = authorize(TopicAction::typing, msg.topic,
+                          [decide, msg](Authorization a) { decide(msg, a); });
+  if (answer) decide(msg, *answer);
+}
+
+std::optional<Authorization> ClientSession::authorize(TopicAction action, const std::string& topic,
+                                                      std::function<void(Authorization)> later) {
+  return shard_.context().authorizer->authorize(
+      action, topic, grant_.subject,
+      [weak = std::weak_ptr<ClientSession>(self()), later = std::move(later)](Authorization a) {
+        // On a runner's thread: back to the shard, if the connection is still there.
         auto self = weak.lock();
         if (!self) return;
-        net::post(self->executor(), [self, decide, msg, a = std::move(a)] {
+        net::post(self->executor(), [self, later, a = std::move(a)]() mutable {
           if (self->ended_ || self->closing()) return;
-          decide(msg, a);
+          later(std::move(a));
         });
       });
-  if (answer) decide(msg, *answer);
+}
+
+void ClientSession::refuse(std::string_view id, const Authorization& a, std::string_view what,
+                           const std::string& topic) {
+  if (a.outcome == Authorization::Outcome::unavailable) {
+    return send_error(id, ErrorCode::unavailable,
+                      "cannot check access to " + topic + " now; try again later");
+  }
+  send_error(id, ErrorCode::forbidden, refusal(a, what, topic));
 }
 
 void ClientSession::apply_typing(const ClientMessage& msg) {

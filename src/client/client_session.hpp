@@ -106,6 +106,13 @@ class ClientSession {
   void on_typing(ClientMessage msg);
   void apply_typing(const ClientMessage& msg);
   void on_refresh(const ClientMessage& msg);
+  // Asks the Authorizer: the answer now when it is known at once, else nullopt and `later` runs
+  // with it on this shard (if the connection is still open then).
+  std::optional<Authorization> authorize(TopicAction action, const std::string& topic,
+                                         std::function<void(Authorization)> later);
+  // The error of a refusal: forbidden, or unavailable when the check's backend could not say.
+  void refuse(std::string_view id, const Authorization& a, std::string_view what,
+              const std::string& topic);
   void schedule_recheck(const std::string& topic, std::chrono::seconds after);
   // Forgets a checked subscription and its queue entry.
   void stop_checking(const std::string& topic);

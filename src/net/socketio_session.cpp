@@ -35,15 +35,6 @@ std::string_view ws_payload(const std::string& frame) {
   return std::string_view(frame).substr(header);
 }
 
-std::string random_user_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "anon-";
-  auto bits = rng();
-  for (int i = 0; i < 10; ++i, bits >>= 4) out += hex[bits & 0xf];
-  return out;
-}
-
 std::string string_in(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
   return v != nullptr && v->is_string() ? std::string(v->get_string()) : std::string();
@@ -317,7 +308,7 @@ void SocketIoSession::authenticate(const sio::Authenticate& request) {
     std::string user = string_in(request.auth, "user");
     if (user.empty()) user = string_in(request.auth, "userId");
     if (user.empty()) user = query_user_;
-    if (user.empty()) user = random_user_id();
+    if (user.empty()) user = anonymous_user_id();
     if (!is_valid_name(user, 255)) return refuse("malformed");
     std::string role = string_in(request.auth, "role");
     if (role.empty()) role = query_role_;

@@ -43,15 +43,6 @@ std::size_t base64_decoded_size(std::string_view s) {
   return s.size() / 4 * 3 - pad;
 }
 
-std::string random_user_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out = "anon-";
-  auto bits = rng();
-  for (int i = 0; i < 10; ++i, bits >>= 4) out += hex[bits & 0xf];
-  return out;
-}
-
 std::string_view content_type_for(std::string_view path) {
   auto dot = path.rfind('.');
   std::string_view ext = dot == std::string_view::npos ? "" : path.substr(dot + 1);
@@ -523,7 +514,7 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
     // Dev mode: anonymous, whoever they say they are; admin unless told otherwise so that
     // everything works while developing.
     if (grant.subject.user_id.empty()) {
-      grant.subject.user_id = random_user_id();
+      grant.subject.user_id = anonymous_user_id();
     } else if (!is_valid_name(grant.subject.user_id, max_user_id_bytes)) {
       return refuse(400, "bad_request", "user must be 1-255 bytes of [A-Za-z0-9_.:@/-]");
     }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
 
 namespace realtime::storage {
 namespace {
@@ -94,36 +95,45 @@ std::variant<Rows, DbError> PostgresDatabase::run(const Statement& statement, De
   }
   Rows rows;
   std::optional<DbError> error;
-  for (;;) {
-    while (PQisBusy(conn_) != 0) {
-      if (!wait(false, deadline)) return fail(interrupted_ ? "interrupted" : "timed out waiting");
-      if (PQconsumeInput(conn_) == 0) return fail(trimmed(PQerrorMessage(conn_)));
-    }
-    PGresult* result = PQgetResult(conn_);
-    if (result == nullptr) break;
-    switch (PQresultStatus(result)) {
-      case PGRES_TUPLES_OK:
-        for (int r = 0; r < PQntuples(result); ++r) {
-          auto& row = rows.emplace_back();
-          for (int c = 0; c < PQnfields(result); ++c) {
-            row.emplace_back(PQgetvalue(result, r, c),
-                             static_cast<std::size_t>(PQgetlength(result, r, c)));
-          }
+  if (auto lost = each_result(deadline, [&](PGresult* result) {
+        switch (PQresultStatus(result)) {
+          case PGRES_TUPLES_OK:
+            for (int r = 0; r < PQntuples(result); ++r) {
+              auto& row = rows.emplace_back();
+              for (int c = 0; c < PQnfields(result); ++c) {
+                row.emplace_back(PQgetvalue(result, r, c),
+                                 static_cast<std::size_t>(PQgetlength(result, r, c)));
+              }
+            }
+            break;
+          case PGRES_COMMAND_OK:
+          case PGRES_EMPTY_QUERY:
+            break;
+          default:
+            if (!error) error = DbError{trimmed(PQresultErrorMessage(result)), is_data_error(result)};
         }
-        break;
-      case PGRES_COMMAND_OK:
-      case PGRES_EMPTY_QUERY:
-        break;
-      default:
-        if (!error) error = DbError{trimmed(PQresultErrorMessage(result)), is_data_error(result)};
-    }
-    PQclear(result);
+      })) {
+    return *lost;
   }
   if (PQstatus(conn_) == CONNECTION_BAD) {
     return fail(error ? error->message : trimmed(PQerrorMessage(conn_)));
   }
   if (error) return *error;
   return rows;
+}
+
+std::optional<DbError> PostgresDatabase::each_result(Deadline deadline,
+                                                     const std::function<void(PGresult*)>& on) {
+  for (;;) {
+    while (PQisBusy(conn_) != 0) {
+      if (!wait(false, deadline)) return fail(interrupted_ ? "interrupted" : "timed out waiting");
+      if (PQconsumeInput(conn_) == 0) return fail(trimmed(PQerrorMessage(conn_)));
+    }
+    PGresult* result = PQgetResult(conn_);
+    if (result == nullptr) return std::nullopt;
+    on(result);
+    PQclear(result);
+  }
 }
 
 std::optional<DbError> PostgresDatabase::prepare(const std::string& sql, Deadline deadline) {
@@ -134,17 +144,12 @@ std::optional<DbError> PostgresDatabase::prepare(const std::string& sql, Deadlin
     return fail(trimmed(PQerrorMessage(conn_)));
   }
   std::optional<DbError> error;
-  for (;;) {
-    while (PQisBusy(conn_) != 0) {
-      if (!wait(false, deadline)) return fail(interrupted_ ? "interrupted" : "timed out waiting");
-      if (PQconsumeInput(conn_) == 0) return fail(trimmed(PQerrorMessage(conn_)));
-    }
-    PGresult* result = PQgetResult(conn_);
-    if (result == nullptr) break;
-    if (PQresultStatus(result) != PGRES_COMMAND_OK && !error) {
-      error = DbError{trimmed(PQresultErrorMessage(result)), is_data_error(result)};
-    }
-    PQclear(result);
+  if (auto lost = each_result(deadline, [&](PGresult* result) {
+        if (PQresultStatus(result) != PGRES_COMMAND_OK && !error) {
+          error = DbError{trimmed(PQresultErrorMessage(result)), is_data_error(result)};
+        }
+      })) {
+    return lost;
   }
   return error;
 }

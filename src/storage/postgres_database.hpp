@@ -1,10 +1,13 @@
 #pragma once
 
+#include <functional>
+
 #include <atomic>
 
 #include "storage/database.hpp"
 
 struct pg_conn;
+struct pg_result;
 
 namespace realtime::storage {
 
@@ -29,6 +32,9 @@ class PostgresDatabase final : public Database {
   // interrupt or a poll error.
   bool wait(bool write, Deadline deadline) const;
   DbError fail(std::string message);  // closes the connection
+  // Hands each result of the statement sent to `on` (which must not keep it), waiting for each
+  // within `deadline`; an error when the connection is lost on the way.
+  std::optional<DbError> each_result(Deadline deadline, const std::function<void(pg_result*)>& on);
 
   std::string uri_;
   pg_conn* conn_ = nullptr;
