@@ -8,6 +8,7 @@
 #include "server/server.hpp"
 #include "storage/migrate.hpp"
 #include "util/log.hpp"
+#include "util/systemd_notify.hpp"
 
 namespace {
 
@@ -72,6 +73,8 @@ int main(int argc, char** argv) {
   try {
     Server server(parsed.config, find_static_dir(parsed.config.static_dir));
     server.start();
+    // The port accepts connections now: `systemctl start` may return.
+    notify_ready("listening on port " + std::to_string(server.port()));
     return server.run_until_signal();
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
