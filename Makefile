@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan unit integration format clean bench bench-plot
+.PHONY: run test deps build build-asan unit integration package format clean bench bench-plot
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
@@ -29,6 +29,12 @@ unit: build
 
 integration: build
 	ctest --preset release -L integration
+
+# nself-realtime_<version>_amd64.deb in build/release (the test label `package` checks it).
+package: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime
+	@cd build/release && cpack
 
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps
