@@ -268,6 +268,8 @@ TEST_F(LastSeenWriterTest, StopCutsShortAWriteThatHangs) {
   o.probe_interval = 1h;  // the write, not a probe, is what hangs
   auto w = make(o);
   ASSERT_FALSE(w->start());
+  // The one probe at start is done before the database starts hanging.
+  ASSERT_TRUE(wait_until([&] { return stats.probe_latency_us >= 0; }));
   with_db([](auto& s) { return s.hang = true; });
   w->record(row("alice", PresenceStatus::offline, 1));
   ASSERT_TRUE(wait_until([&] { return stats.pending == 0; }));  // taken: the write is running
