@@ -1,11 +1,15 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan unit integration format clean bench bench-plot
+.PHONY: run test deps deps-build build build-asan unit integration package format clean bench bench-plot
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
 
 deps:
 	@scripts/install-deps
+
+# Only what building the server needs: no browser, Postgres or Node for a first `make run`.
+deps-build:
+	@scripts/install-deps build
 
 build: deps
 	@cmake --preset release >/dev/null
@@ -15,7 +19,13 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
-run: build
+# The server alone (no tests, no bench): the quickest first start.
+run: deps-build
+	@echo "make run: configuring (build/release)..."
+	@# Quiet unless it fails (it warns that the JS tests need Node, which `make test` installs).
+	@cmake --preset release >/dev/null 2>&1 || cmake --preset release
+	@echo "make run: building the server..."
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime
 	@scripts/run-dev $(PORT)
 
 # Every test (unit + integration) on the release build, then again under ASan + UBSan.
@@ -29,6 +39,12 @@ unit: build
 
 integration: build
 	ctest --preset release -L integration
+
+# nself-realtime_<version>_amd64.deb in build/release (the test label `package` checks it).
+package: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime
+	@cd build/release && cpack
 
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps

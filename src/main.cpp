@@ -8,15 +8,22 @@
 #include "server/server.hpp"
 #include "storage/migrate.hpp"
 #include "util/log.hpp"
+#include "util/systemd_notify.hpp"
 
 namespace {
 
-// The demo page: next to the sources in a build tree, under share/ once installed.
+// The demo page: installed, at ../share/nself-realtime/web from the binary (any prefix, also a
+// package unpacked anywhere); in a build tree, next to the sources.
 std::string find_static_dir(const std::string& configured) {
   if (!configured.empty()) return configured;
-  for (const char* dir : {REALTIME_SOURCE_STATIC_DIR, REALTIME_DEFAULT_STATIC_DIR}) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(dir, ec)) return dir;
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  for (const auto& dir :
+       {ec ? std::filesystem::path() : exe.parent_path() / "../share/nself-realtime/web",
+        std::filesystem::path(REALTIME_SOURCE_STATIC_DIR)}) {
+    if (!dir.empty() && std::filesystem::is_directory(dir, ec)) {
+      return dir.lexically_normal().string();
+    }
   }
   return {};
 }
@@ -72,6 +79,8 @@ int main(int argc, char** argv) {
   try {
     Server server(parsed.config, find_static_dir(parsed.config.static_dir));
     server.start();
+    // The port accepts connections now: `systemctl start` may return.
+    notify_ready("listening on port " + std::to_string(server.port()));
     return server.run_until_signal();
   } catch (const ConfigError& e) {
     // Found at start with the database at hand: e.g. a check's SQL that does not prepare.

@@ -1,8 +1,10 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,6 +69,14 @@ class DeliveryTarget {
 };
 
 enum class PublishStatus { ok, unavailable };
+
+// A service an engine depends on, as /health shows it.
+struct DependencyHealth {
+  std::string_view name;  // "redis"
+  bool up = false;
+  // Round trip of the engine's last probe that came back; nullopt while down or before the first.
+  std::optional<std::chrono::microseconds> latency;
+};
 using PublishCallback = std::function<void(PublishStatus)>;
 
 // Fans published events out to every subscriber on every shard (and, for a clustered engine, on
@@ -94,6 +104,8 @@ class Broker {
 
   virtual bool healthy() const = 0;
   virtual std::string_view engine() const = 0;
+  // The external service behind the engine; nullopt for the embedded one.
+  virtual std::optional<DependencyHealth> dependency() const { return std::nullopt; }
   // Topics with at least one subscriber on this node.
   virtual std::size_t topic_count() const = 0;
 };

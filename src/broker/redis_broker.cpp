@@ -223,8 +223,22 @@ void RedisBroker::on_push(const redisReply& push) {
   }
 }
 
+std::optional<DependencyHealth> RedisBroker::dependency() const {
+  DependencyHealth out{"redis", healthy(), std::nullopt};
+  if (const std::int64_t us = probe_latency_us_.load(std::memory_order_relaxed);
+      out.up && us >= 0) {
+    out.latency = std::chrono::microseconds(us);
+  }
+  return out;
+}
+
 void RedisBroker::on_message(std::string_view channel, std::string_view payload) {
   if (channel == probe_channel_) {
+    if (probe_seen_ != probe_sent_ && payload == std::to_string(probe_sent_)) {
+      probe_latency_us_ = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - probe_sent_at_)
+                              .count();
+    }
     probe_seen_ = probe_sent_;
     set_health(probe_ok_, true, "probe");
     return;

@@ -52,6 +52,7 @@ class RedisBroker final : public Broker {
   }
   bool healthy() const override { return commands_up_ && subscriber_up_ && probe_ok_; }
   std::string_view engine() const override { return "redis"; }
+  std::optional<DependencyHealth> dependency() const override;
   std::size_t topic_count() const override { return topics_.size(); }
 
   // For the other Redis-backed parts (presence, tokens): use only on loop().
@@ -105,6 +106,8 @@ class RedisBroker final : public Broker {
   std::atomic<bool> commands_up_{false};
   std::atomic<bool> subscriber_up_{false};
   std::atomic<bool> probe_ok_{true};
+  // PUBLISH of the last probe to its message coming back on the subscriber; -1 before the first.
+  std::atomic<std::int64_t> probe_latency_us_{-1};
   bool ever_healthy_ = false;  // loop thread
 };
 

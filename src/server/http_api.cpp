@@ -13,6 +13,7 @@
 
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
+#include "server/routes/health.hpp"
 #include "server/routes/route_helpers.hpp"
 #include "util/clock.hpp"
 #include "ws/frame_codec.hpp"
@@ -125,24 +126,7 @@ HttpResponse HttpApi::preflight(const HttpRequest& request) const {
   return response;
 }
 
-HttpResponse HttpApi::health() const {
-  const bool ok = broker_.healthy();
-  std::ostringstream body;
-  body << "{\"status\":\"" << (ok ? "ok" : "degraded") << "\",\"plugin\":\"realtime\""
-       << ",\"version\":\"" << REALTIME_VERSION << "\",\"engine\":\"" << broker_.engine() << "\""
-       << ",\"connections\":" << metrics_.connections() << ",\"topics\":" << broker_.topic_count()
-       << ",\"shards\":" << config_.threads << ",\"uptime_seconds\":" << metrics_.uptime_seconds();
-  // A database outage only delays last-seen rows (they wait and are retried): it shows here but
-  // does not make the node unhealthy.
-  if (const auto* db = metrics_.database()) {
-    body << ",\"database\":\"" << (db->up.load() ? "ok" : "down") << "\",\"database_kind\":\""
-         << db->kind << '"';
-  } else {
-    body << ",\"database\":\"off\",\"database_kind\":\"none\"";
-  }
-  body << '}';
-  return {ok ? 200 : 503, "application/json", body.str(), {}};
-}
+HttpResponse HttpApi::health() const { return routes::health(config_, broker_, metrics_); }
 
 HttpResponse HttpApi::static_file(std::string_view path) const {
   if (path == "/") path = "/index.html";

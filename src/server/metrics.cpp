@@ -59,8 +59,8 @@ std::string Metrics::render_prometheus(std::size_t topics, std::string_view engi
          heartbeat_closes_.load(std::memory_order_relaxed));
   if (database_ != nullptr) {
     metric("realtime_database_up", "gauge",
-           "1 when the last write to the last-seen database succeeded.",
-           database_->up.load() ? 1 : 0);
+           "1 while the last-seen database answers (writes, and a probe every 2 s).",
+           database_->reachable() ? 1 : 0);
     metric("realtime_presence_pending_rows", "gauge",
            "Last-seen rows (one per user) waiting to be written.", database_->pending.load());
     metric("realtime_presence_rows_written_total", "counter",

@@ -34,6 +34,7 @@
 #include "storage/last_seen_presence_store.hpp"
 #include "storage/last_seen_writer.hpp"
 #include "util/clock.hpp"
+#include "util/systemd_notify.hpp"
 
 namespace net = boost::asio;
 
@@ -366,6 +367,7 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   p.signals_io.run();
   spdlog::info("received signal {}: closing {} connections with 1001", received,
                p.metrics.connections());
+  notify_stopping("closing " + std::to_string(p.metrics.connections()) + " connections");
 
   p.context.shutting_down = true;
   p.listener->stop();

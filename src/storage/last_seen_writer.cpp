@@ -16,6 +16,23 @@ using Clock = std::chrono::steady_clock;
 // Rows per lookup statement: far below either database's parameter limit.
 constexpr std::size_t lookup_chunk = 500;
 
+// Marks the writer busy in a database call for as long as it lives (WriterStats::reachable).
+class BusyMark {
+ public:
+  explicit BusyMark(WriterStats& stats) : stats_(stats) {
+    stats_.busy_since_ns.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+            .count(),
+        std::memory_order_relaxed);
+  }
+  ~BusyMark() { stats_.busy_since_ns.store(0, std::memory_order_relaxed); }
+  BusyMark(const BusyMark&) = delete;
+  BusyMark& operator=(const BusyMark&) = delete;
+
+ private:
+  WriterStats& stats_;
+};
+
 Backoff::Random make_random() {
   auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
   return [rng] { return (*rng)(); };
@@ -32,6 +49,8 @@ LastSeenWriter::LastSeenWriter(std::unique_ptr<Database> db, WriterOptions optio
       pending_(options_.pending_max) {
   if (options_.batch_max < 1) options_.batch_max = 1;
   stats_.kind = std::string(to_string(db_->kind()));
+  stats_.migrations_expected = static_cast<int>(migrations(db_->dialect()).size());
+  stats_.stall_limit = options_.probe_timeout;
 }
 
 LastSeenWriter::~LastSeenWriter() { stop(Clock::now()); }
@@ -48,6 +67,7 @@ std::optional<std::string> LastSeenWriter::start() {
     std::lock_guard lock(mutex_);
     running_ = true;
     if (error) retry_at_ = Clock::now() + backoff_.next();
+    probe_at_ = Clock::now();  // the first at once: /health shows a latency from the start
   }
   thread_ = std::thread([this] { run(); });
   if (error) return error->message;
@@ -69,8 +89,40 @@ std::optional<DbError> LastSeenWriter::ensure_open(Deadline deadline) {
   if (const int applied = std::get<int>(migrated); applied > 0) {
     spdlog::info("database: applied {} schema migration(s)", applied);
   }
+  // Migrated: every migration of this build is in (a newer server's extra ones don't count).
+  stats_.migrations_applied = stats_.migrations_expected;
   stats_.up = true;
   return std::nullopt;
+}
+
+bool LastSeenWriter::probe() {
+  BusyMark busy(stats_);
+  bool reconnected = false;
+  if (!db_->is_open()) {
+    if (ensure_open(op_deadline())) {
+      stats_.probe_latency_us = -1;
+      return false;
+    }
+    reconnected = true;
+  }
+  const auto started = Clock::now();
+  auto result = db_->run({schema_version_sql(), {}, true}, started + options_.probe_timeout);
+  const auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started);
+  if (auto* err = std::get_if<DbError>(&result)) {
+    stats_.up = false;
+    stats_.probe_latency_us = -1;
+    db_->close();  // the next probe or write reconnects
+    warn("database: health probe failed: " + err->message);
+    return false;
+  }
+  int version = 0;
+  if (const Rows& rows = std::get<Rows>(result); !rows.empty() && !rows[0].empty()) {
+    std::from_chars(rows[0][0].data(), rows[0][0].data() + rows[0][0].size(), version);
+  }
+  stats_.migrations_applied = migrations_applied(db_->dialect(), version);
+  stats_.probe_latency_us = took.count();
+  stats_.up = true;
+  return reconnected;
 }
 
 void LastSeenWriter::warn(const std::string& message) {
@@ -133,6 +185,7 @@ void LastSeenWriter::lookup(std::vector<std::string> user_ids, LookupDone done) 
 void LastSeenWriter::answer(Lookup& l, bool query_database) {
   std::unordered_map<std::string, PresenceRow> found;
   if (query_database && db_->is_open()) {
+    BusyMark busy(stats_);
     for (std::size_t at = 0; at < l.user_ids.size(); at += lookup_chunk) {
       std::vector<std::string> chunk(
           l.user_ids.begin() + static_cast<std::ptrdiff_t>(at),
@@ -249,6 +302,7 @@ std::optional<DbError> LastSeenWriter::write(std::vector<PresenceRow>& batch, De
 void LastSeenWriter::run() {
   std::unique_lock lock(mutex_);
   for (;;) {
+    bool probe_due = false;
     for (;;) {
       const auto now = Clock::now();
       if (!lookups_.empty()) break;
@@ -256,13 +310,12 @@ void LastSeenWriter::run() {
       // Stopping: no more gathering, only the retry backoff.
       const Deadline due = stop_requested_ ? retry_at_ : std::max(retry_at_, write_at_);
       if (!pending_.empty() && now >= due) break;
-      if (pending_.empty() && !stop_requested_) {
-        wake_.wait(lock);
-      } else {
-        auto until = pending_.empty() ? stop_deadline_ : due;
-        if (stop_requested_ && stop_deadline_ < until) until = stop_deadline_;
-        wake_.wait_until(lock, until);
-      }
+      probe_due = !stop_requested_ && now >= probe_at_;
+      if (probe_due) break;
+      auto until = pending_.empty() ? (stop_requested_ ? stop_deadline_ : probe_at_) : due;
+      if (stop_requested_ && stop_deadline_ < until) until = stop_deadline_;
+      if (!stop_requested_ && probe_at_ < until) until = probe_at_;
+      wake_.wait_until(lock, until);
     }
     if (!lookups_.empty()) {
       std::vector<Lookup> lookups = std::move(lookups_);
@@ -273,14 +326,30 @@ void LastSeenWriter::run() {
       continue;
     }
     if (stop_requested_ && (pending_.empty() || Clock::now() >= stop_deadline_)) break;
+    if (probe_due) {
+      probe_at_ = Clock::now() + options_.probe_interval;
+      lock.unlock();
+      const bool reconnected = probe();
+      lock.lock();
+      // Back after an outage: what waits goes now, not after the rest of the backoff.
+      if (reconnected) {
+        backoff_.reset();
+        retry_at_ = {};
+      }
+      continue;
+    }
 
     std::vector<PresenceRow> batch = pending_.take(options_.batch_max);
     write_at_ = {};  // what is left over batch_max goes next, at once
     stats_.pending.store(static_cast<std::int64_t>(pending_.size()), std::memory_order_relaxed);
     const Deadline deadline = op_deadline();
     lock.unlock();
-    std::optional<DbError> error = ensure_open(deadline);
-    if (!error) error = write(batch, deadline);  // leaves in `batch` what was not written
+    std::optional<DbError> error;
+    {
+      BusyMark busy(stats_);
+      error = ensure_open(deadline);
+      if (!error) error = write(batch, deadline);  // leaves in `batch` what was not written
+    }
     lock.lock();
     if (!error) {
       if (backoff_.attempts() > 0) spdlog::info("database: writing again");

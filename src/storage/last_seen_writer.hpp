@@ -27,6 +27,11 @@ struct WriterOptions {
   std::chrono::milliseconds op_timeout{10000};
   std::chrono::milliseconds retry_initial{100};
   std::chrono::milliseconds retry_cap{5000};
+  // An idle writer still asks the database something this often, so /health notices an outage
+  // without waiting for a row to write; a probe (or any call) taking longer than probe_timeout
+  // counts as the database being down.
+  std::chrono::milliseconds probe_interval{2000};
+  std::chrono::milliseconds probe_timeout{2000};
 };
 
 // Writes last-seen rows on its own thread, so no shard ever waits for the database. record()
@@ -72,6 +77,8 @@ class LastSeenWriter {
   // Leaves in `batch` the rows not written (all of them after an outage).
   std::optional<DbError> write(std::vector<PresenceRow>& batch, Deadline deadline);
   void answer(Lookup& lookup, bool query_database);
+  // One probe (reconnecting first when closed); true when it reconnected.
+  bool probe();
   void warn(const std::string& message);
   Deadline op_deadline() const;
 
@@ -88,6 +95,7 @@ class LastSeenWriter {
   std::vector<Lookup> lookups_;
   Deadline retry_at_{};
   Deadline write_at_{};  // end of the current gathering window
+  Deadline probe_at_{};
   bool stop_requested_ = false;
   Deadline stop_deadline_{};
   bool running_ = false;

@@ -10,6 +10,16 @@ constexpr std::string_view advisory_lock_key = "7306823171";
 
 }  // namespace
 
+std::string schema_version_sql() {
+  return "SELECT COALESCE(MAX(version), 0) FROM " + std::string(migrations_table);
+}
+
+int migrations_applied(SqlDialect dialect, int version) {
+  int n = 0;
+  for (const Migration& m : migrations(dialect)) n += m.version <= version;
+  return n;
+}
+
 std::variant<int, DbError> migrate(Database& db, Deadline deadline) {
   const SqlDialect dialect = db.dialect();
   auto exec = [&](std::string sql, std::vector<std::string> params = {}) {
@@ -31,7 +41,7 @@ std::variant<int, DbError> migrate(Database& db, Deadline deadline) {
   }
   auto table = exec(create_migrations_table_sql(dialect));
   if (auto* e = failed(table)) return rollback(*e);
-  auto current = exec("SELECT COALESCE(MAX(version), 0) FROM " + std::string(migrations_table));
+  auto current = exec(schema_version_sql());
   if (auto* e = failed(current)) return rollback(*e);
   int version = 0;
   const Rows& rows = std::get<Rows>(current);

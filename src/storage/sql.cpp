@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "storage/embedded_migrations.hpp"
+
 namespace realtime::storage {
 namespace {
 
@@ -24,30 +26,65 @@ std::string create_migrations_table_sql(SqlDialect dialect) {
          (dialect == SqlDialect::postgres ? "now()" : "(" + now_sql(dialect) + ")") + ")";
 }
 
+std::vector<std::string> split_sql(std::string_view text) {
+  std::vector<std::string> out;
+  std::string current;
+  char quote = 0;  // inside '...' or "..."
+  auto finish = [&] {
+    while (!current.empty() && current.back() == ' ') current.pop_back();
+    if (!current.empty()) out.push_back(std::move(current));
+    current.clear();
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote != 0) {
+      current += c;
+      if (c == quote) quote = 0;  // a doubled quote closes and reopens: same text
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      current += c;
+    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '-') {
+      while (i < text.size() && text[i] != '\n') ++i;
+      if (!current.empty() && current.back() != ' ') current += ' ';
+    } else if (c == ';') {
+      finish();
+    } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      if (!current.empty() && current.back() != ' ') current += ' ';
+    } else {
+      // No space after an opening or before a closing parenthesis: "(a, b)" however written.
+      if (c == ')' && !current.empty() && current.back() == ' ') current.pop_back();
+      current += c;
+      if (c == '(') {
+        while (i + 1 < text.size() && (text[i + 1] == ' ' || text[i + 1] == '\n' ||
+                                       text[i + 1] == '\t' || text[i + 1] == '\r')) {
+          ++i;
+        }
+      }
+    }
+  }
+  finish();
+  return out;
+}
+
+namespace {
+
+std::vector<Migration> load_migrations(SqlDialect dialect) {
+  std::vector<Migration> out;
+  for (const EmbeddedSql& file : embedded_migrations(dialect)) {
+    int version = 0;
+    std::from_chars(file.file.data(), file.file.data() + file.file.size(), version);
+    out.push_back({version, split_sql(file.text)});
+  }
+  return out;
+}
+
+}  // namespace
+
 const std::vector<Migration>& migrations(SqlDialect dialect) {
-  static const std::vector<Migration> postgres = {
-      {1,
-       {"CREATE TABLE IF NOT EXISTS np_realtime_presence ("
-        "source_account_id VARCHAR(128) NOT NULL DEFAULT 'primary', "
-        "user_id VARCHAR(255) NOT NULL, "
-        "status VARCHAR(16) NOT NULL, "
-        "last_seen_at TIMESTAMPTZ NOT NULL, "
-        "connections INTEGER NOT NULL DEFAULT 0, "
-        "updated_at TIMESTAMPTZ NOT NULL DEFAULT now(), "
-        "PRIMARY KEY (source_account_id, user_id))"}},
-  };
-  // SQLite has no TIMESTAMPTZ: times are ISO-8601 UTC text of fixed width.
-  static const std::vector<Migration> sqlite = {
-      {1,
-       {"CREATE TABLE IF NOT EXISTS np_realtime_presence ("
-        "source_account_id VARCHAR(128) NOT NULL DEFAULT 'primary', "
-        "user_id VARCHAR(255) NOT NULL, "
-        "status VARCHAR(16) NOT NULL, "
-        "last_seen_at TEXT NOT NULL, "
-        "connections INTEGER NOT NULL DEFAULT 0, "
-        "updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), "
-        "PRIMARY KEY (source_account_id, user_id))"}},
-  };
+  static const std::vector<Migration> postgres = load_migrations(SqlDialect::postgres);
+  static const std::vector<Migration> sqlite = load_migrations(SqlDialect::sqlite);
   return dialect == SqlDialect::postgres ? postgres : sqlite;
 }
 

@@ -30,8 +30,13 @@ struct Migration {
 inline constexpr std::string_view migrations_table = "np_realtime_schema_migrations";
 
 std::string create_migrations_table_sql(SqlDialect dialect);
-// Every migration, oldest first. Applied ones are never edited: a change is a new version.
+// Every migration, oldest first: the files compiled in (storage/embedded_migrations.hpp), the
+// version from the file name's number. Applied ones are never edited: a change is a new file.
 const std::vector<Migration>& migrations(SqlDialect dialect);
+
+// The statements of a SQL file: `--` comments dropped, split at `;`, each run of white space
+// made one space (all outside quotes), empty statements left out.
+std::vector<std::string> split_sql(std::string_view text);
 
 // One multi-row upsert of `rows` (distinct users) for `account`. A row only replaces a stored
 // one that is not newer, so a late retry can't move last_seen_at backwards. The statement of one

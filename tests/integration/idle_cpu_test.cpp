@@ -21,9 +21,16 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr auto kWindow = seconds(4);
-// A spinning timer costs a whole core; a sweep, a liveness script and 1,000 keep-alive frames
-// per second cost well under this, even under AddressSanitizer.
+// A spinning timer costs a whole core (each shard's). Idle, a sweep and a liveness script cost
+// well under 5 %. With 1,000 clients sending 1,250 keep-alive frames a second (and reading the
+// pongs) the server does real work: 3-5 % of a core in a release build on a quiet machine, 6-7 %
+// on a loaded CI machine, several times that under AddressSanitizer; still far from a spin.
 constexpr double kMaxCoreShare = 0.05;
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kMaxCoreShareWithClients = 0.30;
+#else
+constexpr double kMaxCoreShareWithClients = 0.12;
+#endif
 
 // Every timer-driven setting at the smallest value the configuration accepts.
 std::vector<std::string> MinimumTimerArgs() {
@@ -76,14 +83,15 @@ void ExpectIdleWithClients(const ServerProcess& server, std::string_view what) {
     const auto end = std::chrono::steady_clock::now() + kWindow;
     while (std::chrono::steady_clock::now() < end) {
       pool.SendToAll(keepalive);
+      // Heartbeat 1 s closes a client silent for 2 s; a frame every 0.8 s keeps a margin.
       std::this_thread::sleep_for(milliseconds(800));
     }
   });
   ::testing::Test::RecordProperty("core_share_percent_1000_clients", std::to_string(share * 100));
   EXPECT_EQ(pool.unexpected_ends(), 0u) << "keep-alive clients were closed";
-  EXPECT_LT(share, kMaxCoreShare) << what << " with " << kClients
-                                  << " keep-alive clients: the server used " << share * 100
-                                  << "% of a core over " << kWindow.count() << " s";
+  EXPECT_LT(share, kMaxCoreShareWithClients)
+      << what << " with " << kClients << " keep-alive clients: the server used " << share * 100
+      << "% of a core over " << kWindow.count() << " s";
   EXPECT_TRUE(pool.CloseAll(seconds(30)));
 }
 

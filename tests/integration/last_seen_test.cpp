@@ -7,9 +7,12 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "support/client_pool.hpp"
@@ -244,12 +247,54 @@ TEST_F(PostgresLastSeenTest, MigrateCreatesTheVersionedSchemaAndIsIdempotent) {
                                                    {"updated_at", "timestamp with time zone"}}));
 }
 
+// nself/migrations/*.down.sql, as an operator or nself would run them (psql -f): they remove
+// what the server created, and the server creates it all again afterwards.
+TEST_F(PostgresLastSeenTest, DownMigrationsUndoTheSchemaAndTheServerMigratesAgain) {
+  const auto migrate = [&] {
+    const ProcessResult r =
+        RunProcess({ServerBinary(), "--migrate"}, {{"DATABASE_URL", pg_->Url()}});
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+  };
+  const auto tables = [&] {
+    return pg_->Query(
+        "SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'np_realtime_%' "
+        "ORDER BY table_name");
+  };
+  ASSERT_NO_FATAL_FAILURE(migrate());
+  EXPECT_EQ(tables(), (std::vector<std::vector<std::string>>{{"np_realtime_presence"},
+                                                             {"np_realtime_schema_migrations"}}));
+  // Newest first, each file whole (several statements in one PQexec, like psql -f).
+  std::vector<std::filesystem::path> downs;
+  for (const auto& e :
+       std::filesystem::directory_iterator(REALTIME_SOURCE_DIR "/nself/migrations")) {
+    if (e.path().string().ends_with(".down.sql")) downs.push_back(e.path());
+  }
+  ASSERT_FALSE(downs.empty());
+  std::sort(downs.rbegin(), downs.rend());
+  for (const auto& file : downs) {
+    std::ifstream in(file);
+    std::stringstream sql;
+    sql << in.rdbuf();
+    pg_->Query(sql.str());
+  }
+  EXPECT_TRUE(tables().empty()) << ::testing::PrintToString(tables());
+
+  ASSERT_NO_FATAL_FAILURE(migrate());
+  EXPECT_EQ(tables().size(), 2u);
+  ServerProcess server(ServerProcess::DevArgs(), Env());
+  TwoTabs(server, Rows());
+}
+
 TEST_F(PostgresLastSeenTest, UnreachableDatabaseAtStartIsShownDownAndTheServerStillServes) {
   ServerProcess server(ServerProcess::DevArgs(),
                        {{"DATABASE_URL", "postgres://postgres@127.0.0.1:1/realtime"}});
-  const json::object health = HttpGet(server.port(), "/health").Json().as_object();
-  EXPECT_EQ(StringField(health, "status"), "ok");
+  const HttpResponse response = HttpGet(server.port(), "/health");
+  const json::object health = response.Json().as_object();
+  // Degraded, but 200: delivery does not need the database.
+  EXPECT_EQ(response.status, 200);
+  EXPECT_EQ(StringField(health, "status"), "degraded");
   EXPECT_EQ(StringField(health, "database"), "down") << json::serialize(health);
+  EXPECT_EQ(health.at("migrations"), (json::object{{"applied", 0}, {"expected", 1}}));
   ASSERT_NO_FATAL_FAILURE(ExpectFreshClientWorks(server.port()));
 }
 

@@ -42,12 +42,14 @@ class FakeBroker final : public Broker {
   void topic_removed(std::string_view, std::size_t) override {}
   bool healthy() const override { return is_healthy; }
   std::string_view engine() const override { return "fake"; }
+  std::optional<DependencyHealth> dependency() const override { return engine_dependency; }
   std::size_t topic_count() const override { return topics; }
 
   PublishStatus answer = PublishStatus::ok;
   bool defer = false;  // keep `done` in `pending` instead of calling it
   PublishCallback pending;
   bool is_healthy = true;
+  std::optional<DependencyHealth> engine_dependency;
   std::size_t topics = 0;
   std::vector<std::vector<PublishedEvent>> published;
 };
@@ -202,18 +204,87 @@ TEST_F(HttpApiTest, HealthShowsPersistenceOffWithoutADatabase) {
   EXPECT_EQ(o.at("database_kind"), "none");
 }
 
-TEST_F(HttpApiTest, HealthShowsTheDatabaseDownButStaysOk) {
+TEST_F(HttpApiTest, HealthSaysWhatNselfsInstallerAndComposeReadWithoutADatabase) {
+  const json::object o = body_object(send(request("GET", "/health")));
+  EXPECT_EQ(o.at("service"), "realtime");
+  EXPECT_EQ(o.at("uptime"), o.at("uptime_seconds"));
+  // Nothing to migrate is ready: applied == expected.
+  EXPECT_EQ(o.at("migrations"), json::parse(R"({"applied":0,"expected":0})"));
+  // The embedded engine and no database: no dependencies at all.
+  EXPECT_EQ(o.at("dependencies"), json::object());
+}
+
+TEST_F(HttpApiTest, HealthShowsTheMigrationsOfTheDatabase) {
+  storage::WriterStats db;
+  db.kind = "postgres";
+  db.migrations_expected = 3;
+  db.migrations_applied = 2;
+  metrics.set_database(&db);
+  EXPECT_EQ(body_object(send(request("GET", "/health"))).at("migrations"),
+            json::parse(R"({"applied":2,"expected":3})"));
+  metrics.set_database(nullptr);
+}
+
+TEST_F(HttpApiTest, ADatabaseDownIsDegradedButStays200BecauseDeliveryWorksWithoutIt) {
   storage::WriterStats db;
   db.kind = "postgres";
   metrics.set_database(&db);
   HttpResponse r = send(request("GET", "/health"));
   EXPECT_EQ(r.status, 200);
-  EXPECT_EQ(body_object(r).at("database"), "down");
-  EXPECT_EQ(body_object(r).at("database_kind"), "postgres");
-  EXPECT_EQ(body_object(r).at("status"), "ok");
+  json::object o = body_object(r);
+  EXPECT_EQ(o.at("status"), "degraded");
+  EXPECT_EQ(o.at("database"), "down");
+  EXPECT_EQ(o.at("database_kind"), "postgres");
+  EXPECT_EQ(o.at("dependencies").at("database"),
+            json::parse(R"({"status":"down","latency_ms":null})"));
+
   db.up = true;
-  EXPECT_EQ(body_object(send(request("GET", "/health"))).at("database"), "ok");
+  db.probe_latency_us = 1234;
+  r = send(request("GET", "/health"));
+  EXPECT_EQ(r.status, 200);
+  o = body_object(r);
+  EXPECT_EQ(o.at("status"), "ok");
+  EXPECT_EQ(o.at("database"), "ok");
+  EXPECT_EQ(o.at("dependencies").at("database"),
+            json::parse(R"({"status":"ok","latency_ms":1.234})"));
   metrics.set_database(nullptr);
+}
+
+TEST_F(HttpApiTest, ADatabaseCallRunningLongerThanTheStallLimitCountsAsDown) {
+  using namespace std::chrono;
+  storage::WriterStats db;
+  db.kind = "postgres";
+  db.up = true;
+  db.probe_latency_us = 500;
+  db.stall_limit = seconds(2);
+  metrics.set_database(&db);
+  const auto since = [](steady_clock::duration ago) {
+    return duration_cast<nanoseconds>((steady_clock::now() - ago).time_since_epoch()).count();
+  };
+  db.busy_since_ns = since(milliseconds(100));  // a write in progress: still up
+  EXPECT_EQ(body_object(send(request("GET", "/health"))).at("database"), "ok");
+  db.busy_since_ns = since(seconds(3));  // the database hangs
+  const json::object o = body_object(send(request("GET", "/health")));
+  EXPECT_EQ(o.at("database"), "down");
+  EXPECT_EQ(o.at("status"), "degraded");
+  EXPECT_EQ(o.at("dependencies").at("database").at("latency_ms"), nullptr);
+  EXPECT_THAT(metrics_text(), HasSubstr("\nrealtime_database_up 0\n"));
+  metrics.set_database(nullptr);
+}
+
+TEST_F(HttpApiTest, HealthShowsTheEnginesDependencyWithItsProbeLatency) {
+  broker.engine_dependency = DependencyHealth{"redis", true, std::chrono::microseconds(250)};
+  json::object o = body_object(send(request("GET", "/health")));
+  EXPECT_EQ(o.at("dependencies").at("redis"), json::parse(R"({"status":"ok","latency_ms":0.250})"));
+
+  broker.is_healthy = false;
+  broker.engine_dependency = DependencyHealth{"redis", false, std::nullopt};
+  const HttpResponse r = send(request("GET", "/health"));
+  EXPECT_EQ(r.status, 503);
+  o = body_object(r);
+  EXPECT_EQ(o.at("status"), "degraded");
+  EXPECT_EQ(o.at("dependencies").at("redis"),
+            json::parse(R"({"status":"down","latency_ms":null})"));
 }
 
 TEST_F(HttpApiTest, MetricsIncludeTheLastSeenWriterCounters) {

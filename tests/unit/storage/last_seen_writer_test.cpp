@@ -29,9 +29,11 @@ class FakeDatabase final : public Database {
     int fail_next_writes = 0;  // upserts that fail (not data errors)
     std::string refused_user;  // any upsert containing this user is a data error
     bool hang = false;         // run() blocks until interrupt()
+    bool broken = false;       // every run() fails like a connection the server dropped
     std::map<std::string, PresenceRow> rows;
     std::vector<std::size_t> upsert_sizes;
     int migrations_recorded = 0;
+    int version_queries = 0;  // by migrate() and by the health probe
     std::atomic<bool> interrupted{false};
   };
 
@@ -58,6 +60,7 @@ class FakeDatabase final : public Database {
     }
     std::lock_guard lock(s_->mutex);
     if (!open_) return DbError{"not connected", false};
+    if (s_->broken) return DbError{"server closed the connection unexpectedly", false};
     if (st.sql.starts_with("INSERT INTO np_realtime_presence")) {
       if (s_->fail_next_writes > 0) {
         --s_->fail_next_writes;
@@ -87,7 +90,10 @@ class FakeDatabase final : public Database {
       }
       return out;
     }
-    if (st.sql.find("COALESCE(MAX(version)") != std::string::npos) return Rows{{"0"}};
+    if (st.sql.find("COALESCE(MAX(version)") != std::string::npos) {
+      ++s_->version_queries;
+      return Rows{{std::to_string(s_->migrations_recorded)}};
+    }
     if (st.sql.starts_with("INSERT INTO np_realtime_schema_migrations")) {
       ++s_->migrations_recorded;
     }
@@ -117,6 +123,9 @@ class LastSeenWriterTest : public ::testing::Test {
   std::unique_ptr<LastSeenWriter> make(WriterOptions options = {}) {
     options.retry_initial = 5ms;
     options.retry_cap = 20ms;
+    // Probes every 20 ms unless a test says otherwise; the tests that count statements don't
+    // mind them (a probe only reads the schema version).
+    if (options.probe_interval == WriterOptions{}.probe_interval) options.probe_interval = 20ms;
     return std::make_unique<LastSeenWriter>(std::make_unique<FakeDatabase>(db), options, stats);
   }
   template <typename F>
@@ -257,8 +266,12 @@ TEST_F(LastSeenWriterTest, StopWithTheDatabaseDownGivesUpAtTheDeadlineAndCountsT
 }
 
 TEST_F(LastSeenWriterTest, StopCutsShortAWriteThatHangs) {
-  auto w = make();
+  WriterOptions o;
+  o.probe_interval = 1h;  // the write, not a probe, is what hangs
+  auto w = make(o);
   ASSERT_FALSE(w->start());
+  // The one probe at start is done before the database starts hanging.
+  ASSERT_TRUE(wait_until([&] { return stats.probe_latency_us >= 0; }));
   with_db([](auto& s) { return s.hang = true; });
   w->record(row("alice", PresenceStatus::offline, 1));
   ASSERT_TRUE(wait_until([&] { return stats.pending == 0; }));  // taken: the write is running
@@ -302,6 +315,65 @@ TEST_F(LastSeenWriterTest, LookupAfterStopStillAnswers) {
     EXPECT_TRUE(rows.empty());
   });
   EXPECT_TRUE(called);
+}
+
+TEST_F(LastSeenWriterTest, AnIdleWriterProbesSoAnOutageShowsWithoutAnyWrite) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  EXPECT_EQ(stats.migrations_expected, static_cast<int>(migrations(SqlDialect::postgres).size()));
+  EXPECT_EQ(stats.migrations_applied.load(), stats.migrations_expected);
+  ASSERT_TRUE(wait_until([&] { return stats.probe_latency_us >= 0; }));
+  EXPECT_TRUE(stats.reachable());
+  EXPECT_TRUE(stats.latency());
+
+  // The server goes away; nobody connects or disconnects, so nothing is written.
+  with_db([](auto& s) { return s.broken = s.down = true; });
+  ASSERT_TRUE(wait_until([&] { return !stats.up; }));
+  EXPECT_FALSE(stats.reachable());
+  EXPECT_FALSE(stats.latency());
+  EXPECT_EQ(stats.write_failures.load(), 0u);
+
+  // Back: the probe reconnects on its own.
+  with_db([](auto& s) { return s.broken = s.down = false; });
+  ASSERT_TRUE(wait_until([&] { return stats.up && stats.probe_latency_us >= 0; }));
+  EXPECT_EQ(stats.migrations_applied.load(), stats.migrations_expected);
+}
+
+TEST_F(LastSeenWriterTest, ProbesReportHowManyMigrationsTheDatabaseHas) {
+  auto w = make();
+  ASSERT_FALSE(w->start());
+  // Someone rolls the schema back behind the server's back (e.g. the .down.sql).
+  with_db([](auto& s) { return s.migrations_recorded = 0; });
+  ASSERT_TRUE(wait_until([&] { return stats.migrations_applied == 0; }));
+  EXPECT_GT(stats.migrations_expected, 0);
+}
+
+TEST_F(LastSeenWriterTest, ADatabaseThatHangsCountsAsDownAfterTheProbeTimeout) {
+  WriterOptions o;
+  o.probe_timeout = 50ms;
+  auto w = make(o);
+  ASSERT_FALSE(w->start());
+  ASSERT_TRUE(wait_until([&] { return stats.probe_latency_us >= 0; }));
+  with_db([](auto& s) { return s.hang = true; });
+  // The probe's call never returns (this fake ignores deadlines): /health must not wait for it.
+  ASSERT_TRUE(wait_until([&] { return !stats.reachable(); }));
+  EXPECT_NE(stats.busy_since_ns.load(), 0);
+  with_db([](auto& s) { return s.hang = false; });
+  EXPECT_TRUE(wait_until([&] { return stats.reachable() && stats.busy_since_ns == 0; }));
+}
+
+TEST_F(LastSeenWriterTest, RowsWaitingForAnOutageGoWhenTheProbeSeesTheDatabaseBack) {
+  // The write retry waits 30-60 s: only the probe can explain a write within seconds.
+  WriterOptions o;
+  o.retry_initial = 60s;
+  o.retry_cap = 60s;
+  o.probe_interval = 20ms;
+  LastSeenWriter w(std::make_unique<FakeDatabase>(db), o, stats);
+  with_db([](auto& s) { return s.down = true; });
+  ASSERT_TRUE(w.start());
+  w.record(row("alice", PresenceStatus::offline, 1));
+  with_db([](auto& s) { return s.down = false; });
+  EXPECT_TRUE(wait_until([&] { return stored() == 1; }, 10s));
 }
 
 TEST_F(LastSeenWriterTest, RowsGatherForTheWindowAndShutdownDoesNotWaitForIt) {

@@ -3,6 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "storage/embedded_migrations.hpp"
+
 namespace realtime::storage {
 namespace {
 
@@ -67,6 +74,51 @@ TEST(MigrationsTest, VersionsIncreaseAndCreateTheTableExactly) {
               HasSubstr("last_seen_at TIMESTAMPTZ NOT NULL"));
   EXPECT_THAT(migrations(SqlDialect::postgres)[0].statements[0],
               HasSubstr("updated_at TIMESTAMPTZ NOT NULL DEFAULT now()"));
+}
+
+TEST(SplitSqlTest, DropsCommentsSplitsStatementsAndNormalisesWhiteSpaceOutsideQuotes) {
+  EXPECT_EQ(
+      split_sql("-- a comment; with a semicolon\n"
+                "CREATE TABLE t (\n    a   INT,  -- the first\n    b TEXT DEFAULT 'x;  --y'\n);\n"
+                "\n  ;  DROP   TABLE u;\n-- trailing"),
+      (std::vector<std::string>{"CREATE TABLE t (a INT, b TEXT DEFAULT 'x;  --y')",
+                                "DROP TABLE u"}));
+  EXPECT_EQ(split_sql("SELECT 'it''s; fine'"), std::vector<std::string>{"SELECT 'it''s; fine'"});
+  EXPECT_TRUE(split_sql("-- nothing\n \n").empty());
+}
+
+// The server applies the migration files of the source tree, as they are now: the nself
+// plugin's (Postgres) and their SQLite twins. Each has its .down.sql (nself's convention).
+TEST(MigrationsTest, AreTheFilesOfTheSourceTreeEachWithADownFile) {
+  namespace fs = std::filesystem;
+  const std::pair<SqlDialect, std::string> dirs[] = {
+      {SqlDialect::postgres, "nself/migrations"},
+      {SqlDialect::sqlite, "src/storage/migrations/sqlite"}};
+  for (const auto& [dialect, dir] : dirs) {
+    std::map<std::string, std::string> on_disk;
+    for (const auto& entry : fs::directory_iterator(std::string(REALTIME_SOURCE_DIR) + "/" + dir)) {
+      const std::string name = entry.path().filename().string();
+      if (!name.ends_with(".sql") || name.ends_with(".down.sql")) continue;
+      std::ifstream in(entry.path());
+      std::stringstream text;
+      text << in.rdbuf();
+      on_disk[name] = text.str();
+      if (dialect == SqlDialect::postgres) {
+        EXPECT_TRUE(fs::exists(entry.path().parent_path() /
+                               (name.substr(0, name.size() - 4) + ".down.sql")))
+            << name << " has no .down.sql";
+      }
+    }
+    std::map<std::string, std::string> embedded;
+    for (const auto& f : embedded_migrations(dialect)) embedded[std::string(f.file)] = f.text;
+    EXPECT_EQ(embedded, on_disk) << dir << " (re-run the build: the files are compiled in)";
+    // NNN_ names in order give versions 1, 2, 3...
+    int expected = 1;
+    for (const auto& [name, text] : on_disk) {
+      EXPECT_EQ(std::stoi(name.substr(0, name.find('_'))), expected++) << name;
+    }
+    EXPECT_EQ(migrations(dialect).size(), on_disk.size());
+  }
 }
 
 TEST(TimestampTest, FormatsUtcWithMilliseconds) {
