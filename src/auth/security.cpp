@@ -10,11 +10,32 @@ std::int64_t unix_seconds() {
 }
 
 Security::Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret,
-                   int token_ttl_seconds, AccessRules rules, std::unique_ptr<UsedTokens> used)
+                   int token_ttl_seconds, AccessRules rules, std::unique_ptr<UsedTokens> used,
+                   std::shared_ptr<JwksSource> jwks)
     : tokens_(std::move(token_secret), token_ttl_seconds),
       rules_(std::move(rules)),
-      used_(std::move(used)) {
-  if (hasura) hasura_.emplace(std::move(*hasura));
+      used_(std::move(used)),
+      jwks_(std::move(jwks)) {
+  if (hasura) hasura_.emplace(std::move(*hasura), jwks_);
+}
+
+void Security::subject_from_hasura(
+    std::string_view jwt, std::string_view role_header, std::int64_t now,
+    std::function<void(std::variant<Subject, AuthError>)> done) const {
+  if (!hasura_) return done(subject_from_hasura(jwt, role_header, now));
+  hasura_->verify_async(std::string(jwt), std::string(role_header), now,
+                        [done = std::move(done)](VerifyResult result) {
+                          if (auto* err = std::get_if<AuthError>(&result)) {
+                            return done(std::move(*err));
+                          }
+                          auto& id = std::get<Identity>(result);
+                          done(Subject{std::move(id.user_id), std::move(id.role), {}});
+                        });
+}
+
+std::optional<JwksStatus> Security::jwks_status() const {
+  if (!jwks_) return std::nullopt;
+  return jwks_->status();
 }
 
 std::variant<Subject, AuthError> Security::subject_from_hasura(std::string_view jwt,

@@ -171,6 +171,8 @@ HttpResponse HttpApi::health() const {
   } else {
     body << ",\"database\":\"off\",\"database_kind\":\"none\"";
   }
+  // jwk_url: a stale set still verifies tokens, so it shows but keeps the node healthy.
+  if (const auto jwks = security_.jwks_status()) body << ",\"jwks\":" << to_json(*jwks);
   body << '}';
   return {ok ? 200 : 503, "application/json", body.str(), {}};
 }
@@ -231,7 +233,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   }
   if (path == "/realtime/token") {
     if (request.method != "POST") return not_allowed("POST");
-    return finish(token(request));
+    return token(request, finish);
   }
   if (path.starts_with(presence_prefix)) {
     if (!get) return not_allowed("GET, HEAD");
@@ -345,7 +347,7 @@ HttpResponse HttpApi::unauthorized(const AuthError& err) const {
   return r;
 }
 
-HttpResponse HttpApi::token(const HttpRequest& request) {
+void HttpApi::token(const HttpRequest& request, Respond respond) {
   const std::int64_t now = unix_seconds();
   Subject subject;
   const std::string_view bearer = bearer_token(request.header("authorization"));
@@ -355,30 +357,34 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
     json::error_code ec;
     json::value body = json::parse(request.body.empty() ? "{}" : request.body, ec);
     const json::object* obj = ec ? nullptr : body.if_object();
-    if (obj == nullptr) return error(400, ErrorCode::bad_request, "body must be a JSON object");
+    if (obj == nullptr) {
+      return respond(error(400, ErrorCode::bad_request, "body must be a JSON object"));
+    }
     const json::value* user = obj->if_contains("user_id");
     if (user == nullptr || !user->is_string() ||
         !is_valid_name(user->get_string(), max_user_id_bytes)) {
-      return error(400, ErrorCode::bad_request,
-                   "user_id is required: 1-255 bytes of [A-Za-z0-9_.:@/-]");
+      return respond(error(400, ErrorCode::bad_request,
+                           "user_id is required: 1-255 bytes of [A-Za-z0-9_.:@/-]"));
     }
     subject.user_id = std::string(user->get_string());
     subject.role = "user";
     if (const json::value* role = obj->if_contains("role")) {
       if (!role->is_string() || !is_valid_name(role->get_string(), 64)) {
-        return error(400, ErrorCode::bad_request, "role must be 1-64 bytes of [A-Za-z0-9_.:@/-]");
+        return respond(
+            error(400, ErrorCode::bad_request, "role must be 1-64 bytes of [A-Za-z0-9_.:@/-]"));
       }
       subject.role = std::string(role->get_string());
     }
     if (const json::value* topics = obj->if_contains("topics")) {
       const json::array* list = topics->if_array();
       if (list == nullptr || list->size() > 100) {
-        return error(400, ErrorCode::bad_request,
-                     "topics must be an array of at most 100 patterns");
+        return respond(
+            error(400, ErrorCode::bad_request, "topics must be an array of at most 100 patterns"));
       }
       for (const auto& t : *list) {
         if (!t.is_string() || t.get_string().empty() || t.get_string().size() > max_topic_bytes) {
-          return error(400, ErrorCode::bad_request, "topics must hold patterns of 1-200 bytes");
+          return respond(
+              error(400, ErrorCode::bad_request, "topics must hold patterns of 1-200 bytes"));
         }
         subject.grants.emplace_back(t.get_string());
       }
@@ -386,15 +392,23 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
     if (!service) {
       spdlog::warn("dev mode: minted a connection token for {} without auth", subject.user_id);
     }
-  } else {
-    if (bearer.empty()) {
-      return unauthorized({AuthFailure::missing_token,
-                           "send the user's Hasura JWT as Authorization: Bearer <jwt>"});
-    }
-    auto who = security_.subject_from_hasura(bearer, request.header("x-hasura-role"), now);
-    if (auto* err = std::get_if<AuthError>(&who)) return unauthorized(*err);
-    subject = std::move(std::get<Subject>(who));
+    return respond(issue_token(subject, now));
   }
+  if (bearer.empty()) {
+    return respond(unauthorized(
+        {AuthFailure::missing_token, "send the user's Hasura JWT as Authorization: Bearer <jwt>"}));
+  }
+  // May answer later, from the jwk_url fetcher's thread, when the token's key is new.
+  security_.subject_from_hasura(bearer, request.header("x-hasura-role"), now,
+                                [this, now, respond](std::variant<Subject, AuthError> who) {
+                                  if (auto* err = std::get_if<AuthError>(&who)) {
+                                    return respond(unauthorized(*err));
+                                  }
+                                  respond(issue_token(std::get<Subject>(who), now));
+                                });
+}
+
+HttpResponse HttpApi::issue_token(const Subject& subject, std::int64_t now) const {
   std::string token;
   try {
     token = security_.issue(subject, now);

@@ -80,7 +80,8 @@ class HttpApi {
   void presence(const HttpRequest& request, std::string topic, Respond respond);
   void respond_presence(const std::string& topic, std::vector<UserPresence> users,
                         std::vector<std::string> typing, const Respond& respond);
-  HttpResponse token(const HttpRequest& request);
+  void token(const HttpRequest& request, Respond respond);
+  HttpResponse issue_token(const Subject& subject, std::int64_t now) const;
 
   const Config& config_;
   Security& security_;
