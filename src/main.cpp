@@ -73,6 +73,10 @@ int main(int argc, char** argv) {
     Server server(parsed.config, find_static_dir(parsed.config.static_dir));
     server.start();
     return server.run_until_signal();
+  } catch (const ConfigError& e) {
+    // Found only when starting, e.g. a jwk_url that never answered.
+    spdlog::critical("cannot start: {}", e.what());
+    return 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
