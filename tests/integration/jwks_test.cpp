@@ -6,7 +6,11 @@
 
 #include <boost/json/serialize.hpp>
 
+#include <sys/wait.h>
+
 #include <chrono>
+#include <csignal>
+#include <future>
 #include <optional>
 #include <string>
 
@@ -162,6 +166,27 @@ TEST_F(JwksTest, WhileTheKeyServerIsDownTheLastSetServesAndHealthSaysStale) {
   idp.Restart();
   EXPECT_TRUE(WaitUntil([&] { return Jwks().at("status") == "ok"; }, 30s)) << Jwks();
   EXPECT_EQ(TokenSignedBy(keys().first, "RS256", "k1").status, 200);
+}
+
+TEST_F(JwksTest, SigtermWhileATokenWaitsForAHangingKeyServerExitsCleanly) {
+  idp.Serve(JwkSetJson({keys().first.Jwk("k1")}), "max-age=3600");
+  StartServer(idp.Url());
+  idp.Hold(true);
+  // An unknown kid: the token request waits for a refetch that never gets its answer.
+  auto pending = std::async(std::launch::async, [&] {
+    try {
+      return TokenSignedBy(keys().second, "RS256", "k2").status;
+    } catch (const std::exception&) {
+      return 0;  // the connection closed under it: fine, the server is going away
+    }
+  });
+  ASSERT_TRUE(WaitUntil([&] { return idp.Requests() == 2; }, 10s));
+  server->Signal(SIGTERM);
+  const auto status = server->WaitForExit(15s);
+  ASSERT_TRUE(status.has_value()) << "still running 15 s after SIGTERM";
+  EXPECT_TRUE(WIFEXITED(*status)) << server->Log();
+  EXPECT_EQ(WEXITSTATUS(*status), 0) << server->Log();
+  EXPECT_NE(pending.get(), 200);
 }
 
 TEST_F(JwksTest, PlainHttpWorksWithAWarning) {

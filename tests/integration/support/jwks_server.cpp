@@ -64,6 +64,8 @@ struct JwksServer::Impl {
   std::string cache_control;
   std::string expires;
   int status = 200;
+  bool hold = false;
+  std::vector<std::shared_ptr<void>> held;  // the loop's thread only
 
   std::unique_ptr<net::io_context> io;
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -90,6 +92,7 @@ struct JwksServer::Impl {
       io->stop();
     });
     thread.join();
+    held.clear();
     acceptor.reset();
     io.reset();  // drops connections still open
   }
@@ -125,6 +128,7 @@ struct JwksServer::Impl {
           auto response = std::make_shared<http::response<http::string_body>>();
           {
             std::lock_guard lock(mutex);
+            if (hold) return held.push_back(stream);
             response->result(static_cast<unsigned>(status));
             response->body() = body;
             if (!cache_control.empty()) response->set("Cache-Control", cache_control);
@@ -174,6 +178,11 @@ std::string JwksServer::Url() const {
 
 std::string JwksServer::CaFile() const { return impl_->dir + "/ca.pem"; }
 std::uint16_t JwksServer::port() const { return impl_->port; }
+
+void JwksServer::Hold(bool hold) {
+  std::lock_guard lock(impl_->mutex);
+  impl_->hold = hold;
+}
 int JwksServer::Requests() const { return impl_->requests.load(); }
 
 void JwksServer::Stop() { impl_->Close(); }

@@ -27,6 +27,8 @@ class JwksServer {
   std::string CaFile() const;
   std::uint16_t port() const;
   int Requests() const;
+  // While held, requests are read and counted but never answered (a key server that hangs).
+  void Hold(bool hold);
 
   void Stop();
   void Restart();
