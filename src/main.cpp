@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
     notify_ready("listening on port " + std::to_string(server.port()));
     return server.run_until_signal();
   } catch (const ConfigError& e) {
-    // Found at start with the database at hand: e.g. a check's SQL that does not prepare.
-    spdlog::critical("configuration error: {}", e.what());
+    // Found only when starting: a check's SQL that does not prepare, a jwk_url that never answered.
+    spdlog::critical("cannot start: {}", e.what());
     return 2;
   } catch (const std::exception& e) {
     spdlog::critical("cannot start: {}", e.what());

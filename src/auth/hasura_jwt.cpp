@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/url/parse.hpp>
 
 #include "config/config.hpp"
 
@@ -69,31 +70,50 @@ HasuraJwtConfig parse_hasura_jwt_secret(std::string_view value) {
       throw ConfigError(std::string(var) + ": \"" + std::string(name) + "\" must be a string");
     return std::string(v->get_string());
   };
-  if (obj.contains("jwk_url")) {
-    throw ConfigError(std::string(var) + ": jwk_url is not supported; give \"type\" and \"key\"");
-  }
+  auto jwk_url = string_field("jwk_url");
   auto type = string_field("type");
-  if (!type)
-    throw ConfigError(std::string(var) +
-                      ": \"type\" is required (HS256/384/512, RS256/384/512, ES256/384)");
-  auto alg = parse_jwt_algorithm(*type);
-  if (!alg) {
-    throw ConfigError(
-        std::string(var) + ": \"type\" \"" + *type +
-        "\" is not supported: expected HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384");
+  std::optional<JwtAlgorithm> alg;
+  if (type) {
+    alg = parse_jwt_algorithm(*type);
+    if (!alg) {
+      throw ConfigError(
+          std::string(var) + ": \"type\" \"" + *type +
+          "\" is not supported: expected HS256, HS384, HS512, RS256, RS384, RS512, ES256 or ES384");
+    }
   }
-  config.algorithm = *alg;
-  auto key = string_field("key");
-  if (!key || key->empty()) throw ConfigError(std::string(var) + ": \"key\" is required");
-  config.key = *key;
-  const bool hmac =
-      *alg == JwtAlgorithm::HS256 || *alg == JwtAlgorithm::HS384 || *alg == JwtAlgorithm::HS512;
-  if (!hmac && config.key.find("-----BEGIN") == std::string::npos) {
-    throw ConfigError(std::string(var) + ": \"key\" must be a PEM public key or certificate for " +
-                      *type);
-  }
-  if (hmac && config.key.size() < 32) {
-    throw ConfigError(std::string(var) + ": an HMAC \"key\" must be at least 32 bytes");
+  const bool hmac = alg && (*alg == JwtAlgorithm::HS256 || *alg == JwtAlgorithm::HS384 ||
+                            *alg == JwtAlgorithm::HS512);
+  if (jwk_url) {
+    if (obj.contains("key")) {
+      throw ConfigError(std::string(var) + ": give \"key\" or \"jwk_url\", not both");
+    }
+    auto url = boost::urls::parse_absolute_uri(*jwk_url);
+    if (!url || (url->scheme() != "https" && url->scheme() != "http") || url->host().empty()) {
+      throw ConfigError(std::string(var) + ": \"jwk_url\" must be an https:// (or http://) URL");
+    }
+    if (hmac) {
+      throw ConfigError(std::string(var) + ": a jwk_url key set verifies RS256/384/512 and " +
+                        "ES256/384 tokens; \"type\" " + *type + " needs a shared \"key\"");
+    }
+    config.jwk_url = *jwk_url;
+    config.any_jwk_algorithm = !alg;
+    if (alg) config.algorithm = *alg;
+  } else {
+    if (!type)
+      throw ConfigError(std::string(var) +
+                        ": \"type\" is required (HS256/384/512, RS256/384/512, ES256/384), or "
+                        "\"jwk_url\"");
+    config.algorithm = *alg;
+    auto key = string_field("key");
+    if (!key || key->empty()) throw ConfigError(std::string(var) + ": \"key\" is required");
+    config.key = *key;
+    if (!hmac && config.key.find("-----BEGIN") == std::string::npos) {
+      throw ConfigError(std::string(var) +
+                        ": \"key\" must be a PEM public key or certificate for " + *type);
+    }
+    if (hmac && config.key.size() < 32) {
+      throw ConfigError(std::string(var) + ": an HMAC \"key\" must be at least 32 bytes");
+    }
   }
   if (auto ns = string_field("claims_namespace")) config.claims_namespace = *ns;
   if (auto path = string_field("claims_namespace_path")) {
@@ -134,12 +154,75 @@ HasuraJwtConfig parse_hasura_jwt_secret(std::string_view value) {
   return config;
 }
 
+std::variant<json::object, AuthError> HasuraJwtVerifier::verified_by_jwks(
+    std::string_view token) const {
+  if (token.empty()) return fail(AuthFailure::missing_token, "no token given");
+  const auto header = decode_jwt_header(token);
+  if (!header) return fail(AuthFailure::malformed, "the JWT header is not base64url JSON");
+  // Only what the configuration allows, whatever the token says: no HS* (an HMAC keyed with a
+  // public key), no `none`.
+  const auto alg = parse_jwt_algorithm(header->alg);
+  const bool allowed = alg && (config_.any_jwk_algorithm
+                                   ? *alg != JwtAlgorithm::HS256 && *alg != JwtAlgorithm::HS384 &&
+                                         *alg != JwtAlgorithm::HS512
+                                   : *alg == config_.algorithm);
+  if (!allowed) {
+    return fail(AuthFailure::wrong_algorithm,
+                config_.any_jwk_algorithm
+                    ? "the token must be signed with RS256, RS384, RS512, ES256 or ES384"
+                    : "the token must be signed with " + std::string(to_string(config_.algorithm)));
+  }
+  const std::shared_ptr<const JwkSet> set = jwks_ ? jwks_->keys() : nullptr;
+  if (!set) return fail(AuthFailure::unknown_key, "the jwk_url key set has not been fetched");
+  auto keys = select_keys(*set, *alg, header->kid);
+  if (auto* err = std::get_if<AuthError>(&keys)) return std::move(*err);
+  AuthError last{AuthFailure::bad_signature, "the token's signature does not verify"};
+  // Usually one key; a token without a kid is tried against each key of its algorithm.
+  for (const Jwk* key : std::get<std::vector<const Jwk*>>(keys)) {
+    auto decoded = decode_verified(token, *alg, key->pem);
+    if (std::holds_alternative<json::object>(decoded)) return decoded;
+    last = std::move(std::get<AuthError>(decoded));
+  }
+  return last;
+}
+
+std::variant<json::object, AuthError> HasuraJwtVerifier::verified_claims(
+    std::string_view token) const {
+  if (config_.jwk_url.empty()) return decode_verified(token, config_.algorithm, config_.key);
+  return verified_by_jwks(token);
+}
+
 VerifyResult HasuraJwtVerifier::verify(std::string_view token, std::string_view role_header,
                                        std::int64_t now) const {
-  auto decoded = decode_verified(token, config_.algorithm, config_.key);
-  if (auto* err = std::get_if<AuthError>(&decoded)) return std::move(*err);
-  const json::object& claims = std::get<json::object>(decoded);
+  auto decoded = verified_claims(token);
+  if (auto* err = std::get_if<AuthError>(&decoded)) {
+    if (err->reason == AuthFailure::unknown_key && jwks_) jwks_->refetch_for_unknown_kid({});
+    return std::move(*err);
+  }
+  return identity(std::get<json::object>(decoded), role_header, now);
+}
 
+void HasuraJwtVerifier::verify_async(std::string token, std::string role_header, std::int64_t now,
+                                     std::function<void(VerifyResult)> done) const {
+  auto decoded = verified_claims(token);
+  if (auto* err = std::get_if<AuthError>(&decoded)) {
+    if (err->reason != AuthFailure::unknown_key || !jwks_) return done(std::move(*err));
+    // The set may have rotated since it was fetched: look again once it has been refetched.
+    // `this` outlives the source's callbacks: the server stops the fetcher first.
+    jwks_->refetch_for_unknown_kid([this, token = std::move(token),
+                                    role_header = std::move(role_header), now,
+                                    done = std::move(done)] {
+      auto again = verified_claims(token);
+      if (auto* err = std::get_if<AuthError>(&again)) return done(std::move(*err));
+      done(identity(std::get<json::object>(again), role_header, now));
+    });
+    return;
+  }
+  done(identity(std::get<json::object>(decoded), role_header, now));
+}
+
+VerifyResult HasuraJwtVerifier::identity(const json::object& claims, std::string_view role_header,
+                                         std::int64_t now) const {
   if (auto err = check_time_claims(claims, now, config_.allowed_skew)) return std::move(*err);
   if (!config_.audience.empty()) {
     bool ok = false;

@@ -1,11 +1,14 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "auth/jwks.hpp"
 #include "auth/jwt.hpp"
 
 namespace realtime {
@@ -14,6 +17,10 @@ namespace realtime {
 struct HasuraJwtConfig {
   JwtAlgorithm algorithm = JwtAlgorithm::HS256;
   std::string key;  // shared secret, or PEM public key / certificate
+  // Non-empty: the keys come from this JWK Set URL (http or https), not from `key`.
+  std::string jwk_url;
+  // With jwk_url and no "type": any of RS256/384/512, ES256/384 that the token's key allows.
+  bool any_jwk_algorithm = false;
   std::string claims_namespace = "https://hasura.io/jwt/claims";
   std::string claims_namespace_path;  // JSONPath like $.a.b; wins over claims_namespace
   bool stringified_claims = false;    // claims_format: stringified_json
@@ -35,16 +42,31 @@ struct Identity {
 
 using VerifyResult = std::variant<Identity, AuthError>;
 
-// Verifies a Hasura JWT and extracts who it speaks for. Pure apart from libjwt's signature check.
+// Verifies a Hasura JWT and extracts who it speaks for. Pure apart from libjwt's signature check
+// (and, with jwk_url, the key source it is given).
 class HasuraJwtVerifier {
  public:
-  explicit HasuraJwtVerifier(HasuraJwtConfig config) : config_(std::move(config)) {}
+  // `jwks` is where a jwk_url configuration's keys come from; without one such tokens are
+  // refused as unknown_key.
+  explicit HasuraJwtVerifier(HasuraJwtConfig config, std::shared_ptr<JwksSource> jwks = nullptr)
+      : config_(std::move(config)), jwks_(std::move(jwks)) {}
 
   // `role_header` is the request's X-Hasura-Role (empty when absent); `now` in Unix seconds.
+  // A kid missing from the key set asks the source for a refetch and is refused now.
   VerifyResult verify(std::string_view token, std::string_view role_header, std::int64_t now) const;
+  // The same, but a kid missing from the key set waits for the refetch it causes and is then
+  // verified once more. `done` runs exactly once, on any thread (maybe inside this call).
+  void verify_async(std::string token, std::string role_header, std::int64_t now,
+                    std::function<void(VerifyResult)> done) const;
 
  private:
+  std::variant<boost::json::object, AuthError> verified_claims(std::string_view token) const;
+  std::variant<boost::json::object, AuthError> verified_by_jwks(std::string_view token) const;
+  VerifyResult identity(const boost::json::object& claims, std::string_view role_header,
+                        std::int64_t now) const;
+
   HasuraJwtConfig config_;
+  std::shared_ptr<JwksSource> jwks_;
 };
 
 }  // namespace realtime

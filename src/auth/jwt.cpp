@@ -171,6 +171,8 @@ std::string_view to_string(AuthFailure f) {
       return "missing_user_id";
     case AuthFailure::replayed:
       return "replayed";
+    case AuthFailure::unknown_key:
+      return "unknown_key";
   }
   return "malformed";
 }
@@ -218,6 +220,23 @@ std::string base64url_encode(std::string_view in) {
     }
   }
   if (bits > 0) out += alphabet[(acc << (6 - bits)) & 0x3f];
+  return out;
+}
+
+std::optional<JwtHeader> decode_jwt_header(std::string_view token) {
+  const auto dot1 = token.find('.');
+  const auto dot2 = dot1 == token.npos ? token.npos : token.find('.', dot1 + 1);
+  if (dot2 == token.npos || token.find('.', dot2 + 1) != token.npos) return std::nullopt;
+  auto header = decode_json_part(token.substr(0, dot1));
+  if (!header) return std::nullopt;
+  JwtHeader out;
+  const json::value* alg = header->if_contains("alg");
+  if (alg == nullptr || !alg->is_string()) return std::nullopt;
+  out.alg = std::string(alg->get_string());
+  if (const json::value* kid = header->if_contains("kid")) {
+    if (!kid->is_string()) return std::nullopt;
+    out.kid = std::string(kid->get_string());
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@ enum class AuthFailure {
   wrong_issuer,
   missing_user_id,
   replayed,
+  unknown_key,  // jwk_url: the token's kid is not in the key set
 };
 
 std::string_view to_string(AuthFailure f);
@@ -37,6 +38,16 @@ struct AuthError {
 
 std::optional<std::string> base64url_decode(std::string_view in);
 std::string base64url_encode(std::string_view in);
+
+// The JOSE header fields key selection needs. Nothing here is verified yet.
+struct JwtHeader {
+  std::string alg;
+  std::optional<std::string> kid;
+};
+
+// The decoded header of a compact JWT; nullopt when the token has not three parts, the header is
+// not base64url JSON, or `alg` / `kid` are not strings.
+std::optional<JwtHeader> decode_jwt_header(std::string_view token);
 
 // Checks the token's structure, that its header names exactly `alg` (the algorithm comes from
 // our configuration, never from the token: `none` and HS/RS confusion fail here), then verifies

@@ -10,6 +10,12 @@ std::int64_t unix_seconds() {
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
+namespace {
+Subject subject_of(Identity id) {
+  return Subject{std::move(id.user_id), std::move(id.role), {}, id.expires_at};
+}
+}  // namespace
+
 std::string anonymous_user_id() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static constexpr char hex[] = "0123456789abcdef";
@@ -20,9 +26,30 @@ std::string anonymous_user_id() {
 }
 
 Security::Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret,
-                   int token_ttl_seconds, std::unique_ptr<UsedTokens> used)
-    : tokens_(std::move(token_secret), token_ttl_seconds), used_(std::move(used)) {
-  if (hasura) hasura_.emplace(std::move(*hasura));
+                   int token_ttl_seconds, std::unique_ptr<UsedTokens> used,
+                   std::shared_ptr<JwksSource> jwks)
+    : tokens_(std::move(token_secret), token_ttl_seconds),
+      used_(std::move(used)),
+      jwks_(std::move(jwks)) {
+  if (hasura) hasura_.emplace(std::move(*hasura), jwks_);
+}
+
+void Security::subject_from_hasura(
+    std::string_view jwt, std::string_view role_header, std::int64_t now,
+    std::function<void(std::variant<Subject, AuthError>)> done) const {
+  if (!hasura_) return done(subject_from_hasura(jwt, role_header, now));
+  hasura_->verify_async(std::string(jwt), std::string(role_header), now,
+                        [done = std::move(done)](VerifyResult result) {
+                          if (auto* err = std::get_if<AuthError>(&result)) {
+                            return done(std::move(*err));
+                          }
+                          done(subject_of(std::move(std::get<Identity>(result))));
+                        });
+}
+
+std::optional<JwksStatus> Security::jwks_status() const {
+  if (!jwks_) return std::nullopt;
+  return jwks_->status();
 }
 
 std::variant<Subject, AuthError> Security::subject_from_hasura(std::string_view jwt,
@@ -34,8 +61,7 @@ std::variant<Subject, AuthError> Security::subject_from_hasura(std::string_view 
   }
   auto result = hasura_->verify(jwt, role_header, now);
   if (auto* err = std::get_if<AuthError>(&result)) return std::move(*err);
-  auto& id = std::get<Identity>(result);
-  return Subject{std::move(id.user_id), std::move(id.role), {}, id.expires_at};
+  return subject_of(std::move(std::get<Identity>(result)));
 }
 
 std::string Security::issue(const Subject& subject, std::int64_t now) const {

@@ -19,8 +19,9 @@ namespace realtime {
 // immutable).
 class Security {
  public:
+  // `jwks`: the key source of a jwk_url configuration (a JwksFetcher); null otherwise.
   Security(std::optional<HasuraJwtConfig> hasura, std::string token_secret, int token_ttl_seconds,
-           std::unique_ptr<UsedTokens> used);
+           std::unique_ptr<UsedTokens> used, std::shared_ptr<JwksSource> jwks = nullptr);
 
   bool has_hasura() const { return hasura_.has_value(); }
   int token_ttl_seconds() const { return tokens_.ttl_seconds(); }
@@ -28,7 +29,13 @@ class Security {
   std::variant<Subject, AuthError> subject_from_hasura(std::string_view jwt,
                                                        std::string_view role_header,
                                                        std::int64_t now) const;
+  // The same, for POST /realtime/token: a kid missing from a jwk_url key set waits for the
+  // refetch it causes. `done` runs exactly once, on any thread (maybe inside this call).
+  void subject_from_hasura(std::string_view jwt, std::string_view role_header, std::int64_t now,
+                           std::function<void(std::variant<Subject, AuthError>)> done) const;
   std::string issue(const Subject& subject, std::int64_t now) const;
+  // The jwk_url key set's state; nullopt without jwk_url.
+  std::optional<JwksStatus> jwks_status() const;
 
   // A connection token presented at connect: valid, and never used before on this node (a
   // cluster also checks the jti in Redis, see TokenClaims).
@@ -43,6 +50,7 @@ class Security {
   std::optional<HasuraJwtVerifier> hasura_;
   ConnectionTokens tokens_;
   std::unique_ptr<UsedTokens> used_;
+  std::shared_ptr<JwksSource> jwks_;
 };
 
 // Cluster-wide single use of connection tokens: a token used on node A is refused on node B.

@@ -155,6 +155,17 @@ const std::vector<Setting>& settings() {
        [](Config& c, const std::string&, const std::string& v) {
          c.hasura_jwt = parse_hasura_jwt_secret(v);
        }},
+      {{"REALTIME_JWKS_CA_FILE"},
+       "--jwks-ca-file",
+       "PEM file of the CAs that jwk_url's certificate must chain to [the system's CAs]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (!std::ifstream(v)) throw ConfigError(name + "=\"" + v + "\": cannot read the file");
+         c.jwks_ca_file = v;
+       }},
+      {{"REALTIME_JWKS_STARTUP_WAIT_SECONDS"},
+       "--jwks-startup-wait-seconds",
+       "jwk_url: how long start-up retries the first key set fetch before exit 2 [30]",
+       integer_setting(&Config::jwks_startup_wait_seconds, 0, 600)},
       {{"HASURA_GRAPHQL_ADMIN_SECRET"},
        "--admin-secret",
        "X-Hasura-Admin-Secret value that may read any topic's presence",
@@ -337,10 +348,13 @@ std::string Config::describe() const {
       << "REALTIME_SOCKETIO_PATH=" << (socketio_path.empty() ? "off" : socketio_path) << '\n'
       << "REALTIME_SOCKETIO_NCHAT=" << (socketio_nchat ? "on" : "off") << '\n'
       << "HASURA_GRAPHQL_JWT_SECRET="
-      << (hasura_jwt
+      << (!hasura_jwt ? std::string("(unset)")
+          : hasura_jwt->jwk_url.empty()
               ? std::string(to_string(hasura_jwt->algorithm)) + " key " + mask(hasura_jwt->key)
-              : std::string("(unset)"))
+              : "jwk_url " + hasura_jwt->jwk_url.substr(0, hasura_jwt->jwk_url.find('?')))
       << '\n'
+      << "REALTIME_JWKS_CA_FILE=" << (jwks_ca_file.empty() ? "(system CAs)" : jwks_ca_file) << '\n'
+      << "REALTIME_JWKS_STARTUP_WAIT_SECONDS=" << jwks_startup_wait_seconds << '\n'
       << "HASURA_GRAPHQL_ADMIN_SECRET=" << mask(hasura_admin_secret) << '\n'
       << "HASURA_GRAPHQL_ENDPOINT=" << (hasura_endpoint.empty() ? "(unset)" : hasura_endpoint)
       << '\n'

@@ -36,6 +36,8 @@ struct Config {
   LogFormat log_format = LogFormat::text;
   std::string static_dir;                     // demo page; empty = built-in default location
   std::optional<HasuraJwtConfig> hasura_jwt;  // HASURA_GRAPHQL_JWT_SECRET, parsed
+  std::string jwks_ca_file;                   // PEM CAs for jwk_url instead of the system's
+  int jwks_startup_wait_seconds = 30;         // jwk_url: how long start waits for a key set
   std::string hasura_admin_secret;
   std::string hasura_endpoint;  // HASURA_GRAPHQL_ENDPOINT: what "hasura" checks ask
   int check_cache_size = 100000;

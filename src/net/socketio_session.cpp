@@ -337,9 +337,18 @@ void SocketIoSession::authenticate(const sio::Authenticate& request) {
                                  ours.reason == AuthFailure::not_yet_valid ||
                                  ours.reason == AuthFailure::replayed;
   if (ours_but_unusable || !ctx.security->has_hasura()) return refuse(to_string(ours.reason));
-  auto who = ctx.security->subject_from_hasura(request.token, string_in(request.auth, "role"), now);
-  if (auto* err = std::get_if<AuthError>(&who)) return refuse(to_string(err->reason));
-  accept(std::move(std::get<Subject>(who)));
+  // With a jwk_url a new kid waits for the key set's refetch, on the fetcher's thread.
+  ctx.security->subject_from_hasura(
+      request.token, string_in(request.auth, "role"), now,
+      [weak = weak_from_this()](std::variant<Subject, AuthError> who) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, who = std::move(who)]() mutable {
+          if (self->finished_ || self->closing_) return;
+          if (auto* err = std::get_if<AuthError>(&who)) return self->refuse(to_string(err->reason));
+          self->accept(std::move(std::get<Subject>(who)));
+        });
+      });
 }
 
 void SocketIoSession::accept(Subject subject) {

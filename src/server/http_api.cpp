@@ -126,7 +126,9 @@ HttpResponse HttpApi::preflight(const HttpRequest& request) const {
   return response;
 }
 
-HttpResponse HttpApi::health() const { return routes::health(config_, broker_, metrics_); }
+HttpResponse HttpApi::health() const {
+  return routes::health(config_, broker_, metrics_, security_.jwks_status());
+}
 
 HttpResponse HttpApi::static_file(std::string_view path) const {
   if (path == "/") path = "/index.html";
@@ -203,7 +205,7 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
   }
   if (path == "/realtime/token") {
     if (request.method != "POST") return not_allowed("POST");
-    return finish(token(request));
+    return token(request, finish);
   }
   if (UserCommandRoutes::handles(path)) return user_commands_.handle(request, path, finish);
   if (BroadcastRoutes::handles(path)) return broadcasts_.handle(request, path, finish);
@@ -325,7 +327,7 @@ HttpResponse HttpApi::unauthorized(const AuthError& err) const {
   return r;
 }
 
-HttpResponse HttpApi::token(const HttpRequest& request) {
+void HttpApi::token(const HttpRequest& request, Respond respond) {
   const std::int64_t now = unix_seconds();
   Subject subject;
   const std::string_view bearer = bearer_token(request.header("authorization"));
@@ -335,18 +337,21 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
     json::error_code ec;
     json::value body = json::parse(request.body.empty() ? "{}" : request.body, ec);
     const json::object* obj = ec ? nullptr : body.if_object();
-    if (obj == nullptr) return error(400, ErrorCode::bad_request, "body must be a JSON object");
+    if (obj == nullptr) {
+      return respond(error(400, ErrorCode::bad_request, "body must be a JSON object"));
+    }
     const json::value* user = obj->if_contains("user_id");
     if (user == nullptr || !user->is_string() ||
         !is_valid_name(user->get_string(), max_user_id_bytes)) {
-      return error(400, ErrorCode::bad_request,
-                   "user_id is required: 1-255 bytes of [A-Za-z0-9_.:@/-]");
+      return respond(error(400, ErrorCode::bad_request,
+                           "user_id is required: 1-255 bytes of [A-Za-z0-9_.:@/-]"));
     }
     subject.user_id = std::string(user->get_string());
     subject.role = "user";
     if (const json::value* role = obj->if_contains("role")) {
       if (!role->is_string() || !is_valid_name(role->get_string(), 64)) {
-        return error(400, ErrorCode::bad_request, "role must be 1-64 bytes of [A-Za-z0-9_.:@/-]");
+        return respond(
+            error(400, ErrorCode::bad_request, "role must be 1-64 bytes of [A-Za-z0-9_.:@/-]"));
       }
       subject.role = std::string(role->get_string());
     }
@@ -354,20 +359,21 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
       // Unix ms, like every timestamp of the protocol; the connection is closed then (4001)
       // unless it refreshes. Without it the connection has no expiry.
       if (!expires->is_int64() || expires->get_int64() <= unix_millis()) {
-        return error(400, ErrorCode::bad_request,
-                     "expires_at must be a future time in Unix milliseconds");
+        return respond(error(400, ErrorCode::bad_request,
+                             "expires_at must be a future time in Unix milliseconds"));
       }
       subject.expires_at = (expires->get_int64() + 999) / 1000;
     }
     if (const json::value* topics = obj->if_contains("topics")) {
       const json::array* list = topics->if_array();
       if (list == nullptr || list->size() > 100) {
-        return error(400, ErrorCode::bad_request,
-                     "topics must be an array of at most 100 patterns");
+        return respond(
+            error(400, ErrorCode::bad_request, "topics must be an array of at most 100 patterns"));
       }
       for (const auto& t : *list) {
         if (!t.is_string() || t.get_string().empty() || t.get_string().size() > max_topic_bytes) {
-          return error(400, ErrorCode::bad_request, "topics must hold patterns of 1-200 bytes");
+          return respond(
+              error(400, ErrorCode::bad_request, "topics must hold patterns of 1-200 bytes"));
         }
         subject.grants.emplace_back(t.get_string());
       }
@@ -375,15 +381,23 @@ HttpResponse HttpApi::token(const HttpRequest& request) {
     if (!service) {
       spdlog::warn("dev mode: minted a connection token for {} without auth", subject.user_id);
     }
-  } else {
-    if (bearer.empty()) {
-      return unauthorized({AuthFailure::missing_token,
-                           "send the user's Hasura JWT as Authorization: Bearer <jwt>"});
-    }
-    auto who = security_.subject_from_hasura(bearer, request.header("x-hasura-role"), now);
-    if (auto* err = std::get_if<AuthError>(&who)) return unauthorized(*err);
-    subject = std::move(std::get<Subject>(who));
+    return respond(issue_token(subject, now));
   }
+  if (bearer.empty()) {
+    return respond(unauthorized(
+        {AuthFailure::missing_token, "send the user's Hasura JWT as Authorization: Bearer <jwt>"}));
+  }
+  // May answer later, from the jwk_url fetcher's thread, when the token's key is new.
+  security_.subject_from_hasura(bearer, request.header("x-hasura-role"), now,
+                                [this, now, respond](std::variant<Subject, AuthError> who) {
+                                  if (auto* err = std::get_if<AuthError>(&who)) {
+                                    return respond(unauthorized(*err));
+                                  }
+                                  respond(issue_token(std::get<Subject>(who), now));
+                                });
+}
+
+HttpResponse HttpApi::issue_token(const Subject& subject, std::int64_t now) const {
   std::string token;
   try {
     token = security_.issue(subject, now);

@@ -88,7 +88,8 @@ class HttpApi {
   void list_presence(const std::string& topic, Respond respond);
   void respond_presence(const std::string& topic, std::vector<UserPresence> users,
                         std::vector<std::string> typing, const Respond& respond);
-  HttpResponse token(const HttpRequest& request);
+  void token(const HttpRequest& request, Respond respond);
+  HttpResponse issue_token(const Subject& subject, std::int64_t now) const;
 
   const Config& config_;
   Security& security_;

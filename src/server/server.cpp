@@ -14,6 +14,7 @@
 #include "auth/authorizer.hpp"
 #include "auth/checks/http_checks.hpp"
 #include "auth/checks/sql_check.hpp"
+#include "auth/jwks_fetcher.hpp"
 #include "broker/memory_broker.hpp"
 #include "broker/redis_broker.hpp"
 #include "net/http_client.hpp"
@@ -67,6 +68,7 @@ struct Server::Parts {
   std::unique_ptr<TokenClaims> token_claims;
   std::unique_ptr<TypingTracker> typing;
   std::unique_ptr<RedisTypingDirectory> typing_directory;  // cluster-wide list, with Redis
+  std::shared_ptr<JwksFetcher> jwks;                       // HASURA_GRAPHQL_JWT_SECRET with jwk_url
   std::unique_ptr<Security> security;
   // Checks: their own loop and thread for HTTP backends (Hasura, a proxy), threads of their own
   // for SQL. A shard never waits on them.
@@ -87,6 +89,16 @@ struct Server::Parts {
 
   Parts(Config c, std::string static_dir)
       : config(std::move(c)), metrics(static_cast<std::size_t>(config.threads)) {
+    if (config.hasura_jwt && !config.hasura_jwt->jwk_url.empty()) {
+      JwksFetcher::Options options;
+      options.url = config.hasura_jwt->jwk_url;
+      options.ca_file = config.jwks_ca_file;
+      try {
+        jwks = std::make_shared<JwksFetcher>(std::move(options));
+      } catch (const std::runtime_error& e) {
+        throw ConfigError(std::string("REALTIME_JWKS_CA_FILE: ") + e.what());
+      }
+    }
     context.config = &config;
     context.metrics = &metrics;
     context.node_id = random_node_id();
@@ -149,9 +161,9 @@ struct Server::Parts {
             "of "
             "this process, so they work on this node only and not after a restart");
     }
-    security =
-        std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
-                                   config.token_ttl_seconds, std::make_unique<MemoryUsedTokens>());
+    security = std::make_unique<Security>(config.hasura_jwt, std::move(token_secret),
+                                          config.token_ttl_seconds,
+                                          std::make_unique<MemoryUsedTokens>(), jwks);
     authorizer = std::make_unique<Authorizer>(config.rules,
                                               static_cast<std::size_t>(config.check_cache_size));
     http_client = std::make_unique<HttpClient>(checks_io.get_executor());
@@ -281,6 +293,7 @@ struct Server::Parts {
     for (auto& s : shards) s->join();
     context.stopped = true;
     if (redis_broker != nullptr) redis_broker->stop();  // it delivers to the shards
+    if (jwks) jwks->stop();  // its waiting token requests hold sessions of the shards
     if (sql_checks) sql_checks->stop();
     checks_work.reset();
     checks_io.stop();
@@ -330,6 +343,22 @@ void Server::start() {
     if (auto err = p.last_seen_writer->start()) {
       spdlog::error("database unavailable at start ({}); last-seen rows wait and are retried",
                     *err);
+    }
+  }
+  if (p.jwks) {
+    // Tokens can't be verified without keys: the port opens only once a set is in use.
+    const std::string& url = p.config.hasura_jwt->jwk_url;
+    const std::string shown = url.substr(0, url.find('?'));
+    if (url.starts_with("http://")) {
+      spdlog::warn("jwk_url {} is plain http: whoever is on the path can hand us keys; use https",
+                   shown);
+    }
+    spdlog::info("jwk_url: fetching the key set from {} (waiting up to {} s)", shown,
+                 p.config.jwks_startup_wait_seconds);
+    if (auto error = p.jwks->start(std::chrono::seconds(p.config.jwks_startup_wait_seconds))) {
+      throw ConfigError("HASURA_GRAPHQL_JWT_SECRET: no key set could be fetched from jwk_url " +
+                        shown + " within " + std::to_string(p.config.jwks_startup_wait_seconds) +
+                        " s (REALTIME_JWKS_STARTUP_WAIT_SECONDS): " + *error);
     }
   }
   net::ip::tcp::endpoint endpoint(net::ip::make_address(p.config.host), p.config.port);

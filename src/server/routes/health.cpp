@@ -24,6 +24,7 @@ void dependency(std::ostringstream& out, bool up,
 }  // namespace
 
 HttpResponse health(const Config& config, const Broker& broker, const Metrics& metrics,
+                    const std::optional<JwksStatus>& jwks,
                     std::chrono::steady_clock::time_point now) {
   const bool delivering = broker.healthy();
   const storage::WriterStats* db = metrics.database();
@@ -32,7 +33,8 @@ HttpResponse health(const Config& config, const Broker& broker, const Metrics& m
   const std::int64_t uptime = metrics.uptime_seconds();
 
   std::ostringstream body;
-  body << "{\"status\":\"" << (delivering && db_up ? "ok" : "degraded")
+  const bool keys_fresh = !jwks || jwks->ok;
+  body << "{\"status\":\"" << (delivering && db_up && keys_fresh ? "ok" : "degraded")
        << "\",\"service\":\"realtime\",\"plugin\":\"realtime\",\"version\":\"" << REALTIME_VERSION
        << "\",\"engine\":\"" << broker.engine() << "\",\"connections\":" << metrics.connections()
        << ",\"topics\":" << broker.topic_count() << ",\"shards\":" << config.threads
@@ -46,6 +48,7 @@ HttpResponse health(const Config& config, const Broker& broker, const Metrics& m
     body << ",\"database\":\"off\",\"database_kind\":\"none\""
          << ",\"migrations\":{\"applied\":0,\"expected\":0}";
   }
+  if (jwks) body << ",\"jwks\":" << to_json(*jwks);
   body << ",\"dependencies\":{";
   const char* separator = "";
   if (db != nullptr) {

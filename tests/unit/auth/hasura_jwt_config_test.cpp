@@ -253,11 +253,40 @@ TEST(HasuraJwtConfigTest, RejectsAsymmetricKeyThatIsNotPem) {
   }
 }
 
-TEST(HasuraJwtConfigTest, RejectsJwkUrl) {
-  EXPECT_THAT(config_error(R"({"jwk_url":"https://auth.example/.well-known/jwks.json"})"),
-              HasSubstr("jwk_url is not supported"));
+TEST(HasuraJwtConfigTest, AcceptsJwkUrlWithOrWithoutType) {
+  const HasuraJwtConfig any = parse_hasura_jwt_secret(
+      R"({"jwk_url":"https://auth.example/.well-known/jwks.json","audience":"app"})");
+  EXPECT_EQ(any.jwk_url, "https://auth.example/.well-known/jwks.json");
+  EXPECT_TRUE(any.any_jwk_algorithm);
+  EXPECT_TRUE(any.key.empty());
+  EXPECT_EQ(any.audience, std::vector<std::string>{"app"});
+  const HasuraJwtConfig pinned =
+      parse_hasura_jwt_secret(R"({"type":"ES256","jwk_url":"http://auth:4000/jwks?x=1"})");
+  EXPECT_FALSE(pinned.any_jwk_algorithm);
+  EXPECT_EQ(pinned.algorithm, JwtAlgorithm::ES256);
+  EXPECT_EQ(pinned.jwk_url, "http://auth:4000/jwks?x=1");
+}
+
+TEST(HasuraJwtConfigTest, RejectsJwkUrlWithAKeyOrAnHmacType) {
   EXPECT_THAT(config_error(hs256_config(R"("jwk_url":"https://auth.example/jwks")")),
-              HasSubstr("jwk_url is not supported"));
+              HasSubstr("give \"key\" or \"jwk_url\", not both"));
+  EXPECT_THAT(config_error(R"({"type":"HS512","jwk_url":"https://auth.example/jwks"})"),
+              HasSubstr("needs a shared \"key\""));
+}
+
+TEST(HasuraJwtConfigTest, RejectsAJwkUrlThatIsNotAnHttpUrl) {
+  for (std::string_view url : {"", "auth.example/jwks", "ftp://auth.example/jwks", "https://",
+                               "https:///jwks", "file:///etc/jwks.json", "https://a b/"}) {
+    SCOPED_TRACE(url);
+    EXPECT_THAT(config_error(R"({"jwk_url":")" + std::string(url) + "\"}"),
+                HasSubstr("\"jwk_url\" must be an https://"));
+  }
+  EXPECT_THAT(config_error(R"({"jwk_url":42})"), HasSubstr("\"jwk_url\" must be a string"));
+}
+
+TEST(HasuraJwtConfigTest, WithoutJwkUrlTypeIsStillRequired) {
+  EXPECT_THAT(config_error(R"({"key":"0123456789abcdef0123456789abcdef"})"),
+              HasSubstr("\"type\" is required"));
 }
 
 TEST(HasuraJwtConfigTest, RejectsBadClaimsFormat) {

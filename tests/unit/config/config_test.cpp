@@ -737,5 +737,34 @@ TEST(ConfigDatabaseTest, DescribeShowsTheDatabaseWithThePasswordMasked) {
   EXPECT_THAT(d, Not(HasSubstr("hunter2")));
 }
 
+// ---------------------------------------------------------------------------------------------
+// jwk_url
+
+TEST(ConfigJwksTest, DefaultsAndSettings) {
+  EXPECT_TRUE(parse({}, required_env()).jwks_ca_file.empty());
+  EXPECT_EQ(parse({}, required_env()).jwks_startup_wait_seconds, 30);
+  const Config c = parse({"--jwks-startup-wait-seconds", "0"},
+                         with(required_env(), "REALTIME_JWKS_CA_FILE", "/dev/null"));
+  EXPECT_EQ(c.jwks_ca_file, "/dev/null");
+  EXPECT_EQ(c.jwks_startup_wait_seconds, 0);
+}
+
+TEST(ConfigJwksTest, BadValuesAreRefused) {
+  EXPECT_THAT(config_error({}, with(required_env(), "REALTIME_JWKS_CA_FILE", "/no/such/ca.pem")),
+              HasSubstr("REALTIME_JWKS_CA_FILE=\"/no/such/ca.pem\": cannot read the file"));
+  EXPECT_THAT(config_error({}, with(required_env(), "REALTIME_JWKS_STARTUP_WAIT_SECONDS", "601")),
+              HasSubstr("[0, 600]"));
+}
+
+TEST(ConfigJwksTest, DescribeShowsTheUrlWithoutItsQuery) {
+  const std::string d =
+      parse({}, with(required_env(), "HASURA_GRAPHQL_JWT_SECRET",
+                     R"({"jwk_url":"https://idp.example/jwks.json?token=hunter2"})"))
+          .describe();
+  EXPECT_THAT(d, HasSubstr("HASURA_GRAPHQL_JWT_SECRET=jwk_url https://idp.example/jwks.json\n"));
+  EXPECT_THAT(d, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(d, HasSubstr("REALTIME_JWKS_CA_FILE=(system CAs)\n"));
+}
+
 }  // namespace
 }  // namespace realtime
