@@ -7,6 +7,7 @@
 
 #include "auth/authorizer.hpp"
 #include "auth/security.hpp"
+#include "server/fake_engine.hpp"
 #include "server/http_api.hpp"
 #include "signing_keys.hpp"
 
@@ -19,28 +20,6 @@ using testing::HasuraClaims;
 using testing::JwkSetJson;
 using testing::KeyKind;
 using testing::SigningKey;
-
-class NullBroker final : public Broker {
- public:
-  void publish(std::vector<PublishedEvent>, PublishCallback done) override {
-    done(PublishStatus::ok);
-  }
-  void topic_added(std::string_view, std::size_t) override {}
-  void topic_removed(std::string_view, std::size_t) override {}
-  bool healthy() const override { return true; }
-  std::string_view engine() const override { return "fake"; }
-  std::size_t topic_count() const override { return 0; }
-};
-
-class NullPresence final : public PresenceStore {
- public:
-  void connect(std::string_view, std::string_view) override {}
-  void set_status(std::string_view, PresenceStatus) override {}
-  void join(std::string_view, std::string_view) override {}
-  void leave(std::string_view, std::string_view) override {}
-  void disconnect(std::string_view) override {}
-  void users_in(std::string_view, UsersCallback done) override { done({}); }
-};
 
 // Keeps a refetch's callback until the test finishes the "fetch".
 class ScriptedSource final : public JwksSource {
@@ -95,8 +74,8 @@ class HttpApiJwksTest : public ::testing::Test {
   }
 
   Config config;
-  NullBroker broker;
-  NullPresence presence;
+  testing::FakeBroker broker;
+  testing::FakePresenceStore presence;
   Metrics metrics{1};
   std::shared_ptr<ScriptedSource> source = std::make_shared<ScriptedSource>();
   Security security{parse_hasura_jwt_secret(R"({"jwk_url":"https://idp.example/jwks"})"),
@@ -151,8 +130,8 @@ TEST_F(HttpApiJwksTest, HealthShowsTheKeySetAndStaysServingWhenStale) {
 
 TEST(HttpApiNoJwksTest, HealthHasNoJwksFieldWithoutJwkUrl) {
   Config config;
-  NullBroker broker;
-  NullPresence presence;
+  testing::FakeBroker broker;
+  testing::FakePresenceStore presence;
   Metrics metrics{1};
   Security security{std::nullopt, std::string(32, 's'), 60, std::make_unique<MemoryUsedTokens>()};
   Authorizer authorizer{AccessRules::defaults(), 1000};

@@ -4,26 +4,14 @@
 
 #include <boost/json/parse.hpp>
 
+#include "server/fake_engine.hpp"
+
 namespace realtime {
 namespace {
 
 namespace json = boost::json;
 
-class RecordingBroker final : public Broker {
- public:
-  void publish(std::vector<PublishedEvent> events, PublishCallback done) override {
-    published.push_back(std::move(events));
-    done(answer);
-  }
-  void topic_added(std::string_view, std::size_t) override {}
-  void topic_removed(std::string_view, std::size_t) override {}
-  bool healthy() const override { return true; }
-  std::string_view engine() const override { return "fake"; }
-  std::size_t topic_count() const override { return 0; }
-
-  PublishStatus answer = PublishStatus::ok;
-  std::vector<std::vector<PublishedEvent>> published;
-};
+using RecordingBroker = testing::FakeBroker;
 
 class BroadcastRoutesTest : public ::testing::Test {
  protected:
