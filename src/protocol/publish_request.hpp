@@ -23,7 +23,7 @@ struct PublishedEvent {
   // One copy of a broadcast to several rooms (POST /api/broadcast): the rooms listed before this
   // one. A connection subscribed to any of them gets the event through that room, so each
   // connection receives a broadcast once.
-  std::shared_ptr<const std::vector<std::string>> earlier_rooms;
+  std::shared_ptr<const std::vector<std::string>> earlier_rooms = nullptr;
 };
 
 struct PublishRequestError {
