@@ -9,6 +9,7 @@ namespace realtime {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using Transport = RedisEndpoint::Transport;
 
 RedisEndpoint parse(std::string_view url) { return parse_redis_url("REALTIME_REDIS_URL", url); }
@@ -68,6 +69,27 @@ TEST(RedisEndpointTest, DisplayMasksThePassword) {
   EXPECT_EQ(parse("redis://app:secret@h:1/4").display(), "redis://app:****@h:1/4");
   EXPECT_EQ(parse("redis://:secret@h").display(), "redis://:****@h:6379");
   EXPECT_EQ(parse("unix:///s.sock").display(), "unix:///s.sock");
+}
+
+// Found by redis_url_fuzz: Boost.URL's port_number() wraps at 65536, so this URL was accepted
+// as port 34463 instead of refused.
+TEST(RedisEndpointTest, PortAbove65535IsRefusedNotWrapped) {
+  EXPECT_THAT(error_of("redis://h:99999"), HasSubstr("port must be 1-65535"));
+  EXPECT_THAT(error_of("redis://h:65536"), HasSubstr("port must be 1-65535"));
+  EXPECT_EQ(parse("redis://h:65535").port, 65535);
+  EXPECT_EQ(parse("redis://h:06379").port, 6379);
+}
+
+// Found by redis_url_fuzz: refusals quoted the whole URL, password included, into the log.
+TEST(RedisEndpointTest, RefusalsNeverQuoteThePassword) {
+  for (const char* url :
+       {"redis://user:hunter2hunter2@h:99999", "redis://:hunter2hunter2@h/16",
+        "rediss://:hunter2hunter2@h?ssl_cert_reqs=maybe", "redis://:hunter2 hunter2@h",
+        "unix://?password=hunter2hunter2", "redis://h?pass%77ord=hunter2hunter2&db=x"}) {
+    const std::string message = error_of(url);
+    EXPECT_THAT(message, Not(HasSubstr("hunter2"))) << url;
+    EXPECT_THAT(message, HasSubstr("REALTIME_REDIS_URL")) << url;
+  }
 }
 
 TEST(RedisEndpointTest, BadUrlsNameTheVariableAndTheProblem) {
