@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan unit integration format clean bench bench-plot
+.PHONY: run test deps build build-asan build-fuzz unit integration fuzz format clean \
+	bench bench-plot
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
@@ -15,20 +16,33 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
+# The libFuzzer targets (clang, ASan + UBSan): tests/fuzz/README.md.
+FUZZ_TEST_SECONDS ?= 10
+build-fuzz: deps
+	@cmake --preset fuzz -DREALTIME_FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
 run: build
 	@scripts/run-dev $(PORT)
 
-# Every test (unit + integration) on the release build, then again under ASan + UBSan.
-test: build build-asan
+# Every test (unit, integration, JS) on the release build, then again under ASan +
+# UBSan, then each fuzz target for FUZZ_TEST_SECONDS from its seeds (docs/development.md).
+test: build build-asan build-fuzz
 	ctest --preset release
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --preset asan
+	ctest --preset fuzz
 
 unit: build
 	ctest --preset release -L unit
 
 integration: build
 	ctest --preset release -L integration
+
+# Every fuzz target for FUZZ_SECONDS (default 300) each, one after the other; what they find
+# accumulates in build/fuzz/corpus.
+fuzz: build-fuzz
+	@scripts/fuzz-all
 
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps
