@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan build-fuzz unit integration fuzz format clean \
+.PHONY: run test deps build build-asan build-fuzz unit integration fault fuzz format clean \
 	bench bench-plot
 
 PORT ?= 3109
@@ -25,7 +25,7 @@ build-fuzz: deps
 run: build
 	@scripts/run-dev $(PORT)
 
-# Every test (unit, integration, JS) on the release build, then again under ASan +
+# Every test (unit, integration, fault, JS) on the release build, then again under ASan +
 # UBSan, then each fuzz target for FUZZ_TEST_SECONDS from its seeds (docs/development.md).
 test: build build-asan build-fuzz
 	ctest --preset release
@@ -38,6 +38,9 @@ unit: build
 
 integration: build
 	ctest --preset release -L integration
+
+fault: build
+	ctest --preset release -L fault
 
 # Every fuzz target for FUZZ_SECONDS (default 300) each, one after the other; what they find
 # accumulates in build/fuzz/corpus.
