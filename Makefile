@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps build build-asan build-fuzz unit integration fault fuzz format clean \
+.PHONY: run test deps build build-asan build-fuzz unit integration fault fuzz soak format clean \
 	bench bench-plot
 
 PORT ?= 3109
@@ -46,6 +46,12 @@ fault: build
 # accumulates in build/fuzz/corpus.
 fuzz: build-fuzz
 	@scripts/fuzz-all
+
+# The soak (not part of `make test`): SOAK_MINUTES (default 30), then docs/perf/soak.png.
+soak: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-soak
+	@scripts/soak
 
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps
