@@ -42,6 +42,20 @@ std::string literal_password(std::string_view text) {
   return password;
 }
 
+// The message without the fixed help it quotes ("expected redis://[user:pass@]host:port/db…"):
+// the fuzzer learns those strings and offers them as passwords.
+std::string without_help(std::string_view message) {
+  std::string out(message);
+  for (std::string_view help :
+       {"expected redis://[user:pass@]host:port/db, rediss://… or unix:///path", "://host:port",
+        "unix:///path/to/redis.sock"}) {
+    for (auto at = out.find(help); at != std::string::npos; at = out.find(help)) {
+      out.erase(at, help.size());
+    }
+  }
+  return out;
+}
+
 bool plain(std::string_view s, std::string_view extra) {
   return std::all_of(s.begin(), s.end(), [&](char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -63,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } catch (const ConfigError& e) {
     const std::string_view message = e.what();
     FUZZ_CHECK(message.starts_with("REALTIME_REDIS_URL"));
-    if (findable) FUZZ_CHECK(message.find(password) == std::string_view::npos);
+    if (findable) FUZZ_CHECK(without_help(message).find(password) == std::string::npos);
     return 0;
   }
   FUZZ_CHECK(ep.db >= 0 && ep.db <= 15);
