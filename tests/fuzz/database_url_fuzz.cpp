@@ -55,7 +55,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // A password that appears once in the URL is the password's own text: it must not show.
   const std::string password = libpq_password(url.target);
-  if (password.size() >= 6 && occurrences(value, password) == 1) {
+  // (Not one holding the mask's '*': the user's last bytes, ':' and **** could spell it.)
+  if (password.size() >= 6 && occurrences(value, password) == 1 &&
+      password.find('*') == std::string::npos) {
     FUZZ_CHECK(shown.find(password) == std::string::npos);
   }
   return 0;
