@@ -82,8 +82,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   FUZZ_CHECK(ep.db >= 0 && ep.db <= 15);
-  // The port is the one the URL names.
-  if (auto url = boost::urls::parse_uri(text); url && url->has_port() && !url->port().empty()) {
+  // The port is the one the URL names (a unix socket has none: parse_redis_url ignores the host
+  // and port of a unix:// URL).
+  if (auto url = boost::urls::parse_uri(text);
+      url && url->has_port() && !url->port().empty() &&
+      ep.transport != RedisEndpoint::Transport::unix_socket) {
     const std::string_view digits = url->port();
     std::uint64_t named = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), named);

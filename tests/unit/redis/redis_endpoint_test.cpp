@@ -61,6 +61,18 @@ TEST(RedisEndpointTest, UnixSocketWithDbAndPassword) {
   EXPECT_EQ(ep.password, "pw");
 }
 
+// From redis_url_fuzz: a unix:// URL's host and port name nothing; the socket path, the query
+// and the masking are what count.
+TEST(RedisEndpointTest, UnixSocketIgnoresHostAndPort) {
+  const auto ep = parse("unix://ssword=:5/var/ruis.sock?dbck?db=4&password=word=u,nixpasspass1");
+  EXPECT_EQ(ep.transport, Transport::unix_socket);
+  EXPECT_EQ(ep.path, "/var/ruis.sock");
+  EXPECT_EQ(ep.db, 0);  // the key is "dbck?db"
+  EXPECT_EQ(ep.password, "word=u,nixpasspass1");
+  EXPECT_EQ(ep.display(), "unix:///var/ruis.sock");
+  EXPECT_EQ(parse("unix://localhost:6380/s.sock").display(), "unix:///s.sock");
+}
+
 TEST(RedisEndpointTest, Ipv6HostLosesItsBrackets) {
   EXPECT_EQ(parse("redis://[::1]:6379").host, "::1");
 }
