@@ -88,6 +88,9 @@ RedisEndpoint parse_redis_url(std::string_view name, std::string_view text) {
     ep.username = url.user();
     ep.password = url.password();  // redis://:pass@host: the default user
   }
+  // Boost.URL 1.81 reads past the end of an empty query followed by a fragment ("?#") when
+  // iterating its parameters (boostorg/url#864); an empty query has none anyway.
+  if (url.encoded_query().empty()) return ep;
   for (auto param : url.params()) {
     if (param.key == "db") {
       ep.db = parse_db(name, param.value);

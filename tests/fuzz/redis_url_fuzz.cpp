@@ -36,6 +36,7 @@ std::string literal_password(std::string_view text) {
     return std::string(text.substr(colon + 1, at - colon - 1));
   }
   std::string password = parsed->has_password() ? std::string(parsed->password()) : "";
+  if (parsed->encoded_query().empty()) return password;  // Boost.URL 1.81 and "?#": see the parser
   for (auto param : parsed->params()) {
     if (param.key == "password") password = param.value;
   }

@@ -73,6 +73,19 @@ TEST(RedisEndpointTest, UnixSocketIgnoresHostAndPort) {
   EXPECT_EQ(parse("unix://localhost:6380/s.sock").display(), "unix:///s.sock");
 }
 
+// From redis_url_fuzz (r6is://0?#7): Boost.URL 1.81 runs past the end of an empty query
+// followed by a fragment when iterating its parameters (boostorg/url#864), so REALTIME_REDIS_URL
+// set to this crashed the server at start-up instead of being read.
+TEST(RedisEndpointTest, EmptyQueryBeforeAFragmentIsRead) {
+  for (const char* url : {"redis://0?#7", "redis://h?#", "unix:///s.sock?#x"}) {
+    const auto ep = parse(url);
+    EXPECT_EQ(ep.db, 0) << url;
+    EXPECT_TRUE(ep.password.empty()) << url;
+  }
+  EXPECT_EQ(parse("redis://0?#7").host, "0");
+  EXPECT_EQ(parse("redis://h?db=2#x").db, 2);
+}
+
 TEST(RedisEndpointTest, Ipv6HostLosesItsBrackets) {
   EXPECT_EQ(parse("redis://[::1]:6379").host, "::1");
 }
