@@ -1,6 +1,6 @@
 // Slowloris: thousands of sockets that send a request header one byte every few seconds and
 // never finish it. Each costs the server a socket and a small buffer until the request deadline
-// (30 s from the connection's start, however it drips) closes it; the server's memory stays
+// (30 s for the whole request, however it drips) closes it; the server's memory stays
 // bounded, and normal clients are served meanwhile. Their latency under attack is printed, not
 // asserted.
 #include <sys/resource.h>
