@@ -7,7 +7,8 @@
 // the fan-out rate this setup reaches (measured first) or SOAK_RATE. Every SOAK_SAMPLE seconds
 // the nodes' RSS and descriptors, Redis' memory, the delivery rate and latency go to a CSV.
 // Pass: no lost and no duplicate event for the readers that keep up, no failed publish, no
-// reader dropped, no growth trend after the warm-up, p99 steady. Exit 0 on pass, 1 on fail.
+// reader dropped, slow and silent readers closed, no growth trend after the warm-up, p99 steady.
+// Exit 0 on pass, 1 on fail.
 //
 // Settings (environment): SOAK_MINUTES (30), SOAK_WARMUP_MINUTES (a fifth of the run, at most
 // 5), SOAK_RATE (deliveries/s; 0: half the measured maximum), SOAK_SAMPLE (10 s), SOAK_CSV
@@ -234,27 +235,37 @@ class Publishers {
   std::vector<std::thread> threads_;
 };
 
-// Slow readers: one message every 50 ms, a small receive buffer; the server closes them (4008)
-// once they fall too far behind, and when they notice they come back.
+// Slow readers: every topic, one message every 50 ms, a small receive buffer; the server closes
+// them (4008) once they fall too far behind, and when they notice they come back. They ping
+// every 5 s: silent, the 10 s heartbeat would close them (4009) long before their queue and the
+// kernel's buffers (megabytes) fill, as it did in the first soaks.
 class SlowReaders {
  public:
   SlowReaders(std::vector<std::uint16_t> ports, std::size_t count, std::size_t topics) {
+    std::vector<std::string> all;
+    for (std::size_t t = 0; t < topics; ++t) all.push_back(topic_name(t));
     for (std::size_t i = 0; i < count; ++i) {
-      threads_.emplace_back([this, port = ports[i % ports.size()], i, topics] {
+      threads_.emplace_back([this, port = ports[i % ports.size()], i, all] {
         WsConnectOptions options;
         options.receive_buffer_bytes = 4096;
         std::unique_ptr<WsClient> client;
+        auto pinged = Clock::now();
         while (!stop_) {
           try {
             if (!client) {
-              client =
-                  ConnectUser(port, "slow" + std::to_string(i), {topic_name(i % topics)}, options);
+              client = ConnectUser(port, "slow" + std::to_string(i), all, options);
+              pinged = Clock::now();
+            }
+            if (Clock::now() - pinged >= 5s) {
+              client->Send(R"({"type":"ping"})");
+              pinged = Clock::now();
             }
             const ReadResult r = client->Read(5s);
             if (r.kind == ReadResult::Kind::kMessage) {
               std::this_thread::sleep_for(50ms);
               continue;
             }
+            if (r.kind == ReadResult::Kind::kClosed && r.close_code == 4008) ++slow_closes_;
           } catch (const std::exception&) {
           }
           ++ends_;
@@ -268,10 +279,11 @@ class SlowReaders {
     for (auto& t : threads_) t.join();
   }
   std::uint64_t ends() const { return ends_.load(); }
+  std::uint64_t slow_closes() const { return slow_closes_.load(); }  // 4008s they read
 
  private:
   std::atomic<bool> stop_{false};
-  std::atomic<std::uint64_t> ends_{0};
+  std::atomic<std::uint64_t> ends_{0}, slow_closes_{0};
   std::vector<std::thread> threads_;
 };
 
@@ -315,6 +327,10 @@ int main() {
   }
   const std::vector<std::uint16_t> ports{a.port(), b.port()};
   Window window;
+  const auto slow_consumer_closes = [&] {
+    return ScrapeMetric(a.port(), "realtime_slow_consumer_closes_total") +
+           ScrapeMetric(b.port(), "realtime_slow_consumer_closes_total");
+  };
 
   // The maximum: readers only, publishers as fast as the nodes answer (batches of 50).
   if (rate <= 0) {
@@ -331,10 +347,13 @@ int main() {
     fast.stop();
     const double max_rate = static_cast<double>(delivered) / 10.0;
     rate = max_rate / 2;
-    std::cerr << "soak: maximum fan-out here " << static_cast<std::uint64_t>(max_rate)
-              << " deliveries/s (p99 " << p99 << " ms at full speed); running at half\n";
     std::this_thread::sleep_for(3s);  // let the calibration readers' closes settle
+    std::cerr << "soak: maximum fan-out here " << static_cast<std::uint64_t>(max_rate)
+              << " deliveries/s (p99 " << p99 << " ms at full speed, " << slow_consumer_closes()
+              << " readers closed as slow consumers); running at half\n";
   }
+  // The soak's own slow-consumer closes, not the calibration's.
+  const double closes_before = slow_consumer_closes();
 
   Readers ra(a.port(), "a-", topics, window), rb(b.port(), "b-", topics, window);
   Readers sa(a.port(), "silent-a-", topics, window), sb(b.port(), "silent-b-", topics, window);
@@ -407,10 +426,8 @@ int main() {
       csv << seconds << ',' << ra_mib << ',' << rb_mib << ',' << fa << ',' << fb << ',' << redis_mib
           << ',' << per_s << ',' << p50 << ',' << p99 << ',' << ra.lost() + rb.lost() << ','
           << ra.duplicates() + rb.duplicates() << ',' << publishers.failed() << ','
-          << ra.active() + rb.active() << ','
-          << ScrapeMetric(a.port(), "realtime_slow_consumer_closes_total") +
-                 ScrapeMetric(b.port(), "realtime_slow_consumer_closes_total")
-          << ',' << silent_seen_a + silent_seen_b << ',' << churned << std::endl;
+          << ra.active() + rb.active() << ',' << slow_consumer_closes() - closes_before << ','
+          << silent_seen_a + silent_seen_b << ',' << churned << std::endl;
       if (seconds >= warmup_minutes * 60) {
         xs.push_back(seconds), rss_a.push_back(ra_mib), rss_b.push_back(rb_mib);
         fds_a.push_back(static_cast<double>(fa)), fds_b.push_back(static_cast<double>(fb));
@@ -445,10 +462,14 @@ int main() {
         "readers dropped by the server: " +
             std::to_string(ra.unexpected_ends() + rb.unexpected_ends()) +
             (ra.failures().empty() ? "" : " (" + ra.failures().front() + ")"));
-  std::cerr << "  info  slow readers closed by the servers (4008): "
-            << ScrapeMetric(a.port(), "realtime_slow_consumer_closes_total") +
-                   ScrapeMetric(b.port(), "realtime_slow_consumer_closes_total")
-            << ", readers churned: " << churned << "\n";
+  // The churn the soak claims happened: slow readers closed (4008) and back, silent ones
+  // closed by the heartbeat.
+  const auto slow_closed = static_cast<std::uint64_t>(slow_consumer_closes() - closes_before);
+  check(slow_closed > 0,
+        "slow readers closed by the servers (4008): " + std::to_string(slow_closed) + " (" +
+            std::to_string(slow.slow_closes()) + " close frames read, " +
+            std::to_string(slow.ends()) + " reconnects)");
+  std::cerr << "  info  readers churned: " << churned << "\n";
   check(silent_seen_a + silent_seen_b > 0,
         "silent readers closed by the heartbeat: " + std::to_string(silent_seen_a + silent_seen_b));
   check(publishers.behind() == 0,
