@@ -1,5 +1,6 @@
 # The two commands of the README: `make run` and `make test`. Everything else is a convenience.
-.PHONY: run test deps deps-build build build-asan unit integration package format clean bench bench-plot
+.PHONY: run test deps deps-build build build-asan build-fuzz unit integration fault fuzz soak \
+	package format clean bench bench-plot
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
@@ -19,6 +20,12 @@ build-asan: deps
 	@cmake --preset asan >/dev/null
 	@cmake --build --preset asan -j $(JOBS)
 
+# The libFuzzer targets (clang, ASan + UBSan): tests/fuzz/README.md.
+FUZZ_TEST_SECONDS ?= 10
+build-fuzz: deps
+	@cmake --preset fuzz -DREALTIME_FUZZ_TEST_SECONDS=$(FUZZ_TEST_SECONDS) >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+
 # The server alone (no tests, no bench): the quickest first start.
 run: deps-build
 	@echo "make run: configuring (build/release)..."
@@ -28,11 +35,13 @@ run: deps-build
 	@cmake --build --preset release -j $(JOBS) --target nself-realtime
 	@scripts/run-dev $(PORT)
 
-# Every test (unit + integration) on the release build, then again under ASan + UBSan.
-test: build build-asan
+# Every test (unit, integration, fault, JS) on the release build, then again under ASan +
+# UBSan, then each fuzz target for FUZZ_TEST_SECONDS from its seeds (docs/development.md).
+test: build build-asan build-fuzz
 	ctest --preset release
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --preset asan
+	ctest --preset fuzz
 
 unit: build
 	ctest --preset release -L unit
@@ -45,6 +54,20 @@ package: deps
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS) --target nself-realtime
 	@cd build/release && cpack
+
+fault: build
+	ctest --preset release -L fault
+
+# Every fuzz target for FUZZ_SECONDS (default 300) each, one after the other; what they find
+# accumulates in build/fuzz/corpus.
+fuzz: build-fuzz
+	@scripts/fuzz-all
+
+# The soak (not part of `make test`): SOAK_MINUTES (default 30), then docs/perf/soak.png.
+soak: deps
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-soak
+	@scripts/soak
 
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps

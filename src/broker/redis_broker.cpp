@@ -43,6 +43,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
     subscribed_.clear();
     confirmed_.clear();
     unconfirmed_.clear();
+    resubscribing_.clear();
     set_health(subscriber_up_, false, "subscriber");
   });
 }
@@ -98,8 +99,11 @@ void RedisBroker::set_health(std::atomic<bool>& flag, bool value, std::string_vi
 
 void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback done) {
   net::post(io_, [this, events = std::move(events), done = std::move(done)]() mutable {
-    // A Redis that stops reading must not grow our memory without bound: refuse instead.
-    const bool accepting = commands_.ready() && commands_.backlog_bytes() < max_backlog_bytes;
+    // A Redis that stops reading must not grow our memory without bound: refuse instead. And
+    // refuse while this node could not deliver to its own subscribers (a connection down, the
+    // probe lost, topics not yet resubscribed after a reconnect): a 202 would reach nobody here.
+    const bool accepting = healthy() && resubscribing_.empty() && commands_.ready() &&
+                           commands_.backlog_bytes() < max_backlog_bytes;
     if (!accepting || events.empty()) {
       if (done) done(accepting ? PublishStatus::ok : PublishStatus::unavailable);
       return;
@@ -169,6 +173,7 @@ void RedisBroker::sync_topic(const std::string& topic) {
     subscriber_.push_command({"UNSUBSCRIBE", channel_of(topic)});
     subscribed_.erase(topic);
     confirmed_.erase(topic);
+    resubscribing_.erase(topic);
     waiters_.erase(topic);  // their sessions left
   }
 }
@@ -177,6 +182,7 @@ void RedisBroker::on_subscriber_ready() {
   subscribed_.clear();
   confirmed_.clear();
   unconfirmed_.clear();
+  resubscribing_.clear();
   probe_seen_ = probe_sent_;  // the probe clock restarts with the connection
   probe_sent_at_ = std::chrono::steady_clock::now();
   subscriber_.push_command({"SUBSCRIBE", probe_channel_, control_channel_});
@@ -187,6 +193,7 @@ void RedisBroker::on_subscriber_ready() {
     for (std::size_t j = i; j < std::min(topics.size(), i + resubscribe_chunk); ++j) {
       channels.push_back(channel_of(topics[j]));
       subscribed_.insert(topics[j]);
+      resubscribing_.insert(topics[j]);
       ++unconfirmed_[topics[j]];
     }
     for (const auto& c : channels) args.push_back(c);
@@ -215,6 +222,7 @@ void RedisBroker::on_push(const redisReply& push) {
     if (pending != unconfirmed_.end()) unconfirmed_.erase(pending);
     if (!subscribed_.contains(topic)) return;  // unsubscribed meanwhile
     confirmed_.insert(topic);
+    resubscribing_.erase(topic);
     if (auto it = waiters_.find(topic); it != waiters_.end()) {
       auto ready = std::move(it->second);
       waiters_.erase(it);

@@ -94,6 +94,7 @@ class RedisBroker final : public Broker {
   std::unordered_set<std::string> subscribed_;        // SUBSCRIBE sent on the current connection
   std::unordered_set<std::string> confirmed_;         // and Redis confirmed it
   std::unordered_map<std::string, int> unconfirmed_;  // SUBSCRIBEs sent, confirmations due
+  std::unordered_set<std::string> resubscribing_;     // after a reconnect, not confirmed yet
   std::unordered_map<std::string, std::vector<std::function<void()>>> waiters_;
   std::shared_ptr<FrameBatch> pending_;  // messages of this loop turn, delivered together
   std::uint64_t probe_sent_ = 0;         // sequence of the last probe published

@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include "protocol/frame.hpp"
+#include "protocol/json_numbers.hpp"
 #include "protocol/topic.hpp"
 
 namespace json = boost::json;
@@ -67,6 +68,10 @@ std::optional<RedisMessage> decode_redis_payload(std::string_view topic, std::st
   out.event.topic = std::string(topic);
   out.event.event = std::string(event->get_string());
   const json::value* data = obj->if_contains("data");
+  if (data != nullptr && !numbers_finite(*data)) {
+    error = "\"data\" holds a number beyond the range of a double";
+    return std::nullopt;
+  }
   out.event.data = data != nullptr ? json::serialize(*data) : "null";
   if (const json::value* ts = obj->if_contains("ts")) {
     if (!ts->is_int64() || ts->get_int64() < 0) {

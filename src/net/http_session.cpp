@@ -12,6 +12,7 @@
 #include "net/socketio_gateway.hpp"
 #include "net/ws_session.hpp"
 #include "protocol/frame.hpp"
+#include "server/request_framing.hpp"
 #include "server/server_context.hpp"
 
 namespace beast = boost::beast;
@@ -87,6 +88,12 @@ void HttpSession::on_read(beast::error_code ec, std::size_t) {
     request.headers.emplace_back(lower(field.name_string()), std::string(field.value()));
   }
   request.from_loopback = from_loopback_;
+  if (auto why = ambiguous_framing(request)) {
+    // Closing is the point: what follows on the connection must not be read as a request.
+    ctx.metrics->count_error(ErrorCode::bad_request);
+    return write({400, "application/json", encode_http_error(ErrorCode::bad_request, *why), {}},
+                 false);
+  }
 
   if (beast::websocket::is_upgrade(req) && HttpApi::is_connect_path(request.target)) {
     return upgrade(std::move(request));

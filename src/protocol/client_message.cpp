@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "protocol/json_numbers.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/topic.hpp"
 
@@ -36,7 +37,7 @@ ClientMessageResult parse_client_message(std::string_view text) {
     if (id->is_string()) {
       if (id->get_string().size() > 128) return bad("\"id\" must be at most 128 bytes");
       msg.id = json::serialize(*id);
-    } else if (id->is_number()) {
+    } else if (id->is_number() && numbers_finite(*id)) {
       msg.id = json::serialize(*id);
     } else {
       return bad("\"id\" must be a string or a number");
@@ -74,6 +75,9 @@ ClientMessageResult parse_client_message(std::string_view text) {
     }
     msg.event = std::string(*event);
     const json::value* data = obj->if_contains("data");
+    if (data != nullptr && !numbers_finite(*data)) {
+      return bad("\"data\" holds a number beyond the range of a double", msg.id);
+    }
     msg.data = data != nullptr ? json::serialize(*data) : "null";
   } else if (*type == "presence") {
     msg.type = ClientMessageType::presence;

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "protocol/json_numbers.hpp"
 #include "protocol/topic.hpp"
 
 namespace json = boost::json;
@@ -47,6 +48,9 @@ std::variant<PublishedEvent, PublishRequestError> parse_message(const json::valu
   out.topic = std::string(topic->get_string());
   out.event = std::string(event->get_string());
   const json::value* data = obj->if_contains("data");
+  if (data != nullptr && !numbers_finite(*data)) {
+    return bad(where + "data holds a number beyond the range of a double");
+  }
   out.data = data != nullptr ? json::serialize(*data) : "null";
   if (out.topic.size() + out.event.size() + out.data.size() > limits.max_message_bytes) {
     return PublishRequestError{ErrorCode::message_too_large,

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "config/config.hpp"
+#include "util/url_mask.hpp"
 
 namespace realtime {
 namespace {
@@ -42,10 +43,12 @@ std::string RedisEndpoint::display() const {
 }
 
 RedisEndpoint parse_redis_url(std::string_view name, std::string_view text) {
-  const std::string where = std::string(name) + "=\"" + std::string(text) + "\"";
+  // Error messages name the URL, never its password: they go to logs.
+  const std::string where = std::string(name) + "=\"" + mask_url_password(text) + "\"";
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) {
-    throw ConfigError(where +
+    // Not quoted: where its password is in text that is not a URL, nobody can tell.
+    throw ConfigError(std::string(name) +
                       " is not a URL: expected redis://[user:pass@]host:port/db, rediss://… or "
                       "unix:///path");
   }
@@ -60,8 +63,15 @@ RedisEndpoint parse_redis_url(std::string_view name, std::string_view text) {
     }
     ep.host = url.host_address();  // IPv6 without brackets: what the resolver wants
     if (url.has_port()) {
-      if (url.port_number() == 0) throw ConfigError(where + ": port must be 1-65535");
-      ep.port = url.port_number();
+      // Not url.port_number(): Boost 1.81 wraps it modulo 65536 (99999 became 34463).
+      const std::string_view digits = url.port();
+      unsigned port = 0;
+      const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+      if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+          port == 0 || port > 65535) {
+        throw ConfigError(where + ": port must be 1-65535");
+      }
+      ep.port = static_cast<std::uint16_t>(port);
     }
     std::string path = url.path();
     if (!path.empty() && path != "/") ep.db = parse_db(name, std::string_view(path).substr(1));
@@ -78,6 +88,9 @@ RedisEndpoint parse_redis_url(std::string_view name, std::string_view text) {
     ep.username = url.user();
     ep.password = url.password();  // redis://:pass@host: the default user
   }
+  // Boost.URL 1.81 reads past the end of an empty query followed by a fragment ("?#") when
+  // iterating its parameters (boostorg/url#864); an empty query has none anyway.
+  if (url.encoded_query().empty()) return ep;
   for (auto param : url.params()) {
     if (param.key == "db") {
       ep.db = parse_db(name, param.value);

@@ -4,23 +4,13 @@
 
 #include <stdexcept>
 
+#include "util/url_mask.hpp"
+
 namespace realtime::storage {
 namespace {
 
 constexpr std::string_view accepted =
     "expected postgres://USER:PASSWORD@HOST:PORT/DB[?sslmode=...], sqlite:PATH or none";
-
-// Replaces the value of every `password=` query parameter with ****.
-std::string mask_password_params(std::string url) {
-  for (std::size_t at = url.find("password="); at != std::string::npos;
-       at = url.find("password=", at + 1)) {
-    if (at > 0 && url[at - 1] != '?' && url[at - 1] != '&') continue;
-    const std::size_t begin = at + 9;
-    const std::size_t end = url.find('&', begin);
-    url.replace(begin, (end == std::string::npos ? url.size() : end) - begin, "****");
-  }
-  return url;
-}
 
 }  // namespace
 
@@ -41,21 +31,7 @@ std::string DatabaseUrl::describe() const {
   if (kind == DatabaseKind::sqlite) {
     return "sqlite:" + target + (defaulted ? " (default: DATABASE_URL is not set)" : "");
   }
-  std::string url = target;
-  const std::size_t scheme_end = url.find("://");
-  if (scheme_end != std::string::npos) {
-    const std::size_t host_begin = scheme_end + 3;
-    const std::size_t path = url.find_first_of("/?", host_begin);
-    const std::size_t authority_end = path == std::string::npos ? url.size() : path;
-    const std::size_t at = url.rfind('@', authority_end);
-    if (at != std::string::npos && at >= host_begin) {
-      const std::size_t colon = url.find(':', host_begin);
-      if (colon != std::string::npos && colon < at) {
-        url.replace(colon + 1, at - colon - 1, "****");
-      }
-    }
-  }
-  return mask_password_params(std::move(url));
+  return mask_url_password(target);
 }
 
 DatabaseUrl parse_database_url(std::string_view value) {

@@ -4,6 +4,7 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "protocol/json_numbers.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/socketio/replies.hpp"
 #include "protocol/topic.hpp"
@@ -95,6 +96,9 @@ EventOutcome generic_publish(const SioPacket& event) {
   c.message.topic = std::string(*topic);
   c.message.event = std::string(*name);
   const json::value* data = obj->if_contains("data");
+  if (data != nullptr && !numbers_finite(*data)) {
+    return req.bad("\"data\" holds a number beyond the range of a double");
+  }
   c.message.data = data != nullptr ? json::serialize(*data) : "null";
   return c;
 }
@@ -242,7 +246,8 @@ EventOutcome nchat_ping(const SioPacket& event) {
   if (!event.ack_id) return Ignored{"ping without an ack"};
   const json::object* obj = object_arg(event);
   const json::value* ts = obj != nullptr ? obj->if_contains("timestamp") : nullptr;
-  return Send{reply_ping(*event.ack_id, ts != nullptr ? json::serialize(*ts) : "null")};
+  const bool echo = ts != nullptr && numbers_finite(*ts);  // `Infinity` is not JSON
+  return Send{reply_ping(*event.ack_id, echo ? json::serialize(*ts) : "null")};
 }
 
 EventOutcome unknown(const SioPacket& event, const DialectOptions& options) {

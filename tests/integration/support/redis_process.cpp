@@ -140,6 +140,22 @@ void RedisProcess::Kill() {
   unlink(socket_path_.c_str());
 }
 
+void RedisProcess::Shutdown() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  unlink(socket_path_.c_str());
+}
+
+void RedisProcess::Freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void RedisProcess::Thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 std::string RedisProcess::Command(const std::vector<std::string>& args) const {
   timeval timeout{5, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);

@@ -34,6 +34,11 @@ class RedisProcess {
   void Start();
   // SIGKILL: no goodbye to the clients, like a crash or a network cut.
   void Kill();
+  // SIGTERM, waited for: Redis' own orderly shutdown (clients see their connections close).
+  void Shutdown();
+  // SIGSTOP / SIGCONT: frozen, its sockets open and silent (a hung host, a long GC-like pause).
+  void Freeze();
+  void Thaw();
 
   // Runs a command (blocking, hiredis) and returns the reply as text: strings and status as
   // is, integers as digits, nil as "(nil)", arrays as their elements joined by '\n'. Throws on

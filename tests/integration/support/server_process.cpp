@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,7 +69,7 @@ ServerProcess::Env ServerProcess::ProductionEnv() {
            R"({"type":"HS256","key":"integration-tests-hs256-secret-0123456789"})"}};
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> args, Env env) {
+ServerProcess::ServerProcess(std::vector<std::string> args, Env env, std::uint64_t max_open_files) {
   std::vector<std::string> argv_strings = {REALTIME_SERVER_BINARY, "--host", "127.0.0.1", "--port",
                                            "0"};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
@@ -98,6 +99,10 @@ ServerProcess::ServerProcess(std::vector<std::string> args, Env env) {
     // Client sockets of the test process must not leak into the server.
     syscall(SYS_close_range, 3u, ~0u, 0u);
     if (chdir(dir) != 0) _exit(126);
+    if (max_open_files > 0) {
+      const rlimit limit{max_open_files, max_open_files};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(125);
+    }
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }

@@ -30,7 +30,10 @@ class ServerProcess {
   // PORT, PLUGIN_INTERNAL_SECRET, DATABASE_URL) has been removed. Each server runs in a fresh
   // temporary working directory (removed with it), so its default SQLite file ./realtime.db
   // lands there and never in the caller's directory.
-  explicit ServerProcess(std::vector<std::string> args, Env env = {});
+  // `max_open_files`, when not 0, is the server's RLIMIT_NOFILE (set before exec), for tests of
+  // running out of file descriptors.
+  explicit ServerProcess(std::vector<std::string> args, Env env = {},
+                         std::uint64_t max_open_files = 0);
   ~ServerProcess();
 
   ServerProcess(const ServerProcess&) = delete;

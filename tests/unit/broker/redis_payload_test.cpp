@@ -60,6 +60,8 @@ TEST(RedisPayloadTest, MalformedPayloadsSayWhy) {
   EXPECT_THAT(error_of("t", R"({"event":"e","ts":-1})"), HasSubstr("ts"));
   EXPECT_THAT(error_of("t", R"({"event":"e","ts":1.5})"), HasSubstr("ts"));
   EXPECT_THAT(error_of("t", R"({"event":"e","exclude":1})"), HasSubstr("exclude"));
+  // Relayed, infinity would be `Infinity`, which no subscriber can parse.
+  EXPECT_THAT(error_of("t", R"({"event":"e","data":{"a":[1e999]}})"), HasSubstr("data"));
 }
 
 }  // namespace

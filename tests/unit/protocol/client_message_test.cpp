@@ -407,5 +407,18 @@ TEST(ClientMessageTest, SubscribingToTheEventsTopicIsARulesMatter) {
   EXPECT_EQ(accepted(subscribe_to("realtime.events")).topic, "realtime.events");
 }
 
+// Found by client_message_fuzz: an id of 11e309 parsed as infinity and was echoed as
+// `"id":Infinity`, which is not JSON; data with such a number would reach every subscriber.
+TEST(ClientMessageTest, NumbersBeyondADoubleAreRefused) {
+  const ClientMessageError id =
+      rejected(R"({"type":"subscribe","topic":"channel:42","id":11e309})");
+  EXPECT_EQ(id.id, "");
+  EXPECT_THAT(id.message, HasSubstr("id"));
+  const ClientMessageError data =
+      rejected(R"({"type":"publish","topic":"t","event":"e","data":{"x":-1e400},"id":3})");
+  EXPECT_EQ(data.id, "3");
+  EXPECT_THAT(data.message, HasSubstr("data"));
+}
+
 }  // namespace
 }  // namespace realtime

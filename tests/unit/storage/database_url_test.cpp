@@ -80,6 +80,24 @@ TEST(DatabaseUrlTest, DescribeMasksThePassword) {
   EXPECT_THAT(param, HasSubstr("password=****&sslmode=require"));
 }
 
+// Found by database_url_fuzz: describe() ended the userinfo at the first '?', while libpq reads
+// "e:hunter2t?ster2" as the password (user "alic").
+TEST(DatabaseUrlTest, DescribeMasksAPasswordHoldingAQuestionMark) {
+  const std::string shown =
+      parse_database_url("postgres://alic:e:hunter2t?ster2@db:5432/chat?sslmode=verify-full")
+          .describe();
+  EXPECT_THAT(shown, Not(HasSubstr("hunter2")));
+  EXPECT_EQ(shown, "postgres://alic:****@db:5432/chat?sslmode=verify-full");
+}
+
+// libpq decodes parameter names too: pass%77ord is password.
+TEST(DatabaseUrlTest, DescribeMasksAPercentEncodedPasswordParameter) {
+  const std::string shown =
+      parse_database_url("postgresql://db/chat?pass%77ord=hunter2&sslmode=require").describe();
+  EXPECT_THAT(shown, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(shown, HasSubstr("pass%77ord=****&sslmode=require"));
+}
+
 TEST(DatabaseUrlTest, DescribeLeavesAUserWithoutPasswordAlone) {
   EXPECT_EQ(parse_database_url("postgres://alice@db/chat").describe(), "postgres://alice@db/chat");
 }

@@ -127,6 +127,8 @@ TEST(SocketIoDialectTest, PublishRefusals) {
            R"(21["publish",{"topic":"t","event":"bad event"}])",
            R"(21["publish",{"topic":"t","event":7}])",
            R"(21["publish",{"topic":"realtime.events","event":"e"}])",
+           // 1e400 parses as infinity and would be relayed as `Infinity`, which is not JSON.
+           R"(21["publish",{"topic":"t","event":"e","data":{"x":[1e400]}}])",
        }) {
     const json::value body = ack_arg(sent(packet));
     EXPECT_EQ(body.at("ok").as_bool(), false) << packet;
@@ -347,6 +349,7 @@ TEST(SocketIoDialectTest, PingEchoesTheTimestamp) {
   EXPECT_EQ(sent(R"(29["ping",{"timestamp":1764419696789}])"),
             R"(439[{"timestamp":1764419696789}])");
   EXPECT_EQ(sent(R"(29["ping"])"), R"(439[{"timestamp":null}])");
+  EXPECT_EQ(sent(R"(29["ping",{"timestamp":-1e999}])"), R"(439[{"timestamp":null}])");
   EXPECT_TRUE(ignored(R"(2["ping",{"timestamp":1}])"));
 }
 

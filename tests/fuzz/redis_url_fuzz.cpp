@@ -1,0 +1,113 @@
+// libFuzzer target: REALTIME_REDIS_URL. Checks the accepted endpoint's fields, that display()
+// (what logs print) and the refusals' messages never show the password, and that an endpoint
+// with a plain host or path parses back from its display() to itself.
+#include <boost/url/parse.hpp>
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "fuzz_support.hpp"
+#include "redis/redis_endpoint.hpp"
+
+using namespace realtime;
+
+namespace {
+
+std::size_t occurrences(std::string_view text, std::string_view part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// The password a URL spells out literally (as userinfo or ?password=), when it can be told.
+std::string literal_password(std::string_view text) {
+  auto parsed = boost::urls::parse_uri(text);
+  if (!parsed) {
+    // Not a URL, but maybe someone's attempt at one: scheme://user:PASSWORD@host.
+    const auto scheme = text.find("://");
+    const auto at = text.rfind('@');
+    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) return {};
+    const auto colon = text.find(':', scheme + 3);
+    if (colon == std::string_view::npos || colon > at) return {};
+    return std::string(text.substr(colon + 1, at - colon - 1));
+  }
+  std::string password = parsed->has_password() ? std::string(parsed->password()) : "";
+  if (parsed->encoded_query().empty()) return password;  // Boost.URL 1.81 and "?#": see the parser
+  for (auto param : parsed->params()) {
+    if (param.key == "password") password = param.value;
+  }
+  return password;
+}
+
+// The message without the fixed help it quotes ("expected redis://[user:pass@]host:port/db…"):
+// the fuzzer learns those strings and offers them as passwords.
+std::string without_help(std::string_view message) {
+  std::string out(message);
+  for (std::string_view help :
+       {"expected redis://[user:pass@]host:port/db, rediss://… or unix:///path", "://host:port",
+        "unix:///path/to/redis.sock"}) {
+    for (auto at = out.find(help); at != std::string::npos; at = out.find(help)) {
+      out.erase(at, help.size());
+    }
+  }
+  return out;
+}
+
+bool plain(std::string_view s, std::string_view extra) {
+  return std::all_of(s.begin(), s.end(), [&](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '-' || extra.find(c) != std::string_view::npos;
+  });
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = fuzz::as_text(data, size);
+  // Only a password whose text appears once (no escapes) can be looked for.
+  const std::string password = literal_password(text);
+  // (Not one holding the mask's '*': the user's last bytes, ':' and **** could spell it.)
+  const bool findable = password.size() >= 6 && text.find('%') == std::string_view::npos &&
+                        occurrences(text, password) == 1 && password.find('*') == std::string::npos;
+  RedisEndpoint ep;
+  try {
+    ep = parse_redis_url("REALTIME_REDIS_URL", text);
+  } catch (const ConfigError& e) {
+    const std::string_view message = e.what();
+    FUZZ_CHECK(message.starts_with("REALTIME_REDIS_URL"));
+    if (findable) FUZZ_CHECK(without_help(message).find(password) == std::string::npos);
+    return 0;
+  }
+  FUZZ_CHECK(ep.db >= 0 && ep.db <= 15);
+  // The port is the one the URL names (a unix socket has none: parse_redis_url ignores the host
+  // and port of a unix:// URL).
+  if (auto url = boost::urls::parse_uri(text);
+      url && url->has_port() && !url->port().empty() &&
+      ep.transport != RedisEndpoint::Transport::unix_socket) {
+    const std::string_view digits = url->port();
+    std::uint64_t named = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), named);
+    FUZZ_CHECK(ec == std::errc() && named == ep.port);
+  }
+  const std::string shown = ep.display();
+  if (findable) FUZZ_CHECK(shown.find(password) == std::string::npos);
+  if (ep.transport == RedisEndpoint::Transport::unix_socket) {
+    FUZZ_CHECK(!ep.path.empty() && ep.path.front() == '/');
+  } else {
+    FUZZ_CHECK(!ep.host.empty() && ep.port != 0);
+  }
+
+  // display() is a URL again when there is nothing to mask or escape.
+  if (!ep.password.empty() || !ep.username.empty() || !plain(ep.host, "") ||
+      !plain(ep.path, "/_")) {
+    return 0;
+  }
+  const RedisEndpoint back = parse_redis_url("display", shown);
+  FUZZ_CHECK(back.transport == ep.transport && back.host == ep.host && back.port == ep.port);
+  FUZZ_CHECK(back.path == ep.path && back.db == ep.db);
+  return 0;
+}
