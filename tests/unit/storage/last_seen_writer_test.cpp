@@ -191,7 +191,8 @@ TEST_F(LastSeenWriterTest, DatabaseDownAtStartKeepsRowsAndWritesThemWhenItReturn
 
   with_db([](auto& s) { return s.down = false; });
   ASSERT_TRUE(wait_until([&] { return stored() == 50; }));
-  EXPECT_TRUE(wait_until([&] { return stats.up && stats.pending == 0; }));
+  // The writer counts a batch after the database took it: wait for the count, not only the rows.
+  EXPECT_TRUE(wait_until([&] { return stats.up && stats.pending == 0 && stats.written == 50; }));
   EXPECT_EQ(stats.written.load(), 50u);
   EXPECT_EQ(stats.dropped.load(), 0u);
 }
