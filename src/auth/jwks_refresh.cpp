@@ -6,14 +6,10 @@
 #include <ctime>
 #include <string>
 
+#include "util/http_text.hpp"
+
 namespace realtime {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -34,12 +30,12 @@ void for_each_directive(std::string_view header, F&& f) {
       if (header[end] == '"') quoted = !quoted;
       ++end;
     }
-    std::string_view item = trim(header.substr(pos, end - pos));
+    std::string_view item = trim_ows(header.substr(pos, end - pos));
     pos = end + 1;
     if (item.empty()) continue;
     const auto eq = item.find('=');
-    std::string_view name = trim(item.substr(0, eq));
-    std::string_view value = eq == item.npos ? std::string_view{} : trim(item.substr(eq + 1));
+    std::string_view name = trim_ows(item.substr(0, eq));
+    std::string_view value = eq == item.npos ? std::string_view{} : trim_ows(item.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
@@ -81,7 +77,7 @@ bool cache_control_no_cache(std::string_view header) {
 }
 
 std::optional<std::int64_t> parse_http_date(std::string_view text) {
-  text = trim(text);
+  text = trim_ows(text);
   if (text.empty() || text.size() > 64) return std::nullopt;
   const std::string s(text);
   // strptime reads names in the C locale, which the server never changes.
@@ -103,7 +99,7 @@ std::chrono::seconds jwks_fresh_for(std::string_view cache_control, std::string_
   };
   if (auto max_age = cache_control_max_age(cache_control)) return clamp(*max_age);
   if (cache_control_no_cache(cache_control)) return limits.min;
-  if (!trim(expires).empty()) {
+  if (!trim_ows(expires).empty()) {
     const auto at = parse_http_date(expires);
     if (!at) return limits.min;
     // Against the server's own clock when it says what that is: ours may be off.

@@ -2,17 +2,13 @@
 
 #include <cctype>
 
+#include "util/http_text.hpp"
+
 namespace realtime {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_chunked(std::string_view value) {
-  value = trim(value);
+  value = trim_ows(value);
   constexpr std::string_view chunked = "chunked";
   if (value.size() != chunked.size()) return false;
   for (std::size_t i = 0; i < value.size(); ++i) {
