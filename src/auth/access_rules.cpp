@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "broker/history_types.hpp"
 #include "config/config.hpp"
 
 namespace json = boost::json;
@@ -205,15 +206,18 @@ const AccessRules::ActionRule& AccessRules::Rule::action(TopicAction a) const {
   return presence;
 }
 
-bool AccessRules::matches(std::string_view pattern, std::string_view topic,
-                          std::string_view user_id, CheckParams* captures) {
+namespace {
+
+// `any_user`: {user_id} matches any one segment, as for a question about the topic itself.
+bool match_pattern(std::string_view pattern, std::string_view topic, std::string_view user_id,
+                   bool any_user, CheckParams* captures) {
   const auto p = segments(pattern);
   const auto t = segments(topic);
   for (std::size_t i = 0; i < p.size(); ++i) {
     if (p[i] == "**") return t.size() > i;  // one or more segments left
     if (i >= t.size()) return false;
     if (p[i] == "{user_id}") {
-      if (user_id.empty() || t[i] != user_id) return false;
+      if (any_user ? t[i].empty() : (user_id.empty() || t[i] != user_id)) return false;
     } else if (is_capture(p[i])) {
       if (t[i].empty()) return false;
       if (captures != nullptr) captures->emplace_back(p[i].substr(1, p[i].size() - 2), t[i]);
@@ -222,6 +226,65 @@ bool AccessRules::matches(std::string_view pattern, std::string_view topic,
     }
   }
   return p.size() == t.size();
+}
+
+std::size_t history_number(const json::value& v, const std::string& where, std::string_view key,
+                           std::uint64_t low, std::uint64_t high) {
+  const auto n = v.is_int64() && v.get_int64() >= 0 ? std::optional<std::uint64_t>(v.get_int64())
+                 : v.is_uint64()                  ? std::optional<std::uint64_t>(v.get_uint64())
+                                                  : std::nullopt;
+  if (!n || *n < low || *n > high) {
+    throw ConfigError(where + ": history \"" + std::string(key) + "\" must be an integer " +
+                      std::to_string(low) + "-" + std::to_string(high));
+  }
+  return static_cast<std::size_t>(*n);
+}
+
+AccessRules::HistorySpec parse_history(const json::value& value, const std::string& where) {
+  AccessRules::HistorySpec spec;
+  if (value.is_bool() && !value.get_bool()) {
+    spec.size = 0;
+    return spec;
+  }
+  const json::object* obj = value.if_object();
+  if (obj == nullptr) {
+    throw ConfigError(where + ": \"history\" must be {\"size\": events, \"ttl\": seconds, "
+                              "\"bytes\": bytes} or false");
+  }
+  for (const auto& [key, v] : *obj) {
+    if (key == "size") {
+      spec.size = history_number(v, where, key, 0, max_history_size);
+    } else if (key == "ttl") {
+      spec.ttl = std::chrono::seconds(history_number(v, where, key, 1, max_history_ttl_seconds));
+    } else if (key == "bytes") {
+      spec.bytes = history_number(v, where, key, min_history_bytes, max_history_bytes);
+    } else {
+      throw ConfigError(where + ": unknown history key \"" + std::string(key) +
+                        "\" (expected size, ttl, bytes)");
+    }
+  }
+  return spec;
+}
+
+}  // namespace
+
+bool AccessRules::matches(std::string_view pattern, std::string_view topic,
+                          std::string_view user_id, CheckParams* captures) {
+  return match_pattern(pattern, topic, user_id, false, captures);
+}
+
+const AccessRules::Rule* AccessRules::rule_for(std::string_view topic) const {
+  for (const auto& rule : rules_) {
+    if (match_pattern(rule.match, topic, {}, true, nullptr)) return &rule;
+  }
+  return nullptr;
+}
+
+bool AccessRules::any_history() const {
+  for (const auto& rule : rules_) {
+    if (rule.history && rule.history->size.value_or(0) > 0) return true;
+  }
+  return false;
 }
 
 AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
@@ -262,6 +325,10 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
     rule.captures = validate_pattern(rule.match, where);
     for (const auto& [key, value] : *r) {
       if (key == "match") continue;
+      if (key == "history") {
+        rule.history = parse_history(value, where);
+        continue;
+      }
       ActionRule* action = nullptr;
       if (key == "subscribe")
         action = &rule.subscribe;
@@ -273,7 +340,7 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
         action = &rule.presence;
       else {
         throw ConfigError(where + ": unknown key \"" + std::string(key) +
-                          "\" (expected match, subscribe, publish, typing, presence)");
+                          "\" (expected match, subscribe, publish, typing, presence, history)");
       }
       *action = parse_action(value, where, key);
       if (action->check.empty()) continue;

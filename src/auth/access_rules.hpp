@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,10 +50,18 @@ class AccessRules {
     bool any_role = false;  // {"check": ...} without "roles"
     std::string check;      // empty: roles alone decide
   };
+  // A rule's "history": {"size", "ttl", "bytes"}; an unset field takes the REALTIME_HISTORY_*
+  // default, and `false` (or size 0) keeps none.
+  struct HistorySpec {
+    std::optional<std::size_t> size;
+    std::optional<std::chrono::seconds> ttl;
+    std::optional<std::size_t> bytes;
+  };
   struct Rule {
     std::string match;
     std::vector<std::string> captures;  // the {name} segments, in order
     ActionRule subscribe, publish, typing, presence;
+    std::optional<HistorySpec> history;  // unset: the defaults
     const ActionRule& action(TopicAction a) const;
   };
 
@@ -61,6 +71,9 @@ class AccessRules {
   static AccessRules defaults();
 
   AccessDecision decide(TopicAction action, std::string_view topic, const Subject& subject) const;
+  // The first rule matching `topic` whoever asks ({user_id} matches any id); null when none.
+  const Rule* rule_for(std::string_view topic) const;
+  bool any_history() const;  // a rule says "history" with a size
   // True only when the rules allow without a check.
   bool allowed(TopicAction action, std::string_view topic, const Subject& subject) const {
     return decide(action, topic, subject).kind == AccessDecision::Kind::allow;

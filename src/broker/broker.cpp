@@ -4,8 +4,8 @@
 
 namespace realtime {
 
-TopicFrame make_topic_frame(const PublishedEvent& e, std::int64_t ts_ms) {
-  EventFrame encoded = encode_event_frame(e.topic, e.event, e.data, ts_ms);
+TopicFrame make_topic_frame(const PublishedEvent& e, std::int64_t ts_ms, std::uint64_t offset) {
+  EventFrame encoded = encode_event_frame(e.topic, e.event, e.data, ts_ms, offset);
   TopicFrame out;
   out.topic = e.topic;
   out.frame = std::move(encoded.wire);
@@ -13,6 +13,7 @@ TopicFrame make_topic_frame(const PublishedEvent& e, std::int64_t ts_ms) {
   out.event = encoded.event;
   out.data = encoded.data;
   out.ts = ts_ms;
+  out.offset = offset;
   out.earlier_rooms = e.earlier_rooms;
   return out;
 }

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "broker/history_types.hpp"
 #include "broker/user_command.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/publish_request.hpp"
@@ -52,13 +53,27 @@ struct TopicFrame {
   std::string_view event;
   std::string_view data;
   std::int64_t ts = 0;
+  // Its place in the topic's history (1, 2, ...); 0 when the topic keeps none.
+  std::uint64_t offset = 0;
   std::shared_ptr<const std::vector<std::string>> earlier_rooms;  // see PublishedEvent
   LazyFrame socketio;  // the Socket.IO frame (WebSocket header + Engine.IO text)
 };
 
 // `event` as it reaches this node's subscribers, encoded for v1.
-TopicFrame make_topic_frame(const PublishedEvent& event, std::int64_t ts_ms);
+TopicFrame make_topic_frame(const PublishedEvent& event, std::int64_t ts_ms,
+                            std::uint64_t offset = 0);
 using FrameBatch = std::vector<TopicFrame>;
+
+// A topic's stream as an engine read it: where it stands, and the events asked for.
+struct HistoryResult {
+  bool ok = false;  // false: the engine could not answer (Redis down) or keeps no history
+  std::string epoch;
+  std::uint64_t offset = 0;  // the topic's last event; 0 when it has had none
+  // The oldest offset still kept (offset + 1 when none is): the events before it are gone.
+  std::uint64_t first_kept = 1;
+  // Oldest first, with their offsets, as v1 event frames.
+  std::shared_ptr<FrameBatch> events = std::make_shared<FrameBatch>();
+};
 
 // Something that hands frames to local subscribers: a Shard. deliver() is called from any thread.
 // A broker's targets are indexed by shard number.
@@ -108,6 +123,14 @@ class Broker {
   virtual std::optional<DependencyHealth> dependency() const { return std::nullopt; }
   // Topics with at least one subscriber on this node.
   virtual std::size_t topic_count() const = 0;
+
+  // Where `topic`'s stream stands and the events after `request.since` (docs/protocol.md,
+  // "History and recovery"). `done` runs once, on any thread. An engine without history
+  // answers not ok.
+  virtual void read_history(std::string_view topic, const HistoryLimits& limits,
+                            HistoryRequest request, std::function<void(HistoryResult)> done) {
+    done(HistoryResult{});
+  }
 };
 
 // Encodes each event into the frame every subscriber receives: once per publish per node.

@@ -4,6 +4,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "broker/history.hpp"
+#include "broker/redis_history_script.hpp"
 #include "broker/redis_payload.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
@@ -19,6 +21,36 @@ namespace {
 constexpr std::size_t resubscribe_chunk = 500;
 // Unsent commands above which publishes get 503.
 constexpr std::size_t max_backlog_bytes = 64 * 1024 * 1024;
+
+// The read script's {epoch, offset, first kept, {payload...}}; not ok when it failed.
+HistoryResult parse_history_reply(const std::string& topic, const redisReply* reply) {
+  HistoryResult out;
+  if (reply == nullptr || reply_is_error(*reply) || reply_size(*reply) != 4) {
+    if (reply != nullptr && reply_is_error(*reply)) {
+      spdlog::warn("redis: history read of {} failed: {}", topic, reply_string(*reply));
+    }
+    return out;
+  }
+  out.epoch = std::string(reply_string(reply_at(*reply, 0)));
+  out.offset = static_cast<std::uint64_t>(reply_integer(reply_at(*reply, 1)));
+  out.first_kept = static_cast<std::uint64_t>(reply_integer(reply_at(*reply, 2)));
+  const redisReply& payloads = reply_at(*reply, 3);
+  out.events->reserve(reply_size(payloads));
+  for (std::size_t i = 0; i < reply_size(payloads); ++i) {
+    std::string error;
+    auto message = decode_redis_payload(topic, reply_string(reply_at(payloads, i)), error);
+    if (!message || message->offset == 0) {
+      // Only our script writes the stream; a foreign entry is a gap the client must not miss.
+      spdlog::warn("redis: history of {} holds a malformed entry: {}", topic, error);
+      out.first_kept = out.offset + 1;
+      out.events->clear();
+      break;
+    }
+    out.events->push_back(make_topic_frame(message->event, message->ts_ms, message->offset));
+  }
+  out.ok = true;
+  return out;
+}
 }  // namespace
 
 RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*> targets)
@@ -28,11 +60,14 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
       events_channel_(options_.prefix + "events"),
       probe_channel_(options_.prefix + "probe:" + options_.node_id),
       control_channel_(options_.prefix + "control"),
+      history_publish_sha_(script_sha1(redis_history_publish_script)),
+      history_read_sha_(script_sha1(redis_history_read_script)),
       work_(net::make_work_guard(io_)),
       commands_(io_, options_.endpoint, "commands"),
       subscriber_(io_, options_.endpoint, "subscriber"),
       probe_timer_(io_) {
   commands_.on_ready([this] {
+    load_scripts();
     set_health(commands_up_, true, "commands");
     for (auto& f : commands_ready_) f();
   });
@@ -78,6 +113,33 @@ void RedisBroker::stop() {
   thread_.join();
 }
 
+std::string RedisBroker::history_key_of(std::string_view topic) const {
+  std::string key;
+  key.reserve(options_.prefix.size() + topic.size() + 10);
+  key.append(options_.prefix).append("history:{").append(topic).append("}");
+  return key;
+}
+
+void RedisBroker::load_scripts() {
+  // First on a fresh connection: every EVALSHA pipelined after it finds the scripts.
+  if (!options_.history || !options_.history->any()) return;
+  for (std::string_view script : {redis_history_publish_script, redis_history_read_script}) {
+    commands_.command({"SCRIPT", "LOAD", script}, [](const redisReply* reply) {
+      if (reply != nullptr && reply_is_error(*reply)) {
+        spdlog::error("redis: cannot load the history script: {}", reply_string(*reply));
+      }
+    });
+  }
+}
+
+void RedisBroker::check_script_reply(const redisReply* reply) {
+  if (reply != nullptr && reply_is_error(*reply) &&
+      reply_string(*reply).starts_with("NOSCRIPT")) {
+    spdlog::warn("redis: the history scripts were flushed; loading them again");
+    load_scripts();
+  }
+}
+
 std::string RedisBroker::channel_of(std::string_view topic) const {
   std::string channel;
   channel.reserve(topic_channel_prefix_.size() + topic.size());
@@ -109,8 +171,10 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
       return;
     }
     const std::int64_t ts = unix_millis();
-    // One PUBLISH per event, all in this loop turn's single write. Only the last carries the
-    // callback: replies come in order, and a connection lost before it fails it.
+    const std::string now_ms = std::to_string(ts);
+    const bool history = options_.history && options_.history->any();
+    // One PUBLISH (or history script) per event, all in this loop turn's single write. Only the
+    // last carries the callback: replies come in order, and a connection lost before it fails it.
     for (std::size_t i = 0; i < events.size(); ++i) {
       const PublishedEvent& e = events[i];
       const bool last = i + 1 == events.size();
@@ -120,15 +184,55 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
         const std::string backend = backend_event_json(e.event, e.data, ts, options_.node_id);
         commands_.command({"PUBLISH", events_channel_, backend}, nullptr);
       }
+      std::optional<HistoryLimits> limits;
+      if (history && is_storable(e)) limits = options_.history->limits_for(e.topic);
       RedisConnection::ReplyHandler handler;
-      if (last && done) {
-        handler = [done = std::move(done)](const redisReply* reply) {
+      if (limits || (last && done)) {
+        handler = [this, stored = limits.has_value(),
+                   done = last ? std::move(done) : PublishCallback{}](const redisReply* reply) {
+          if (stored) check_script_reply(reply);
           const bool ok = reply != nullptr && !reply_is_error(*reply);
-          done(ok ? PublishStatus::ok : PublishStatus::unavailable);
+          if (done) done(ok ? PublishStatus::ok : PublishStatus::unavailable);
         };
       }
-      commands_.command({"PUBLISH", channel, payload}, std::move(handler));
+      if (!limits) {
+        commands_.command({"PUBLISH", channel, payload}, std::move(handler));
+        continue;
+      }
+      const std::string key = history_key_of(e.topic);
+      const std::string meta = key + ":meta";
+      const std::string size = std::to_string(limits->size);
+      const std::string ttl = std::to_string(limits->ttl.count());
+      const std::string meta_ttl = std::to_string(std::max(limits->ttl, history_meta_ttl).count());
+      const std::string epoch = new_epoch();
+      commands_.command({"EVALSHA", history_publish_sha_, "2", key, meta, channel, payload, size,
+                         ttl, epoch, meta_ttl, now_ms},
+                        std::move(handler));
     }
+  });
+}
+
+void RedisBroker::read_history(std::string_view topic, const HistoryLimits& limits,
+                               HistoryRequest request, std::function<void(HistoryResult)> done) {
+  net::post(io_, [this, topic = std::string(topic), limits, request,
+                  done = std::move(done)]() mutable {
+    if (!commands_.ready()) return done(HistoryResult{});
+    const std::string key = history_key_of(topic);
+    const std::string meta = key + ":meta";
+    const std::string since = std::to_string(request.since);
+    const std::string limit = std::to_string(request.limit);
+    const std::string size = std::to_string(limits.size);
+    const std::string ttl = std::to_string(limits.ttl.count());
+    const std::string meta_ttl = std::to_string(std::max(limits.ttl, history_meta_ttl).count());
+    const std::string epoch = new_epoch();
+    const std::string now_ms = std::to_string(unix_millis());
+    commands_.command(
+        {"EVALSHA", history_read_sha_, "2", key, meta, since, limit, size, ttl, epoch, meta_ttl,
+         now_ms},
+        [this, topic, done = std::move(done)](const redisReply* reply) {
+          check_script_reply(reply);
+          done(parse_history_reply(topic, reply));
+        });
   });
 }
 
@@ -274,7 +378,7 @@ void RedisBroker::on_message(std::string_view channel, std::string_view payload)
     net::post(io_, [this] { flush_deliveries(); });
   }
   const std::int64_t ts = message->ts_ms != 0 ? message->ts_ms : unix_millis();
-  pending_->push_back(make_topic_frame(message->event, ts));
+  pending_->push_back(make_topic_frame(message->event, ts, message->offset));
 }
 
 void RedisBroker::on_control(std::string_view payload) {

@@ -18,12 +18,15 @@
 
 namespace realtime {
 
+class HistoryPolicy;
+
 struct RedisBrokerOptions {
   RedisEndpoint endpoint;
   std::string prefix = "realtime:";
   std::string node_id;
   std::chrono::milliseconds probe_interval{1000};
   std::chrono::milliseconds probe_timeout{3000};
+  std::shared_ptr<const HistoryPolicy> history;  // null: no topic keeps history
 };
 
 // The clustered engine. Every event goes through Redis, this node's own included: a node
@@ -54,6 +57,8 @@ class RedisBroker final : public Broker {
   std::string_view engine() const override { return "redis"; }
   std::optional<DependencyHealth> dependency() const override;
   std::size_t topic_count() const override { return topics_.size(); }
+  void read_history(std::string_view topic, const HistoryLimits& limits, HistoryRequest request,
+                    std::function<void(HistoryResult)> done) override;
 
   // For the other Redis-backed parts (presence, tokens): use only on loop().
   boost::asio::io_context& loop() { return io_; }
@@ -64,6 +69,11 @@ class RedisBroker final : public Broker {
 
  private:
   std::string channel_of(std::string_view topic) const;
+  // <prefix>history:{<topic>} and its :meta hash (redis_history_script.hpp).
+  std::string history_key_of(std::string_view topic) const;
+  void load_scripts();
+  // A script's reply: a NOSCRIPT error (SCRIPT FLUSH) loads them again.
+  void check_script_reply(const redisReply* reply);
   void sync_topic(const std::string& topic);
   void on_subscriber_ready();
   void on_push(const redisReply& push);
@@ -80,6 +90,8 @@ class RedisBroker final : public Broker {
   std::string events_channel_;        // <prefix>events
   std::string probe_channel_;         // <prefix>probe:<node>
   std::string control_channel_;       // <prefix>control: user commands of the server API
+  const std::string history_publish_sha_;
+  const std::string history_read_sha_;
   std::function<void(const UserCommand&)> command_handler_;  // set before start()
   LocalTopics topics_;  // node-wide: which topics have local subscribers
 

@@ -80,6 +80,15 @@ std::optional<RedisMessage> decode_redis_payload(std::string_view topic, std::st
     }
     out.ts_ms = ts->get_int64();
   }
+  if (const json::value* offset = obj->if_contains("offset")) {
+    const bool positive = (offset->is_int64() && offset->get_int64() > 0) ||
+                          (offset->is_uint64() && offset->get_uint64() > 0);
+    if (!positive) {
+      error = "\"offset\" must be a positive integer";
+      return std::nullopt;
+    }
+    out.offset = offset->to_number<std::uint64_t>();
+  }
   if (const json::value* ex = obj->if_contains("exclude")) {
     if (!ex->is_string()) {
       error = "\"exclude\" must be a connection id";

@@ -11,12 +11,13 @@ namespace realtime {
 
 // The message on a topic's Redis channel: {"topic","event","data"} — what any service may
 // PUBLISH directly — plus, from our nodes, "ts" (publish time) and "exclude" (a connection that
-// must not receive it).
+// must not receive it). The history script appends "offset" to the events it stores.
 std::string encode_redis_payload(const PublishedEvent& event, std::int64_t ts_ms);
 
 struct RedisMessage {
   PublishedEvent event;
-  std::int64_t ts_ms = 0;  // 0: the payload had none
+  std::int64_t ts_ms = 0;    // 0: the payload had none
+  std::uint64_t offset = 0;  // its place in the topic's history, added by the publish script
 };
 
 // Never throws. `topic` is the channel's topic, which a payload's "topic" must match when given.

@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "broker/history.hpp"
 #include "net/shard.hpp"
 #include "presence/typing_tracker.hpp"
 #include "protocol/topic.hpp"
@@ -85,7 +86,7 @@ void ClientSession::handle(ClientMessage msg) {
   ServerContext& ctx = shard_.context();
   switch (msg.type) {
     case ClientMessageType::subscribe:
-      subscribe(msg.topic, msg.id);
+      subscribe(msg.topic, msg.id, msg.since);
       return;
     case ClientMessageType::unsubscribe:
       return on_unsubscribe(msg);
@@ -103,7 +104,7 @@ void ClientSession::handle(ClientMessage msg) {
   }
 }
 
-bool ClientSession::subscribe(const std::string& topic, std::string_view id) {
+bool ClientSession::subscribe(const std::string& topic, std::string_view id, const Since& since) {
   ServerContext& ctx = shard_.context();
   if (!is_valid_topic(topic)) {
     send_error(id, ErrorCode::bad_request, bad_topic_message);
@@ -122,31 +123,39 @@ bool ClientSession::subscribe(const std::string& topic, std::string_view id) {
     return false;
   }
   auto answer = authorize(TopicAction::subscribe, topic,
-                          [this, topic, id = std::string(id)](Authorization a) {
+                          [this, topic, id = std::string(id), since](Authorization a) {
                             --pending_checks_;
-                            on_authorized(topic, id, std::move(a));
+                            on_authorized(topic, id, since, std::move(a));
                           });
   if (!answer) {
     ++pending_checks_;
     return true;
   }
   const bool allowed = answer->allowed();
-  on_authorized(topic, std::string(id), std::move(*answer));
+  on_authorized(topic, std::string(id), since, std::move(*answer));
   return allowed;
 }
 
 void ClientSession::on_authorized(const std::string& topic, const std::string& id,
-                                  Authorization a) {
+                                  const Since& since, Authorization a) {
   if (!a.allowed()) return refuse(id, a, "subscribe to", topic);
   if (shard_.registry().is_subscribed(this, topic)) {
     return reply_subscribed(id, topic, false);
   }
-  join(topic, id, false, a.recheck);
+  join(topic, id, false, a.recheck, since);
 }
 
 void ClientSession::join(const std::string& topic, const std::string& id, bool server,
-                         std::chrono::seconds recheck) {
+                         std::chrono::seconds recheck, const Since& since) {
   ServerContext& ctx = shard_.context();
+  if (ctx.history != nullptr && !is_reserved_topic(topic) && ctx.history->limits_for(topic)) {
+    // Before the registry: every live event from now on is held until the history read.
+    drop_seam(topic);
+    if (!seams_) seams_ = std::make_unique<std::vector<Seam>>();
+    Seam& seam = seams_->emplace_back();
+    seam.topic = topic;
+    seam.generation = ++next_generation_;
+  }
   if (shard_.registry().subscribe(this, topic).topic_created) {
     ctx.broker->topic_added(topic, shard_.index());
   }
@@ -154,29 +163,132 @@ void ClientSession::join(const std::string& topic, const std::string& id, bool s
   if (recheck.count() > 0) schedule_recheck(topic, recheck);
   // "subscribed" promises that what is published next arrives: with Redis that is once the
   // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
-  ctx.broker->when_live(topic, [weak = std::weak_ptr<ClientSession>(self()), topic, id, server] {
+  ctx.broker->when_live(topic, [weak = std::weak_ptr<ClientSession>(self()), topic, id, server,
+                                since] {
     auto self = weak.lock();
     if (!self) return;
-    net::dispatch(self->executor(), [self, topic, id, server] {
+    net::dispatch(self->executor(), [self, topic, id, server, since] {
       if (self->ended_ || self->closing()) return;
-      self->on_live(topic, id, server);
+      self->on_live(topic, id, server, since);
     });
   });
 }
 
-void ClientSession::on_live(const std::string& topic, const std::string& id, bool server) {
+void ClientSession::on_live(const std::string& topic, const std::string& id, bool server,
+                            const Since& since) {
+  ServerContext& ctx = shard_.context();
   if (!shard_.registry().is_subscribed(this, topic)) return;
+  const Seam* seam = nullptr;
+  if (seams_) {
+    for (const auto& s : *seams_) {
+      if (s.topic == topic && s.holding) seam = &s;
+    }
+  }
+  const auto limits = seam != nullptr ? ctx.history->limits_for(topic) : std::nullopt;
+  if (!limits) {
+    if (seam != nullptr) drop_seam(topic);  // the rules changed meanwhile (SIGHUP)
+    if (!since) return reply_live(topic, id, server, nullptr);
+    // Asked to recover a topic that keeps no history: nothing can be replayed.
+    const SubscribedPosition none{{}, 0, false};
+    return reply_live(topic, id, server, &none);
+  }
+  // Read after the subscription is live: every event past the offset read arrives live.
+  const HistoryRequest request{since ? since->offset : 0, since ? limits->size : 0};
+  ctx.broker->read_history(
+      topic, *limits, request,
+      [weak = std::weak_ptr<ClientSession>(self()), topic, id, server, since,
+       generation = seam->generation](HistoryResult result) {
+        auto self = weak.lock();
+        if (!self) return;
+        // Posted, never run inline: the embedded engine's deliveries queued before the read
+        // reach the seam first.
+        net::post(self->executor(), [self, topic, id, server, since, generation,
+                                     result = std::move(result)]() mutable {
+          if (self->ended_ || self->closing()) return;
+          self->on_history(topic, id, server, generation, since, std::move(result));
+        });
+      });
+}
+
+void ClientSession::on_history(const std::string& topic, const std::string& id, bool server,
+                               std::uint64_t generation, const Since& since,
+                               HistoryResult result) {
+  Seam* seam = nullptr;
+  if (seams_) {
+    for (auto& s : *seams_) {
+      if (s.topic == topic && s.generation == generation) seam = &s;
+    }
+  }
+  if (seam == nullptr || !shard_.registry().is_subscribed(this, topic)) return;  // left
+  if (!result.ok) {
+    leave(topic);
+    return send_error(id, ErrorCode::unavailable,
+                      "cannot read the history of " + topic + " now; subscribe again later");
+  }
+  const bool recovered = since && can_recover(*since, result);
+  if (recovered) {
+    for (const auto& e : *result.events) deliver(e);
+  }
+  const SubscribedPosition position{result.epoch, result.offset,
+                                    since ? std::optional<bool>(recovered) : std::nullopt};
+  reply_live(topic, id, server, &position);
+  // reply_live() may not touch the seams: `seam` is still valid.
+  auto held = std::move(seam->held);
+  bool passed = false;
+  for (const auto& [batch, item] : held) {
+    if (item->offset <= result.offset) continue;  // in the history already
+    passed = true;
+    deliver(*item);
+  }
+  if (passed) return drop_seam(topic);
+  // Events up to the offset read may still be on their way from the engine: drop them.
+  seam->holding = false;
+  seam->held_bytes = 0;
+  seam->floor = result.offset;
+}
+
+void ClientSession::reply_live(const std::string& topic, const std::string& id, bool server,
+                               const SubscribedPosition* position) {
   // Joined before the reply leaves (the write may start at once): a client that got
   // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
   // events is not being present somewhere.
   if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
-  reply_subscribed(id, topic, server);
+  reply_subscribed(id, topic, server, position);
+}
+
+bool ClientSession::at_seam(const TopicFrame& item,
+                            const std::shared_ptr<const FrameBatch>& batch) {
+  for (auto& seam : *seams_) {
+    if (seam.topic != item.topic) continue;
+    if (closing()) return true;
+    if (seam.holding) {
+      seam.held_bytes += item.frame->size();
+      // Bounded like a send queue: a history read that never ends must not grow memory.
+      if (seam.held_bytes > shard_.context().config->max_queue_bytes) {
+        close(close_code::slow_consumer, "too many events while recovering");
+        return true;
+      }
+      seam.held.emplace_back(batch, &item);
+      return true;
+    }
+    if (item.offset <= seam.floor) return true;  // was in the history read
+    drop_seam(item.topic);                       // past the seam: live from now on
+    return false;
+  }
+  return false;
+}
+
+void ClientSession::drop_seam(std::string_view topic) {
+  if (!seams_) return;
+  std::erase_if(*seams_, [&](const Seam& s) { return s.topic == topic; });
+  if (seams_->empty()) seams_.reset();
 }
 
 bool ClientSession::leave(const std::string& topic) {
   ServerContext& ctx = shard_.context();
   auto result = shard_.registry().unsubscribe(this, topic);
   if (!result.removed) return false;
+  drop_seam(topic);
   stop_checking(topic);
   if (result.topic_removed) ctx.broker->topic_removed(topic, shard_.index());
   shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
@@ -366,6 +478,7 @@ void ClientSession::end() {
     if (c.entry) shard_.cancel_recheck(*c.entry);
   }
   checked_.clear();
+  seams_.reset();
   // After the shards stopped the broker may already be gone: nothing is left to notify.
   const bool notify = !ctx.stopped.load();
   shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {

@@ -9,11 +9,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "auth/authorizer.hpp"
+#include "broker/history_types.hpp"
 #include "core/rate_limiter.hpp"
 #include "net/shard.hpp"
 #include "protocol/client_message.hpp"
+#include "protocol/frame.hpp"
 #include "server/http_api.hpp"
 
 namespace realtime {
@@ -38,6 +42,12 @@ class ClientSession {
 
   // Fan-out: queues the event in this client's dialect. Never re-enters the registry.
   virtual void deliver(const TopicFrame& item) = 0;
+  // The shard's fan-out: deliver(), unless the item's topic is at the seam of a subscription
+  // that is reading its history (held until the history went out, or already in it).
+  void offer(const TopicFrame& item, const std::shared_ptr<const FrameBatch>& batch) {
+    if (seams_ && item.offset != 0 && at_seam(item, batch)) return;
+    deliver(item);
+  }
 
   // Commands from the backend (the server API), on this shard's thread. Each returns whether
   // the connection was affected.
@@ -80,7 +90,9 @@ class ClientSession {
   // server acts on its own); `reason` of unsubscribed is empty when the client asked, else
   // forbidden or removed; `server` marks a subscription the backend made.
   virtual void send_welcome() = 0;
-  virtual void reply_subscribed(std::string_view id, std::string_view topic, bool server) = 0;
+  // `position`: where a history topic's stream stood (null for a topic without history).
+  virtual void reply_subscribed(std::string_view id, std::string_view topic, bool server,
+                                const SubscribedPosition* position = nullptr) = 0;
   virtual void reply_unsubscribed(std::string_view id, std::string_view topic,
                                   std::string_view reason) = 0;
   virtual void reply_ack(std::string_view id) = 0;
@@ -92,13 +104,24 @@ class ClientSession {
   virtual boost::asio::any_io_executor executor() = 0;
 
  private:
+  using Since = std::optional<StreamPosition>;
   // True when the subscription started (allowed at once) or was handed to a check.
-  bool subscribe(const std::string& topic, std::string_view id);
-  void on_authorized(const std::string& topic, const std::string& id, Authorization a);
+  bool subscribe(const std::string& topic, std::string_view id, const Since& since = {});
+  void on_authorized(const std::string& topic, const std::string& id, const Since& since,
+                     Authorization a);
   void join(const std::string& topic, const std::string& id, bool server,
-            std::chrono::seconds recheck);
-  // The broker delivers `topic` to this node now: reply and become present.
-  void on_live(const std::string& topic, const std::string& id, bool server);
+            std::chrono::seconds recheck, const Since& since = {});
+  // The broker delivers `topic` to this node now: reply and become present (a history topic
+  // reads its stream first).
+  void on_live(const std::string& topic, const std::string& id, bool server, const Since& since);
+  // The history read of a subscription at its seam: replay what it missed, reply, then release
+  // the live events held meanwhile.
+  void on_history(const std::string& topic, const std::string& id, bool server,
+                  std::uint64_t generation, const Since& since, HistoryResult result);
+  void reply_live(const std::string& topic, const std::string& id, bool server,
+                  const SubscribedPosition* position);
+  bool at_seam(const TopicFrame& item, const std::shared_ptr<const FrameBatch>& batch);
+  void drop_seam(std::string_view topic);
   // Leaves `topic` (registry, broker, presence); false when not subscribed.
   bool leave(const std::string& topic);
   void on_unsubscribe(const ClientMessage& msg);
@@ -132,6 +155,18 @@ class ClientSession {
     std::optional<Shard::RecheckQueue::iterator> entry;
   };
   std::unordered_map<std::string, Checked> checked_;
+  // Subscriptions of history topics between join and the first live event past their history
+  // read: while `holding`, live events wait in `held`; after, those up to `floor` were in the
+  // history already and are dropped. Null for nearly every connection.
+  struct Seam {
+    std::string topic;
+    std::uint64_t generation = 0;
+    bool holding = true;
+    std::uint64_t floor = 0;
+    std::size_t held_bytes = 0;
+    std::vector<std::pair<std::shared_ptr<const FrameBatch>, const TopicFrame*>> held;
+  };
+  std::unique_ptr<std::vector<Seam>> seams_;
   std::uint64_t next_generation_ = 0;
   bool started_ = false;
   bool ended_ = false;

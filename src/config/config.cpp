@@ -109,6 +109,26 @@ const std::vector<Setting>& settings() {
        "--max-subscriptions",
        "topics per connection; above = error too_many_subscriptions [1000]",
        integer_setting(&Config::max_subscriptions, 1, 1000000)},
+      {{"REALTIME_HISTORY_SIZE"},
+       "--history-size",
+       "events each topic keeps for recovery unless its rule says otherwise; 0 = none [0]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         c.history.size = static_cast<std::size_t>(parse_integer(name, v, 0, max_history_size));
+       }},
+      {{"REALTIME_HISTORY_TTL_SECONDS"},
+       "--history-ttl-seconds",
+       "age of the oldest event a topic's history keeps [300]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         c.history.ttl = std::chrono::seconds(parse_integer(
+             name, v, 1, static_cast<long long>(max_history_ttl_seconds)));
+       }},
+      {{"REALTIME_HISTORY_MAX_BYTES"},
+       "--history-max-bytes",
+       "embedded engine: bytes of stored events per topic [1048576]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         c.history.max_bytes = static_cast<std::size_t>(parse_integer(
+             name, v, min_history_bytes, static_cast<long long>(max_history_bytes)));
+       }},
       {{"REALTIME_CLIENT_RATE_LIMIT"},
        "--client-rate-limit",
        "frames per second a connection may send (bursts of 10x); above = error rate_limited [100]",
@@ -336,6 +356,9 @@ std::string Config::describe() const {
       << "REALTIME_MAX_MESSAGE_BYTES=" << max_message_bytes << '\n'
       << "REALTIME_MAX_QUEUE_BYTES=" << max_queue_bytes << '\n'
       << "REALTIME_MAX_SUBSCRIPTIONS=" << max_subscriptions << '\n'
+      << "REALTIME_HISTORY_SIZE=" << history.size << '\n'
+      << "REALTIME_HISTORY_TTL_SECONDS=" << history.ttl.count() << '\n'
+      << "REALTIME_HISTORY_MAX_BYTES=" << history.max_bytes << '\n'
       << "REALTIME_CLIENT_RATE_LIMIT=" << client_rate_limit << '\n'
       << "REALTIME_MAX_BODY_BYTES=" << max_body_bytes << '\n'
       << "REALTIME_API_KEY=" << mask(api_key) << '\n'

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "auth/access_rules.hpp"
+#include "broker/history_types.hpp"
 #include "auth/hasura_jwt.hpp"
 #include "redis/redis_endpoint.hpp"
 #include "storage/database_url.hpp"
@@ -51,6 +52,8 @@ struct Config {
   storage::DatabaseUrl database;              // DATABASE_URL; default: SQLite ./realtime.db
   std::string source_account_id = "primary";  // np_realtime_presence.source_account_id
   std::size_t presence_pending_max = 100000;  // distinct users waiting for the database
+  // REALTIME_HISTORY_*: what a topic keeps when its rule says nothing (size 0: no history).
+  HistoryLimits history;
   std::string socketio_path = "/socket.io/";  // empty: the Socket.IO gateway is off
   bool socketio_nchat = true;                 // nchat's event names next to the generic ones
   bool dev = false;

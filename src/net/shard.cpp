@@ -72,17 +72,17 @@ void Shard::run_loop() {
 }
 
 void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
-  net::post(io_, [this, batch = std::move(batch)] { on_deliver(*batch); });
+  net::post(io_, [this, batch = std::move(batch)] { on_deliver(batch); });
 }
 
-void Shard::on_deliver(const FrameBatch& batch) {
-  for (const auto& item : batch) {
+void Shard::on_deliver(const std::shared_ptr<const FrameBatch>& batch) {
+  for (const auto& item : *batch) {
     const auto* subscribers = registry_.subscribers(item.topic);
     if (subscribers == nullptr) continue;
     // deliver() queues (and writes at once only a queue that reached its bound); it never changes
     // the registry or ends a session synchronously, so walking the vector while sending is safe.
     if (item.exclude_connection.empty() && !item.earlier_rooms) {
-      for (ClientSession* session : *subscribers) session->deliver(item);
+      for (ClientSession* session : *subscribers) session->offer(item, batch);
       continue;
     }
     for (ClientSession* session : *subscribers) {
@@ -91,7 +91,7 @@ void Shard::on_deliver(const FrameBatch& batch) {
       }
       // A broadcast to several rooms reaches a connection through the first of them it is in.
       if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) continue;
-      session->deliver(item);
+      session->offer(item, batch);
     }
   }
 }

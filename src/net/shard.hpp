@@ -87,7 +87,7 @@ class Shard final : public DeliveryTarget {
  private:
   // The thread's loop: run what is ready (bounded), then flush the corked sessions.
   void run_loop();
-  void on_deliver(const FrameBatch& batch);
+  void on_deliver(const std::shared_ptr<const FrameBatch>& batch);
   bool reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const;
   void flush_corked();
   void schedule_heartbeat_sweep();

@@ -423,20 +423,25 @@ sio::Reply SocketIoSession::take_reply(std::string_view id) {
   return reply;
 }
 
-void SocketIoSession::reply_subscribed(std::string_view id, std::string_view topic, bool server) {
+void SocketIoSession::reply_subscribed(std::string_view id, std::string_view topic, bool server,
+                                       const SubscribedPosition* position) {
   if (id.empty()) return;  // the server's own (user:<id>, the server API): nothing to answer
   sio::Reply reply = take_reply(id);
   if (!reply.wanted()) return;
-  if (reply.room_name.empty()) return send_packet(sio::reply_subscribed(reply, 0));
+  if (reply.room_name.empty()) return send_packet(sio::reply_subscribed(reply, 0, position));
   // room:join answers with the room's member count: its present users, looked up now.
+  std::optional<SubscribedPosition> kept;
+  if (position != nullptr) kept = *position;
   shard().context().presence->users_in(
-      topic, [weak = weak_from_this(), reply = std::move(reply)](std::vector<UserPresence> users) {
+      topic, [weak = weak_from_this(), reply = std::move(reply),
+              kept = std::move(kept)](std::vector<UserPresence> users) {
         std::size_t present = 0;
         for (const auto& u : users) present += u.status != PresenceStatus::offline ? 1 : 0;
         auto self = weak.lock();
         if (!self) return;
-        net::post(self->executor(), [self, reply, present] {
-          if (!self->finished_) self->send_packet(sio::reply_subscribed(reply, present));
+        net::post(self->executor(), [self, reply, present, kept] {
+          if (self->finished_) return;
+          self->send_packet(sio::reply_subscribed(reply, present, kept ? &*kept : nullptr));
         });
       });
 }
@@ -466,7 +471,8 @@ void SocketIoSession::deliver(const TopicFrame& item) {
   if (item.event.empty()) return;
   const FramePtr& frame = item.socketio.get([&]() -> FramePtr {
     const std::string text =
-        sio::encode_published_event(item.topic, item.event, item.data, item.ts, gateway_.options());
+        sio::encode_published_event(item.topic, item.event, item.data, item.ts, gateway_.options(),
+                                    item.offset);
     if (text.empty()) return nullptr;  // an event name Socket.IO reserves: not for this dialect
     return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, text));
   });

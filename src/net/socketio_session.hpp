@@ -69,7 +69,8 @@ class SocketIoSession final : public ClientSession,
   };
 
   void send_welcome() override {}  // the CONNECT's answer is the welcome
-  void reply_subscribed(std::string_view id, std::string_view topic, bool server) override;
+  void reply_subscribed(std::string_view id, std::string_view topic, bool server,
+                        const SubscribedPosition* position) override;
   void reply_unsubscribed(std::string_view id, std::string_view topic,
                           std::string_view reason) override;
   void reply_ack(std::string_view id) override;

@@ -68,8 +68,9 @@ void WsSession::send_welcome() {
                                    unix_millis(), expires_at_ms()));
 }
 
-void WsSession::reply_subscribed(std::string_view id, std::string_view topic, bool server) {
-  stream_.send_text(encode_subscribed(id, topic, server));
+void WsSession::reply_subscribed(std::string_view id, std::string_view topic, bool server,
+                                 const SubscribedPosition* position) {
+  stream_.send_text(encode_subscribed(id, topic, server, position));
 }
 
 void WsSession::reply_unsubscribed(std::string_view id, std::string_view topic,

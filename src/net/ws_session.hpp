@@ -41,7 +41,8 @@ class WsSession final : public ClientSession,
 
   // ClientSession: v1's frames.
   void send_welcome() override;
-  void reply_subscribed(std::string_view id, std::string_view topic, bool server) override;
+  void reply_subscribed(std::string_view id, std::string_view topic, bool server,
+                        const SubscribedPosition* position) override;
   void reply_unsubscribed(std::string_view id, std::string_view topic,
                           std::string_view reason) override;
   void reply_ack(std::string_view id) override;

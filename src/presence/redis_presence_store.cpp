@@ -1,6 +1,5 @@
 #include "presence/redis_presence_store.hpp"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
@@ -16,19 +15,6 @@ namespace net = boost::asio;
 
 namespace realtime {
 namespace {
-
-std::string sha1_hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(text.data(), text.size(), digest, &size, EVP_sha1(), nullptr);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < size; ++i) {
-    out += hex[digest[i] >> 4];
-    out += hex[digest[i] & 15];
-  }
-  return out;
-}
 
 // The script's topic changes (user, topic, old, new, ...).
 std::vector<PresenceChange> topic_changes_of(const redisReply& flat) {
@@ -63,7 +49,7 @@ RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
                                        int heartbeat_seconds, ChangeSink sink, UserSink user_sink)
     : broker_(broker),
       node_id_(std::move(node_id)),
-      script_sha_(sha1_hex(redis_presence_script)),
+      script_sha_(script_sha1(redis_presence_script)),
       // Alive four times per heartbeat; a node silent for 1.5 heartbeats (at least one more
       // second) is dead.
       alive_interval_(std::max<long long>(250, heartbeat_seconds * 250LL)),

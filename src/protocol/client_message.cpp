@@ -25,6 +25,23 @@ const json::string* string_field(const json::object& obj, std::string_view key) 
 
 }  // namespace
 
+bool parse_since(const json::value* since, std::optional<StreamPosition>& out,
+                 std::string& error) {
+  if (since == nullptr || since->is_null()) return true;
+  const json::object* obj = since->if_object();
+  const json::value* offset = obj != nullptr ? obj->if_contains("offset") : nullptr;
+  const json::string* epoch = obj != nullptr ? string_field(*obj, "epoch") : nullptr;
+  const bool whole = offset != nullptr && ((offset->is_int64() && offset->get_int64() >= 0) ||
+                                           offset->is_uint64());
+  if (!whole || epoch == nullptr || epoch->size() > max_epoch_bytes) {
+    error = "\"since\" must be {\"offset\": a whole number >= 0, \"epoch\": a string of at most 64 "
+            "bytes}";
+    return false;
+  }
+  out = StreamPosition{offset->to_number<std::uint64_t>(), std::string(*epoch)};
+  return true;
+}
+
 ClientMessageResult parse_client_message(std::string_view text) {
   json::error_code ec;
   json::value root = json::parse(text, ec);
@@ -60,6 +77,11 @@ ClientMessageResult parse_client_message(std::string_view text) {
   if (*type == "subscribe" || *type == "unsubscribe") {
     msg.type = *type == "subscribe" ? ClientMessageType::subscribe : ClientMessageType::unsubscribe;
     if (auto err = require_topic()) return *err;
+    std::string error;
+    if (msg.type == ClientMessageType::subscribe &&
+        !parse_since(obj->if_contains("since"), msg.since, error)) {
+      return bad(std::move(error), msg.id);
+    }
   } else if (*type == "publish") {
     msg.type = ClientMessageType::publish;
     if (auto err = require_topic()) return *err;

@@ -1,11 +1,18 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
+#include "broker/history_types.hpp"
+
 #include "core/presence_status.hpp"
 #include "protocol/error_code.hpp"
+
+namespace boost::json {
+class value;
+}
 
 namespace realtime {
 
@@ -22,6 +29,8 @@ struct ClientMessage {
   bool typing = false;    // typing: start (true) or stop
   std::string thread_id;  // typing: optional thread within the topic
   std::string token;      // refresh: a fresh connection token for the same user
+  // subscribe: recover what was missed after this position (a topic that keeps history)
+  std::optional<StreamPosition> since;
 };
 
 struct ClientMessageError {
@@ -34,5 +43,11 @@ using ClientMessageResult = std::variant<ClientMessage, ClientMessageError>;
 
 // Never throws: anything malformed becomes a ClientMessageError.
 ClientMessageResult parse_client_message(std::string_view text);
+
+inline constexpr std::size_t max_epoch_bytes = 64;
+// A subscribe's "since" ({"offset": N >= 0, "epoch": "..."}), shared by both dialects; null
+// `since` (absent) is fine. False with `error` set when malformed.
+bool parse_since(const boost::json::value* since, std::optional<StreamPosition>& out,
+                 std::string& error);
 
 }  // namespace realtime

@@ -65,7 +65,7 @@ std::string encode_event(std::string_view topic, std::string_view event, std::st
 }
 
 EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
-                              std::int64_t ts_ms) {
+                              std::int64_t ts_ms, std::uint64_t offset) {
   if (data.empty()) data = "null";
   std::string payload;
   payload.reserve(48 + topic.size() + event.size() + data.size());
@@ -80,6 +80,10 @@ EventFrame encode_event_frame(std::string_view topic, std::string_view event, st
   payload += data;
   payload += ",\"ts\":";
   payload += std::to_string(ts_ms);
+  if (offset > 0) {
+    payload += ",\"offset\":";
+    payload += std::to_string(offset);
+  }
   payload += '}';
   auto wire = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, payload));
   const std::size_t header = wire->size() - payload.size();
@@ -119,12 +123,19 @@ std::string encode_reply(std::string_view type, std::string_view id, std::string
   return out;
 }
 
-std::string encode_subscribed(std::string_view id, std::string_view topic, bool server) {
+std::string encode_subscribed(std::string_view id, std::string_view topic, bool server,
+                              const SubscribedPosition* position) {
   std::string out = encode_reply("subscribed", id, topic);
-  if (server) {
-    out.pop_back();
-    out += ",\"server\":true}";
+  out.pop_back();
+  if (server) out += ",\"server\":true";
+  if (position != nullptr) {
+    out += ",\"epoch\":";
+    append_json_string(out, position->epoch);
+    out += ",\"offset\":";
+    out += std::to_string(position->offset);
+    if (position->recovered) out += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
   }
+  out += '}';
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,16 +28,25 @@ struct EventFrame {
   std::string_view event;
   std::string_view data;
 };
+// `offset` > 0 adds "offset" (the event's place in the topic's history).
 EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
-                              std::int64_t ts_ms);
+                              std::int64_t ts_ms, std::uint64_t offset = 0);
 // `expires_at_ms` (Unix ms) is the connection's expiry; 0 = none, and the field is left out.
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,
                            int heartbeat_seconds, std::int64_t server_time_ms,
                            std::int64_t expires_at_ms = 0);
 // subscribed / unsubscribed (with topic) and ack (without). `id` is raw JSON, may be empty.
 std::string encode_reply(std::string_view type, std::string_view id, std::string_view topic = {});
-// subscribed, with "server":true when the backend subscribed the connection.
-std::string encode_subscribed(std::string_view id, std::string_view topic, bool server);
+// Where a history topic's stream stood when a subscription began (docs/protocol.md).
+struct SubscribedPosition {
+  std::string epoch;
+  std::uint64_t offset = 0;
+  std::optional<bool> recovered;  // set when the client asked to recover (`since`)
+};
+// subscribed, with "server":true when the backend subscribed the connection, and the stream's
+// position on a topic that keeps history.
+std::string encode_subscribed(std::string_view id, std::string_view topic, bool server,
+                              const SubscribedPosition* position = nullptr);
 // unsubscribed, with "reason" when the server ended the subscription (forbidden, removed).
 std::string encode_unsubscribed(std::string_view id, std::string_view topic,
                                 std::string_view reason);

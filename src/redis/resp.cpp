@@ -1,6 +1,7 @@
 #include "redis/resp.hpp"
 
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 
 #include <charconv>
 
@@ -67,5 +68,18 @@ bool reply_is_integer(const redisReply& r) { return r.type == REDIS_REPLY_INTEGE
 long long reply_integer(const redisReply& r) { return r.integer; }
 std::size_t reply_size(const redisReply& r) { return r.type == REDIS_REPLY_ARRAY ? r.elements : 0; }
 const redisReply& reply_at(const redisReply& r, std::size_t i) { return *r.element[i]; }
+
+std::string script_sha1(std::string_view script) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(script.data(), script.size(), digest, &size, EVP_sha1(), nullptr);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < size; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
 
 }  // namespace realtime

@@ -47,4 +47,7 @@ long long reply_integer(const redisReply& r);
 std::size_t reply_size(const redisReply& r);  // array elements
 const redisReply& reply_at(const redisReply& r, std::size_t i);
 
+// The SHA-1 (hex) Redis names a Lua script by, for EVALSHA.
+std::string script_sha1(std::string_view script);
+
 }  // namespace realtime

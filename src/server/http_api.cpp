@@ -14,6 +14,7 @@
 #include "protocol/frame.hpp"
 #include "protocol/topic.hpp"
 #include "server/routes/health.hpp"
+#include "server/routes/history_routes.hpp"
 #include "server/routes/route_helpers.hpp"
 #include "util/clock.hpp"
 #include "ws/frame_codec.hpp"
@@ -90,7 +91,8 @@ HttpApi::HttpApi(const Config& config, Security& security, Authorizer& authorize
       metrics_(metrics),
       static_dir_(std::move(static_dir)),
       user_commands_(config, metrics),
-      broadcasts_(config, broker, metrics) {}
+      broadcasts_(config, broker, metrics),
+      history_(broker, metrics) {}
 
 bool HttpApi::is_connect_path(std::string_view target) {
   auto path = target.substr(0, target.find('?'));
@@ -213,6 +215,11 @@ void HttpApi::handle(const HttpRequest& request, Respond respond) {
     if (!get) return not_allowed("GET, HEAD");
     return presence(request, path.substr(presence_prefix.size()), finish);
   }
+  if (path.starts_with(HistoryRoutes::prefix)) {
+    if (!get) return not_allowed("GET, HEAD");
+    return history(request, path.substr(HistoryRoutes::prefix.size()), url->encoded_query(),
+                   finish);
+  }
   if (path == "/realtime/connect") {
     if (!get) return not_allowed("GET");
     HttpResponse r{
@@ -252,6 +259,21 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
 }
 
 void HttpApi::presence(const HttpRequest& request, std::string topic, Respond respond) {
+  with_topic_access(request, topic, TopicAction::presence, "read this topic's presence",
+                    [this, topic, respond] { list_presence(topic, respond); }, respond);
+}
+
+void HttpApi::history(const HttpRequest& request, std::string topic, std::string_view query,
+                      Respond respond) {
+  with_topic_access(
+      request, topic, TopicAction::subscribe, "read this topic's history",
+      [this, topic, query = std::string(query), respond] { history_.read(topic, query, respond); },
+      respond);
+}
+
+void HttpApi::with_topic_access(const HttpRequest& request, const std::string& topic,
+                                TopicAction action, std::string_view what,
+                                std::function<void()> allowed, const Respond& respond) {
   if (!is_valid_topic(topic)) {
     return respond(
         error(400, ErrorCode::bad_request, "topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]"));
@@ -260,25 +282,21 @@ void HttpApi::presence(const HttpRequest& request, std::string topic, Respond re
   const bool trusted =
       authorized(request) || (!config_.hasura_admin_secret.empty() && !admin_secret.empty() &&
                               constant_time_equal(admin_secret, config_.hasura_admin_secret));
-  if (!trusted) {
-    // A user's connection token or Hasura JWT: the topic's presence rule (and check) decides.
-    auto who = security_.identify(bearer_token(request.header("authorization")),
-                                  request.header("x-hasura-role"), unix_seconds());
-    if (auto* err = std::get_if<AuthError>(&who)) return respond(unauthorized(*err));
-    auto decided = [this, topic, respond](const Authorization& a) {
-      if (a.allowed()) return list_presence(topic, respond);
-      if (a.outcome == Authorization::Outcome::unavailable) {
-        return respond(error(503, ErrorCode::unavailable,
-                             "cannot check access to this topic now; try again later"));
-      }
-      respond(error(403, ErrorCode::forbidden, "you may not read this topic's presence"));
-    };
-    auto answer =
-        authorizer_.authorize(TopicAction::presence, topic, std::get<Subject>(who), decided);
-    if (answer) decided(*answer);
-    return;
-  }
-  list_presence(topic, respond);
+  if (trusted) return allowed();
+  // A user's connection token or Hasura JWT: the topic's rule (and check) decides.
+  auto who = security_.identify(bearer_token(request.header("authorization")),
+                                request.header("x-hasura-role"), unix_seconds());
+  if (auto* err = std::get_if<AuthError>(&who)) return respond(unauthorized(*err));
+  auto decided = [this, allowed, respond, what = std::string(what)](const Authorization& a) {
+    if (a.allowed()) return allowed();
+    if (a.outcome == Authorization::Outcome::unavailable) {
+      return respond(error(503, ErrorCode::unavailable,
+                           "cannot check access to this topic now; try again later"));
+    }
+    respond(error(403, ErrorCode::forbidden, "you may not " + what));
+  };
+  auto answer = authorizer_.authorize(action, topic, std::get<Subject>(who), decided);
+  if (answer) decided(*answer);
 }
 
 void HttpApi::list_presence(const std::string& topic, Respond respond) {

@@ -16,6 +16,7 @@
 #include "server/http_types.hpp"
 #include "server/metrics.hpp"
 #include "server/routes/broadcast_routes.hpp"
+#include "server/routes/history_routes.hpp"
 #include "server/routes/user_command_routes.hpp"
 
 namespace realtime {
@@ -70,6 +71,8 @@ class HttpApi {
   void set_user_commands(UserCommandRoutes::Apply apply) {
     user_commands_.set_apply(std::move(apply));
   }
+  // Which topics keep history (GET /realtime/history/:topic); none without it.
+  void set_history_policy(const HistoryPolicy* policy) { history_.set_policy(policy); }
   // How POST /api/broadcast counts its recipients on this node.
   void set_count_recipients(BroadcastRoutes::CountRecipients count) {
     broadcasts_.set_count_recipients(std::move(count));
@@ -85,6 +88,13 @@ class HttpApi {
   HttpResponse static_file(std::string_view path) const;
   void publish(const HttpRequest& request, Respond respond);
   void presence(const HttpRequest& request, std::string topic, Respond respond);
+  void history(const HttpRequest& request, std::string topic, std::string_view query,
+               Respond respond);
+  // Runs `allowed` when the caller holds the server key (or Hasura's admin secret) or its token
+  // may do `action` on `topic`; otherwise answers 400/401/403/503 itself.
+  void with_topic_access(const HttpRequest& request, const std::string& topic, TopicAction action,
+                         std::string_view what, std::function<void()> allowed,
+                         const Respond& respond);
   void list_presence(const std::string& topic, Respond respond);
   void respond_presence(const std::string& topic, std::vector<UserPresence> users,
                         std::vector<std::string> typing, const Respond& respond);
@@ -101,6 +111,7 @@ class HttpApi {
   TypingLookup typing_lookup_;
   UserCommandRoutes user_commands_;
   BroadcastRoutes broadcasts_;
+  HistoryRoutes history_;
 };
 
 }  // namespace realtime

@@ -15,6 +15,7 @@
 #include "auth/checks/http_checks.hpp"
 #include "auth/checks/sql_check.hpp"
 #include "auth/jwks_fetcher.hpp"
+#include "broker/history.hpp"
 #include "broker/memory_broker.hpp"
 #include "broker/redis_broker.hpp"
 #include "net/http_client.hpp"
@@ -61,6 +62,7 @@ struct Server::Parts {
   std::unique_ptr<storage::LastSeen> last_seen;
   ServerContext context;
   std::vector<std::unique_ptr<Shard>> shards;
+  std::shared_ptr<HistoryPolicy> history;  // shared with the Redis engine's loop
   std::unique_ptr<Broker> broker;
   RedisBroker* redis_broker = nullptr;  // the broker, when the engine is Redis
   std::unique_ptr<PresenceStore> presence;
@@ -123,11 +125,14 @@ struct Server::Parts {
     };
     auto on_user_change = [this](const UserChange& change) { last_seen->user_changed(change); };
     std::unique_ptr<PresenceStore> engine_presence;
+    history = std::make_shared<HistoryPolicy>(config.history,
+                                              std::make_shared<const AccessRules>(config.rules));
     if (config.redis) {
       RedisBrokerOptions options;
       options.endpoint = *config.redis;
       options.prefix = config.redis_prefix;
       options.node_id = context.node_id;
+      options.history = history;
       auto redis = std::make_unique<RedisBroker>(std::move(options), std::move(targets));
       auto store = std::make_unique<RedisPresenceStore>(
           *redis, context.node_id, config.heartbeat_seconds, on_topic_changes, on_user_change);
@@ -139,7 +144,7 @@ struct Server::Parts {
       broker = std::move(redis);
       engine_presence = std::move(store);
     } else {
-      broker = std::make_unique<MemoryBroker>(std::move(targets));
+      broker = std::make_unique<MemoryBroker>(std::move(targets), history);
       engine_presence = std::make_unique<MemoryPresenceStore>(on_topic_changes, on_user_change);
     }
     presence =
@@ -198,6 +203,8 @@ struct Server::Parts {
       }
     });
     context.authorizer = authorizer.get();
+    context.history = history.get();
+    api->set_history_policy(history.get());
     if (!config.socketio_path.empty()) {
       gateway = std::make_unique<SocketIoGateway>(context, config.socketio_path,
                                                   socketio::DialectOptions{config.socketio_nchat});
@@ -270,6 +277,7 @@ struct Server::Parts {
       const std::size_t count = candidate.rules.rules().size();
       const std::size_t checks = candidate.rules.checks().size();
       authorizer->replace_rules(std::move(candidate.rules));
+      history->replace_rules(authorizer->rules());
       spdlog::info("SIGHUP: reloaded {} ({} rules, {} checks); cached decisions dropped",
                    config.rules_file, count, checks);
       warn_open_rules();

@@ -14,6 +14,7 @@
 
 namespace realtime {
 
+class HistoryPolicy;
 class SocketIoGateway;
 class TypingTracker;
 
@@ -28,6 +29,7 @@ struct ServerContext {
   SocketIoGateway* gateway = nullptr;  // null: REALTIME_SOCKETIO_PATH=off
   Security* security = nullptr;
   Authorizer* authorizer = nullptr;     // the rules and their checks
+  const HistoryPolicy* history = nullptr;  // which topics keep history
   TokenClaims* token_claims = nullptr;  // cluster-wide single use of tokens; null on one node
   std::string node_id;  // random per process: connection ids stay unique across nodes
   std::atomic<std::uint64_t> connection_counter{0};

@@ -52,10 +52,17 @@ class Request {
     return c;
   }
 
-  EventOutcome subscription(ClientMessageType type, std::string topic) const {
+  // `args`: the request's object argument, where a subscribe may carry "since".
+  EventOutcome subscription(ClientMessageType type, std::string topic,
+                            const json::object* args) const {
     if (!is_valid_topic(topic)) return bad("topic must be 1-200 bytes of [A-Za-z0-9_.:@/-]");
     Command c = command(type);
     c.message.topic = std::move(topic);
+    std::string error;
+    if (type == ClientMessageType::subscribe && args != nullptr &&
+        !parse_since(args->if_contains("since"), c.message.since, error)) {
+      return bad(error);
+    }
     return c;
   }
 
@@ -73,7 +80,7 @@ EventOutcome generic_subscription(const SioPacket& event, ClientMessageType type
   const json::string* topic = arg != nullptr ? arg->if_string() : nullptr;
   if (topic == nullptr) topic = string_field(object_arg(event), "topic");
   if (topic == nullptr) return req.bad("the first argument must be a topic or {\"topic\"}");
-  return req.subscription(type, std::string(*topic));
+  return req.subscription(type, std::string(*topic), object_arg(event));
 }
 
 EventOutcome generic_publish(const SioPacket& event) {
@@ -167,7 +174,7 @@ EventOutcome nchat_channel(const SioPacket& event, ClientMessageType type) {
   Request req(event, ReplyStyle::envelope);
   auto topic = channel_topic(object_arg(event));
   if (!topic) return req.bad(bad_channel);
-  return req.subscription(type, std::move(*topic));
+  return req.subscription(type, std::move(*topic), object_arg(event));
 }
 
 EventOutcome nchat_room(const SioPacket& event, ClientMessageType type) {
@@ -178,7 +185,7 @@ EventOutcome nchat_room(const SioPacket& event, ClientMessageType type) {
   }
   // Echoed exactly as received: nchat routes room events by that exact name.
   if (type == ClientMessageType::subscribe) req.reply().room_name = std::string(*room);
-  return req.subscription(type, std::string(*room));
+  return req.subscription(type, std::string(*room), object_arg(event));
 }
 
 EventOutcome nchat_typing(const SioPacket& event, bool start) {

@@ -22,11 +22,15 @@ constexpr std::string_view typing_event = "realtime.typing";
 constexpr std::string_view presence_event = "realtime.presence.changed";
 
 std::string generic(std::string_view topic, std::string_view event, std::string_view data,
-                    std::int64_t ts_ms) {
+                    std::int64_t ts_ms, std::uint64_t offset) {
   std::string meta = "{\"topic\":";
   append_json_string(meta, topic);
   meta += ",\"ts\":";
   meta += std::to_string(ts_ms);
+  if (offset > 0) {
+    meta += ",\"offset\":";
+    meta += std::to_string(offset);
+  }
   meta += '}';
   return event_message(event, {data, meta});
 }
@@ -98,7 +102,7 @@ std::optional<std::string> nchat_presence(std::string_view data, std::int64_t ts
 
 std::string encode_published_event(std::string_view topic, std::string_view event,
                                    std::string_view data, std::int64_t ts_ms,
-                                   const DialectOptions& options) {
+                                   const DialectOptions& options, std::uint64_t offset) {
   if (is_reserved_event(event)) return {};
   if (options.nchat && !is_reserved_topic(topic)) {
     std::optional<std::string> text;
@@ -109,7 +113,7 @@ std::string encode_published_event(std::string_view topic, std::string_view even
     }
     if (text) return std::move(*text);
   }
-  return generic(topic, event, data, ts_ms);
+  return generic(topic, event, data, ts_ms, offset);
 }
 
 }  // namespace realtime::socketio

@@ -30,14 +30,29 @@ std::string reply_ok(const Reply& reply) {
   return ack_with(reply, success(reply));
 }
 
-std::string reply_subscribed(const Reply& reply, std::size_t member_count) {
+std::string reply_subscribed(const Reply& reply, std::size_t member_count,
+                             const SubscribedPosition* position) {
   if (!reply.wanted()) return {};
-  if (reply.style != ReplyStyle::envelope || reply.room_name.empty()) return reply_ok(reply);
-  std::string body = "{\"success\":true,\"data\":{\"roomName\":";
-  append_json_string(body, reply.room_name);
-  body += ",\"memberCount\":";
-  body += std::to_string(member_count);
-  body += "}}";
+  const bool room = reply.style == ReplyStyle::envelope && !reply.room_name.empty();
+  if (!room && position == nullptr) return reply_ok(reply);
+  std::string fields;  // the object's members, without braces
+  if (room) {
+    fields += "\"roomName\":";
+    append_json_string(fields, reply.room_name);
+    fields += ",\"memberCount\":";
+    fields += std::to_string(member_count);
+  }
+  if (position != nullptr) {
+    if (!fields.empty()) fields += ',';
+    fields += "\"epoch\":";
+    append_json_string(fields, position->epoch);
+    fields += ",\"offset\":";
+    fields += std::to_string(position->offset);
+    if (position->recovered) fields += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+  }
+  const std::string body = reply.style == ReplyStyle::envelope
+                               ? "{\"success\":true,\"data\":{" + fields + "}}"
+                               : "{\"ok\":true," + fields + "}";
   return ack_with(reply, body);
 }
 

@@ -9,6 +9,7 @@
 
 #include "core/presence_status.hpp"
 #include "protocol/error_code.hpp"
+#include "protocol/frame.hpp"
 #include "protocol/socketio/dialect.hpp"
 
 namespace realtime::socketio {
@@ -20,7 +21,11 @@ namespace realtime::socketio {
 std::string reply_ok(const Reply& reply);
 // A subscription that is live. room:join answers {"success":true,"data":{"roomName",
 // "memberCount"}} (the topic's present users, looked up by the I/O side); others as reply_ok.
-std::string reply_subscribed(const Reply& reply, std::size_t member_count);
+// On a topic that keeps history the stream's position joins the answer: generic {"ok":true,
+// "epoch","offset"[,"recovered"]}, envelope {"success":true,"data":{...,"epoch","offset"[,
+// "recovered"]}}.
+std::string reply_subscribed(const Reply& reply, std::size_t member_count,
+                             const SubscribedPosition* position = nullptr);
 std::string reply_unsubscribed(const Reply& reply);
 // A request that failed: generic {"ok":false,"error":{"code","message"}}, envelope
 // {"success":false,"error":{"code","message"}}. Without an ack id, an "error" event

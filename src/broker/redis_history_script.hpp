@@ -1,0 +1,74 @@
+#pragma once
+
+#include <string_view>
+
+namespace realtime {
+
+// A topic's history in Redis (P = prefix; the braces keep both keys of a topic in one cluster
+// slot):
+//   P history:{<topic>}       stream  entry id "<offset>-0": d = the published payload (with
+//                                     "offset"), t = publish time (Unix ms)
+//   P history:{<topic>}:meta  hash    e = epoch, o = last offset
+// The epoch is created with the meta hash; when the hash is gone (FLUSHALL, a restart without
+// persistence, its ttl) a new one starts and any stream left behind is dropped, so an offset
+// never means two events in one epoch.
+
+// Stores and publishes one event: the offset is taken, the event stored and PUBLISHed in one
+// atomic step, so the order of offsets is the order of delivery.
+// KEYS: stream, meta. ARGV: channel, payload (a JSON object), size, ttl seconds, epoch if new,
+// meta ttl seconds, now (Unix ms). Returns the offset.
+inline constexpr std::string_view redis_history_publish_script = R"lua(
+local stream, meta = KEYS[1], KEYS[2]
+if redis.call('HSETNX', meta, 'e', ARGV[5]) == 1 then redis.call('DEL', stream) end
+local offset = string.format('%d', redis.call('HINCRBY', meta, 'o', 1))
+local payload = string.sub(ARGV[2], 1, -2) .. ',"offset":' .. offset .. '}'
+redis.call('XADD', stream, 'MAXLEN', '~', ARGV[3], offset .. '-0', 'd', payload, 't', ARGV[7])
+local oldest = tonumber(ARGV[7]) - tonumber(ARGV[4]) * 1000
+while true do
+  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if first == nil or tonumber(first[2][4]) >= oldest then break end
+  redis.call('XDEL', stream, first[1])
+end
+redis.call('EXPIRE', stream, ARGV[4])
+redis.call('EXPIRE', meta, ARGV[6])
+redis.call('PUBLISH', ARGV[1], payload)
+return tonumber(offset)
+)lua";
+
+// Where the stream stands and the events after an offset.
+// KEYS: stream, meta. ARGV: since, limit, size, ttl seconds, epoch if new, meta ttl seconds, now
+// (Unix ms). Returns {epoch, offset, first kept offset, {payload...}}.
+inline constexpr std::string_view redis_history_read_script = R"lua(
+local stream, meta = KEYS[1], KEYS[2]
+if redis.call('HSETNX', meta, 'e', ARGV[5]) == 1 then
+  redis.call('DEL', stream)
+  redis.call('EXPIRE', meta, ARGV[6])
+end
+local epoch = redis.call('HGET', meta, 'e')
+local top = tonumber(redis.call('HGET', meta, 'o') or '0')
+local oldest = tonumber(ARGV[7]) - tonumber(ARGV[4]) * 1000
+while true do
+  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+  if first == nil or tonumber(first[2][4]) >= oldest then break end
+  redis.call('XDEL', stream, first[1])
+end
+local first_kept = top + 1
+local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
+if first ~= nil then
+  first_kept = tonumber(string.match(first[1], '^(%d+)'))
+  -- MAXLEN ~ trims in whole nodes: the count bound is exact here.
+  local by_count = top - tonumber(ARGV[3]) + 1
+  if by_count > first_kept then first_kept = by_count end
+end
+local payloads = {}
+local from = tonumber(ARGV[1]) + 1
+if from < first_kept then from = first_kept end
+local limit = tonumber(ARGV[2])
+if limit > 0 and from <= top then
+  local entries = redis.call('XRANGE', stream, string.format('%d-0', from), '+', 'COUNT', limit)
+  for i, e in ipairs(entries) do payloads[i] = e[2][2] end
+end
+return {epoch, top, first_kept, payloads}
+)lua";
+
+}  // namespace realtime
