@@ -64,6 +64,32 @@ export interface RealtimeEvent<T = unknown> {
   event: string;
   data: T;
   ts: number;
+  /** On a topic with history: the event's place in it (1, 2, 3… per topic and epoch). */
+  offset?: number;
+}
+
+/** A place in a topic's history: the epoch names the history, the offset an event in it. */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** A resubscribe got every event missed since `previous`: they were delivered before this. */
+export interface RecoveredInfo extends StreamPosition {
+  topic: string;
+  /** How many missed events were delivered (duplicates of ones already seen are not counted). */
+  replayed: number;
+}
+
+/**
+ * A resubscribe could not get what was missed (the epoch changed: a restart without
+ * persistence, a flushed Redis; the position is older than the kept history; the topic keeps
+ * no history now): reload the topic's state through the app's own API. `epoch` and `offset` are
+ * the topic's position now (`''` and 0 when it keeps no history).
+ */
+export interface ResyncInfo extends StreamPosition {
+  topic: string;
+  previous: StreamPosition;
 }
 
 export interface PresenceChange {
@@ -93,6 +119,15 @@ export interface SubscriptionHandlers {
    * `removed` (the backend took access away). It is not subscribed again.
    */
   onUnsubscribed?: (info: { topic: string; reason: 'forbidden' | 'removed' | string }) => void;
+  /** After a resubscribe (a reconnect, or a first subscribe with `since`) that missed nothing. */
+  onRecovered?: (info: RecoveredInfo) => void;
+  /** After a resubscribe that could not replay what was missed: reload through the app's API. */
+  onResync?: (info: ResyncInfo) => void;
+  /**
+   * Start the first subscribe from here (e.g. a position persisted before a page reload): the
+   * server replays what came after it. Ignored when the topic is already subscribed here.
+   */
+  since?: StreamPosition;
 }
 
 export interface PresenceUser {
@@ -147,6 +182,8 @@ export declare class Subscription {
   /** Resolves when the server confirmed the topic, rejects when it refused it. */
   readonly ready: Promise<void>;
   active: boolean;
+  /** The topic's position: `client.position(topic)`. */
+  readonly position: StreamPosition | null;
   unsubscribe(): void;
 }
 
@@ -170,6 +207,11 @@ export declare class RealtimeClient {
   typing(topic: string, isTyping: boolean, threadId?: string): void;
   setStatus(status: Status): Promise<void>;
   presence(topic: string): Promise<PresenceSnapshot>;
+  /**
+   * How far this client has seen the topic's history; null for a topic without history or not
+   * subscribed here. Reconnects resume from it on their own.
+   */
+  position(topic: string): StreamPosition | null;
 
   on(name: 'state', fn: (state: ConnectionState, info?: { code?: number; reason?: string }) => void): () => void;
   on(name: 'error', fn: (error: RealtimeError | Error) => void): () => void;
@@ -184,6 +226,10 @@ export declare class RealtimeClient {
   on(name: 'unsubscribed', fn: (info: { topic: string; reason: string }) => void): () => void;
   /** An event of a topic with no local subscription: one the backend subscribed us to. */
   on(name: 'event', fn: (event: RealtimeEvent) => void): () => void;
+  /** Any subscription's onRecovered. */
+  on(name: 'recovered', fn: (info: RecoveredInfo) => void): () => void;
+  /** Any subscription's onResync. */
+  on(name: 'resync', fn: (info: ResyncInfo) => void): () => void;
   off(name: string, fn: (...args: any[]) => void): void;
 }
 

@@ -38,6 +38,11 @@ export class Subscription {
     this.active = true;
   }
 
+  /** The topic's position in its history, `{epoch, offset}`, or null (no history, not yet known). */
+  get position() {
+    return this.client.position(this.topic);
+  }
+
   unsubscribe() {
     if (!this.active) return;
     this.active = false;
@@ -110,7 +115,9 @@ export class RealtimeClient {
     this._refreshTimer = null;
 
     this._listeners = new Map();
-    this._topics = new Map(); // topic → {subs: Set<Subscription>, ready: deferred, confirmed}
+    // topic → {subs: Set<Subscription>, ready: deferred, confirmed, epoch, offset, replayed}:
+    // epoch and offset are the topic's history position (null until the server names one).
+    this._topics = new Map();
     this._pending = new Map(); // request id → {resolve, reject, timer, topic?}
     this._typing = new Map(); // topic + thread → TypingThrottle
     this._nextId = 1;
@@ -138,7 +145,8 @@ export class RealtimeClient {
    * 'state' (state, {code, reason}?) · 'error' (RealtimeError) · 'welcome' (frame) · 'frame' (every
    * parsed server frame) · 'disconnect' (info) · 'refreshed' ({expiresAt}) · 'subscribed'
    * ({topic, server}: the backend subscribed this connection) · 'unsubscribed' ({topic, reason}:
-   * the server ended a subscription) · 'event' (an event of a topic without local handlers).
+   * the server ended a subscription) · 'event' (an event of a topic without local handlers) ·
+   * 'recovered' / 'resync' (the same info as a subscription's onRecovered / onResync).
    * Returns a function that removes the listener.
    */
   on(name, fn) {
@@ -489,8 +497,14 @@ export class RealtimeClient {
         else if (frame.reason) this._onServerUnsubscribe(frame);
         break;
       case 'subscribed':
-        if (frame.id !== undefined) this._settle(frame);
-        else if (frame.server) this._emit('subscribed', { topic: frame.topic, server: true });
+        if (frame.id !== undefined) {
+          // Here, not in a then(): the position must be in place before the next frame (a
+          // live event may share its TCP read) is dispatched.
+          const request = this._settle(frame);
+          if (request?.topic !== undefined) this._confirmTopic(request, frame);
+        } else if (frame.server) {
+          this._emit('subscribed', { topic: frame.topic, server: true });
+        }
         break;
       default:
         // ack, pong, refreshed
@@ -521,35 +535,61 @@ export class RealtimeClient {
   }
 
   _dispatch(frame) {
-    const { topic, event, data, ts } = frame;
+    const { topic, event, data, ts, offset } = frame;
     const entry = this._topics.get(topic);
+    const withOffset = typeof offset === 'number';
     // A topic the backend subscribed this connection to (POST /realtime/subscribe).
-    if (!entry) return this._emit('event', { topic, event, data, ts });
+    if (!entry) {
+      return this._emit('event', withOffset ? { topic, event, data, ts, offset } : { topic, event, data, ts });
+    }
+    if (withOffset) {
+      // A stored event: once only. A replay after a reconnect may start at or before what
+      // already arrived; the server's offsets only grow within an epoch.
+      if (entry.offset !== null && offset <= entry.offset) return undefined;
+      entry.offset = offset;
+      entry.replayed++;
+    }
     for (const sub of [...entry.subs]) {
       const h = sub.handlers;
       try {
         if (event === 'realtime.presence.changed') h.onPresence?.({ ...data, topic, ts });
         else if (event === 'realtime.typing') h.onTyping?.({ ...data, topic, ts });
-        else h.onEvent?.({ topic, event, data, ts });
+        else h.onEvent?.(withOffset ? { topic, event, data, ts, offset } : { topic, event, data, ts });
       } catch (err) {
         this._emit('error', err);
       }
     }
+    return undefined;
   }
 
   // ── topics ───────────────────────────────────────────────────────────────────────────────
 
   /**
    * Subscribes to `topic` (once per topic, however many handlers) and keeps it subscribed
-   * across reconnects. `onEvent({topic, event, data, ts})` gets the application's events,
-   * `onPresence({user_id, old_status, new_status, topic, ts})` and
-   * `onTyping({user_id, state, thread_id, topic, ts})` the server's own.
+   * across reconnects. `onEvent({topic, event, data, ts, offset?})` gets the application's
+   * events, `onPresence({user_id, old_status, new_status, topic, ts})` and
+   * `onTyping({user_id, state, thread_id, topic, ts})` the server's own. On a topic with
+   * history, a resubscribe after a reconnect asks for what was missed: `onRecovered(info)` when
+   * every missed event was replayed (before it), `onResync(info)` when the server could not
+   * (the app reloads through its own API). `handlers.since` (`{epoch, offset}`, e.g. a
+   * persisted `position`) makes the first subscribe a recovery too; it is ignored when the
+   * topic is already subscribed here.
    */
   subscribe(topic, handlers = {}) {
     if (typeof topic !== 'string' || topic.length === 0) throw new TypeError('topic must be a non-empty string');
     let entry = this._topics.get(topic);
     if (!entry) {
-      entry = { subs: new Set(), ready: deferred(), confirmed: false };
+      entry = { subs: new Set(), ready: deferred(), confirmed: false, epoch: null, offset: null, replayed: 0 };
+      const since = handlers.since;
+      if (since != null) {
+        if (typeof since.epoch !== 'string' || !Number.isSafeInteger(since.offset) || since.offset < 0) {
+          throw new TypeError('since must be {epoch: string, offset: a whole number >= 0}');
+        }
+        if (since.epoch !== '') {
+          entry.epoch = since.epoch;
+          entry.offset = since.offset;
+        }
+      }
       this._topics.set(topic, entry);
       if (this._ready) this._sendSubscribe(topic);
     }
@@ -559,14 +599,70 @@ export class RealtimeClient {
   }
 
   _sendSubscribe(topic) {
-    this._request({ type: 'subscribe', topic }, { topic }).then(
-      () => {
-        const entry = this._topics.get(topic);
-        if (!entry) return;
-        entry.confirmed = true;
-        entry.ready.resolve();
-      },
-      () => {}); // a refusal is handled in _refuseTopic; a lost connection resubscribes later
+    const entry = this._topics.get(topic);
+    const frame = { type: 'subscribe', topic };
+    // A position from this topic's history: ask for what came after it. None yet (the first
+    // subscribe, or a topic without history): a plain subscribe.
+    const since = entry?.epoch ? { offset: entry.offset ?? 0, epoch: entry.epoch } : null;
+    if (since) frame.since = since;
+    if (entry) entry.replayed = 0;
+    // The reply is handled in _confirmTopic, a refusal in _refuseTopic; a lost connection
+    // resubscribes later.
+    this._request(frame, { topic, since }).catch(() => {});
+  }
+
+  /** The server's `subscribed` reply to our subscribe: the topic's position, and the recovery's outcome. */
+  _confirmTopic(request, frame) {
+    const { topic, since } = request;
+    const entry = this._topics.get(topic);
+    if (!entry) return;
+    const epoch = typeof frame.epoch === 'string' && frame.epoch !== '' ? frame.epoch : null;
+    const offset = Number.isSafeInteger(frame.offset) ? frame.offset : 0;
+    const replayed = entry.replayed;
+    let outcome = null;
+    if (since && frame.recovered === true && epoch === since.epoch) {
+      // Every event after `since` came before this reply; the live ones follow it.
+      entry.offset = Math.max(entry.offset ?? 0, offset);
+      outcome = ['recovered', 'onRecovered', { topic, epoch, offset: entry.offset, replayed }];
+    } else if (since) {
+      // A new epoch (a restart without persistence, a flushed Redis), a position older than
+      // the kept history, or a topic without history now: what was missed is not coming.
+      entry.epoch = epoch;
+      entry.offset = epoch ? offset : null;
+      outcome = ['resync', 'onResync',
+        { topic, epoch: epoch ?? '', offset: epoch ? offset : 0, previous: { epoch: since.epoch, offset: since.offset } }];
+    } else if (epoch) {
+      // The first subscribe: from here on.
+      entry.epoch = epoch;
+      entry.offset = Math.max(entry.offset ?? 0, offset);
+    } else {
+      entry.epoch = null;
+      entry.offset = null;
+    }
+    entry.confirmed = true;
+    entry.ready.resolve();
+    if (!outcome) return;
+    const [name, handler, info] = outcome;
+    for (const sub of [...entry.subs]) {
+      try {
+        sub.handlers[handler]?.({ ...info });
+      } catch (err) {
+        this._emit('error', err);
+      }
+    }
+    this._emit(name, { ...info });
+  }
+
+  /**
+   * The topic's position in its history as far as this client has seen it, `{epoch, offset}`
+   * (offset: of the last stored event delivered, or the topic's last one when it was
+   * subscribed); null for a topic without history or not subscribed here. Persist it and pass
+   * it back as `subscribe(topic, {since})` to resume after a page reload.
+   */
+  position(topic) {
+    const entry = this._topics.get(topic);
+    if (!entry?.epoch) return null;
+    return { epoch: entry.epoch, offset: entry.offset ?? 0 };
   }
 
   _refuseTopic(topic, frame) {

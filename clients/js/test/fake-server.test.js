@@ -317,3 +317,146 @@ test('a topic the backend subscribed us to: subscribed and its events are emitte
     client.close();
   }
 });
+
+// ── history and recovery (the server's side: docs/protocol.md) ──────────────────────────────
+
+const send = (socket, frame) => socket.send(JSON.stringify(frame));
+const stored = (topic, offset, n = offset) => ({ type: 'event', topic, event: 'm', data: { n }, ts: 1, offset });
+
+/** Answers each subscribe with `answer(socket, frame, index)`; presence frames with an ack. */
+function historyScript(answer) {
+  return (socket, entry, index) => {
+    welcome(socket);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type === 'subscribe') answer(socket, frame, index);
+    });
+  };
+}
+
+test('history: the first subscribe has no since; a resubscribe resumes from the last offset, every missed event once, then onRecovered', async () => {
+  script = historyScript((socket, frame, index) => {
+    if (index === 0) {
+      send(socket, { type: 'subscribed', topic: frame.topic, id: frame.id, epoch: 'e1', offset: 2 });
+      for (const offset of [3, 4, 5]) send(socket, stored(frame.topic, offset));
+      // Not stored: no offset, no bookkeeping.
+      send(socket, { type: 'event', topic: frame.topic, event: 'realtime.typing', data: { user_id: 'b', state: 'start' }, ts: 1 });
+      setTimeout(() => socket.terminate(), 30);
+      return;
+    }
+    // One write burst: replay (starting at an event the client already has), the reply, a live event.
+    for (const offset of [4, 5, 6, 7]) send(socket, stored(frame.topic, offset));
+    send(socket, { type: 'subscribed', topic: frame.topic, id: frame.id, epoch: 'e1', offset: 7, recovered: true });
+    send(socket, stored(frame.topic, 8));
+  });
+  const { client } = newClient();
+  const log = [];
+  const recoveredEvents = [];
+  client.on('recovered', (info) => recoveredEvents.push(info));
+  try {
+    await client.connect();
+    const sub = client.subscribe('channel:h', {
+      onEvent: (e) => log.push(e.offset),
+      onTyping: () => log.push('typing'),
+      onRecovered: (info) => log.push(info),
+      onResync: (info) => log.push({ resync: info }),
+    });
+    await sub.ready;
+    await waitFor(() => connections.length === 2 && log.includes(8), { what: 'the live event after the recovery' });
+    const subscribes = connections.map((c) => c.frames.find((f) => f.type === 'subscribe'));
+    assert.equal('since' in subscribes[0], false);
+    assert.deepEqual(subscribes[1].since, { offset: 5, epoch: 'e1' });
+    const info = { topic: 'channel:h', epoch: 'e1', offset: 7, replayed: 2 };
+    assert.deepEqual(log, [3, 4, 5, 'typing', 6, 7, info, 8]);
+    assert.deepEqual(recoveredEvents, [info]);
+    assert.deepEqual(client.position('channel:h'), { epoch: 'e1', offset: 8 });
+    assert.deepEqual(sub.position, { epoch: 'e1', offset: 8 });
+  } finally {
+    client.close();
+  }
+});
+
+test('history: a resubscribe the server cannot recover calls onResync; the new epoch starts afresh', async () => {
+  script = historyScript((socket, frame, index) => {
+    if (index === 0) {
+      send(socket, { type: 'subscribed', topic: frame.topic, id: frame.id, epoch: 'e1', offset: 0 });
+      for (const offset of [1, 2, 3]) send(socket, stored(frame.topic, offset));
+      setTimeout(() => socket.close(1001, 'restart'), 30);
+      return;
+    }
+    // A restart without persistence: a new epoch, offsets from 1 again. The live event comes
+    // in the same burst as the reply: it must not be taken for a duplicate of the old offset 1.
+    send(socket, { type: 'subscribed', topic: frame.topic, id: frame.id, epoch: 'e2', offset: 0, recovered: false });
+    send(socket, stored(frame.topic, 1, 'new-1'));
+  });
+  const { client } = newClient();
+  const log = [];
+  const resyncEvents = [];
+  client.on('resync', (info) => resyncEvents.push(info));
+  try {
+    await client.connect();
+    client.subscribe('channel:r', {
+      onEvent: (e) => log.push(e.data.n),
+      onRecovered: (info) => log.push({ recovered: info }),
+      onResync: (info) => log.push(info),
+    });
+    await waitFor(() => log.includes('new-1'), { what: 'the first event of the new epoch' });
+    assert.deepEqual(connections[1].frames.find((f) => f.type === 'subscribe').since, { offset: 3, epoch: 'e1' });
+    const info = { topic: 'channel:r', epoch: 'e2', offset: 0, previous: { epoch: 'e1', offset: 3 } };
+    assert.deepEqual(log, [1, 2, 3, info, 'new-1']);
+    assert.deepEqual(resyncEvents, [info]);
+    assert.deepEqual(client.position('channel:r'), { epoch: 'e2', offset: 1 });
+  } finally {
+    client.close();
+  }
+});
+
+test('history: no since for a topic without history; subscribe({since}) resumes a saved position; a topic that lost its history resyncs once', async () => {
+  script = historyScript((socket, frame) => {
+    const { topic, id, since } = frame;
+    if (topic === 'channel:plain') {
+      send(socket, { type: 'subscribed', topic, id });
+    } else if (topic === 'channel:saved') {
+      for (let offset = since.offset + 1; offset <= 42; offset++) send(socket, stored(topic, offset));
+      send(socket, { type: 'subscribed', topic, id, epoch: 'e9', offset: 42, recovered: true });
+    } else if (since) {
+      // channel:gone: the server keeps no history for it (any more).
+      send(socket, { type: 'subscribed', topic, id, epoch: '', offset: 0, recovered: false });
+    } else {
+      send(socket, { type: 'subscribed', topic, id });
+    }
+    if (connections.length === 1 && topic === 'channel:gone') setTimeout(() => socket.terminate(), 30);
+  });
+  const { client } = newClient();
+  const calls = [];
+  const handlers = (name) => ({
+    onEvent: (e) => calls.push([name, e.offset]),
+    onRecovered: (info) => calls.push([name, 'recovered', info.replayed]),
+    onResync: (info) => calls.push([name, 'resync', info.epoch, info.offset]),
+  });
+  try {
+    assert.throws(() => client.subscribe('channel:bad', { since: { offset: -1, epoch: 'e' } }), TypeError);
+    assert.throws(() => client.subscribe('channel:bad', { since: { offset: 1 } }), TypeError);
+    assert.deepEqual(client.topics, []);
+    await client.connect();
+    await client.subscribe('channel:plain', handlers('plain')).ready;
+    await client.subscribe('channel:saved', { since: { epoch: 'e9', offset: 40 }, ...handlers('saved') }).ready;
+    client.subscribe('channel:gone', { since: { epoch: 'old', offset: 5 }, ...handlers('gone') });
+    await waitFor(() => connections.length === 2 && client.state === 'connected', { what: 'reconnected' });
+    await waitFor(() => connections[1].frames.filter((f) => f.type === 'subscribe').length === 3, { what: 'resubscribes' });
+    await new Promise((r) => setTimeout(r, 50));
+    const sinceOf = (i) => Object.fromEntries(connections[i].frames.filter((f) => f.type === 'subscribe').map((f) => [f.topic, f.since]));
+    assert.deepEqual(sinceOf(0), { 'channel:plain': undefined, 'channel:saved': { offset: 40, epoch: 'e9' }, 'channel:gone': { offset: 5, epoch: 'old' } });
+    assert.deepEqual(sinceOf(1), { 'channel:plain': undefined, 'channel:saved': { offset: 42, epoch: 'e9' }, 'channel:gone': undefined });
+    assert.deepEqual(calls, [
+      ['saved', 41], ['saved', 42], ['saved', 'recovered', 2],
+      ['gone', 'resync', '', 0],
+      ['saved', 'recovered', 0], // reconnected: nothing missed
+    ]);
+    assert.equal(client.position('channel:plain'), null);
+    assert.equal(client.position('channel:gone'), null);
+    assert.deepEqual(client.position('channel:saved'), { epoch: 'e9', offset: 42 });
+  } finally {
+    client.close();
+  }
+});

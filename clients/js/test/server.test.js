@@ -3,7 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { RealtimeClient } from '../src/index.js';
-import { Inbox, httpPublish, mintDevToken, startServer, waitFor } from './support/server.js';
+import {
+  Inbox, httpPublish, mintDevToken, startRedis, startServer, waitFor, waitHealthy,
+} from './support/server.js';
 
 const fastReconnect = { baseMs: 100, maxMs: 1000, goingAwayJitterMs: 200 };
 
@@ -297,6 +299,133 @@ describe('reconnecting', () => {
       assert.ok(client.expiresAt > Date.now() + 3_000_000);
       assert.equal(client.connectionId, connectionId);
       assert.deepEqual(disconnects, []);
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+});
+
+describe('history and recovery', () => {
+  /** Subscribes `topic`, recording the app's view: events {n, offset} and the recovery callbacks. */
+  function watch(client, topic) {
+    const seen = { events: [], recovered: new Inbox(), resync: new Inbox() };
+    const sub = client.subscribe(topic, {
+      onEvent: (e) => seen.events.push({ n: e.data.n, offset: e.offset }),
+      onRecovered: seen.recovered.push,
+      onResync: seen.resync.push,
+    });
+    return { sub, seen };
+  }
+  const publishRange = async (http, topic, from, to) => {
+    for (let n = from; n < to; n++) await httpPublish(http, topic, 'tick', { n });
+  };
+  const range = (from, to) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  test('on Redis, over a restart: every event published while away arrives, in order, once; then onRecovered', async (t) => {
+    const redis = await startRedis();
+    if (!redis) {
+      t.skip('no redis-server here');
+      return;
+    }
+    const env = { REALTIME_REDIS_URL: redis.url, REALTIME_HISTORY_SIZE: '100',
+      REALTIME_TOKEN_SECRET: 'history-tests-token-secret-0123456789abcdef' };
+    let a;
+    let b;
+    let client;
+    try {
+      a = await startServer({ env });
+      b = await startServer({ env }); // the backend publishes here while `a` is down
+      await Promise.all([waitHealthy(a), waitHealthy(b)]);
+      const { port } = a;
+      ({ client } = clientFor(a, 'recoverer'));
+      await client.connect();
+      const { sub, seen } = watch(client, 'channel:recover');
+      await sub.ready;
+      await publishRange(a.http, 'channel:recover', 0, 3);
+      await waitFor(() => seen.events.length === 3, { what: 'three events before the restart' });
+      const before = client.position('channel:recover');
+      assert.deepEqual(before, { epoch: before.epoch, offset: 3 });
+      assert.match(before.epoch, /^[0-9a-f]{16}$/);
+
+      await a.stop('SIGKILL');
+      await waitFor(() => client.state === 'reconnecting', { what: 'reconnecting' });
+      await publishRange(b.http, 'channel:recover', 3, 10);
+      a = await startServer({ port, env });
+      const info = await seen.recovered.next('onRecovered', 20_000);
+      assert.deepEqual(info, { topic: 'channel:recover', epoch: before.epoch, offset: 10, replayed: 7 });
+      assert.equal(seen.events.length, 10); // the missed ones came before onRecovered
+      await publishRange(b.http, 'channel:recover', 10, 12);
+      await waitFor(() => seen.events.length >= 12, { what: 'live events after the recovery' });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(seen.events, range(0, 12).map((n) => ({ n, offset: n + 1 })));
+      assert.equal(seen.resync.items.length, 0);
+      assert.deepEqual(client.position('channel:recover'), { epoch: before.epoch, offset: 12 });
+    } finally {
+      client?.close();
+      await a?.stop();
+      await b?.stop();
+      redis.stop();
+    }
+  });
+
+  test('memory engine, over a restart: the epoch changed, onResync, and the new epoch counts from 1', async () => {
+    const env = { REALTIME_HISTORY_SIZE: '100' };
+    let server = await startServer({ env });
+    const { port } = server;
+    const { client } = clientFor(server, 'resyncer');
+    try {
+      await client.connect();
+      const { sub, seen } = watch(client, 'channel:resync');
+      await sub.ready;
+      await publishRange(server.http, 'channel:resync', 0, 3);
+      await waitFor(() => seen.events.length === 3, { what: 'three events before the restart' });
+      const before = client.position('channel:resync');
+
+      await server.stop('SIGKILL');
+      await waitFor(() => client.state === 'reconnecting', { what: 'reconnecting' });
+      server = await startServer({ port, env });
+      const info = await seen.resync.next('onResync', 20_000);
+      assert.notEqual(info.epoch, before.epoch);
+      assert.match(info.epoch, /^[0-9a-f]{16}$/);
+      assert.deepEqual(info, { topic: 'channel:resync', epoch: info.epoch, offset: 0, previous: before });
+      // Offset 1 again, in the new epoch: an event, not a duplicate of the old offset 1.
+      await httpPublish(server.http, 'channel:resync', 'tick', { n: 100 });
+      await waitFor(() => seen.events.length === 4, { what: 'the first event of the new epoch' });
+      assert.deepEqual(seen.events.at(-1), { n: 100, offset: 1 });
+      assert.equal(seen.recovered.items.length, 0);
+      assert.deepEqual(client.position('channel:resync'), { epoch: info.epoch, offset: 1 });
+    } finally {
+      client.close();
+      await server.stop();
+    }
+  });
+
+  test('close() then connect() on one server resumes; a position older than the kept history resyncs', async () => {
+    const server = await startServer({ env: { REALTIME_HISTORY_SIZE: '5' } });
+    const { client } = clientFor(server, 'away');
+    try {
+      await client.connect();
+      const { sub, seen } = watch(client, 'channel:away');
+      await sub.ready;
+      await publishRange(server.http, 'channel:away', 0, 1);
+      await waitFor(() => seen.events.length === 1, { what: 'the first event' });
+      const { epoch } = client.position('channel:away');
+
+      client.close(); // the subscription and its position stay
+      await publishRange(server.http, 'channel:away', 1, 4);
+      await client.connect();
+      assert.deepEqual(await seen.recovered.next('onRecovered'), { topic: 'channel:away', epoch, offset: 4, replayed: 3 });
+      assert.deepEqual(seen.events, range(0, 4).map((n) => ({ n, offset: n + 1 })));
+
+      client.close();
+      await publishRange(server.http, 'channel:away', 4, 14); // the topic keeps 10..14 only
+      await client.connect();
+      const info = await seen.resync.next('onResync');
+      assert.deepEqual(info, { topic: 'channel:away', epoch, offset: 14, previous: { epoch, offset: 4 } });
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(seen.events.length, 4); // nothing replayed
+      assert.equal(seen.recovered.items.length, 1);
     } finally {
       client.close();
       await server.stop();

@@ -111,6 +111,20 @@ describe('Socket.IO gateway (dev mode)', () => {
     socket.close();
   });
 
+  test('history off: a subscribe with since is told recovered false; events carry no offset', async () => {
+    const socket = await open({ transports: ['websocket'], auth: { user: 'otto', role: 'user' } });
+    const since = { offset: 3, epoch: '0123456789abcdef' };
+    assert.deepEqual(await socket.emitWithAck('subscribe', { topic: 'channel:nohist', since }),
+      { ok: true, epoch: '', offset: 0, recovered: false });
+    assert.deepEqual(await socket.emitWithAck('channel:join', { channelId: 'nohist2', since }),
+      { success: true, data: { epoch: '', offset: 0, recovered: false } });
+    const got = new Inbox();
+    socket.on('tick', (data, meta) => got.push(meta));
+    await httpPublish(server.http, 'channel:nohist', 'tick', {});
+    assert.equal('offset' in (await got.next('the event')), false);
+    socket.close();
+  });
+
   test('a Socket.IO client and a v1 client on one topic see one order', async () => {
     const socket = await open({ transports: ['websocket'], auth: { user: 'carol', role: 'user' } });
     await socket.emitWithAck('subscribe', 'channel:order');
@@ -334,3 +348,105 @@ function canConnect(port) {
     s.on('error', () => resolve(false));
   });
 }
+
+describe('Socket.IO gateway: history and recovery', () => {
+  let server;
+  const sockets = [];
+  before(async () => {
+    server = await startServer({ env: { REALTIME_HISTORY_SIZE: '100' } });
+  });
+  after(async () => {
+    for (const s of sockets) s.close();
+    await server?.stop();
+  });
+  /** A connected socket recording every `tick` as [n, meta] (and, at each ack, how many had come). */
+  const open = async (user) => {
+    const socket = await connect(server.http, { transports: ['websocket'], auth: { user, role: 'user' } });
+    sockets.push(socket);
+    const ticks = [];
+    socket.on('tick', (data, meta) => ticks.push([data.n, meta]));
+    return { socket, ticks };
+  };
+  const publish = async (topic, from, to) => {
+    const messages = [];
+    for (let n = from; n < to; n++) messages.push({ topic, event: 'tick', data: { n } });
+    const r = await fetch(`${server.http}/realtime/publish`, { method: 'POST', body: JSON.stringify({ messages }) });
+    assert.equal(r.status, 202);
+  };
+  const EPOCH = /^[0-9a-f]{16}$/;
+
+  test('subscribe with since: the missed events (meta.offset) come before the ack, which says recovered', async () => {
+    const first = await open('rec-a');
+    const ack = await first.socket.emitWithAck('subscribe', 'channel:sio-h');
+    assert.match(ack.epoch, EPOCH);
+    assert.deepEqual(ack, { ok: true, epoch: ack.epoch, offset: 0 }); // a first subscribe: no `recovered`
+    await publish('channel:sio-h', 0, 5);
+    await waitFor(() => first.ticks.length === 5, { what: 'five events' });
+    assert.deepEqual(first.ticks.map(([n, meta]) => [n, meta.offset]), [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5]]);
+    const [, meta] = first.ticks[0];
+    assert.deepEqual(Object.keys(meta).sort(), ['offset', 'topic', 'ts']);
+    assert.equal(meta.topic, 'channel:sio-h');
+
+    // A second socket, as after a reconnect: it had seen up to offset 2.
+    const second = await open('rec-b');
+    const resumed = await second.socket.emitWithAck('subscribe', { topic: 'channel:sio-h', since: { offset: 2, epoch: ack.epoch } });
+    const beforeAck = second.ticks.map(([n, m]) => [n, m.offset]);
+    assert.deepEqual(resumed, { ok: true, epoch: ack.epoch, offset: 5, recovered: true });
+    assert.deepEqual(beforeAck, [[2, 3], [3, 4], [4, 5]]);
+    await publish('channel:sio-h', 5, 6);
+    await waitFor(() => second.ticks.length === 4, { what: 'the live event' });
+    assert.deepEqual(second.ticks.at(-1)[0], 5);
+    assert.equal(second.ticks.at(-1)[1].offset, 6);
+  });
+
+  test('channel:join and room:join with since: the envelope carries epoch, offset and recovered', async () => {
+    const first = await open('rec-c');
+    const joined = await first.socket.emitWithAck('channel:join', { channelId: 'sio-j' });
+    assert.equal(joined.success, true);
+    const { epoch } = joined.data;
+    assert.match(epoch, EPOCH);
+    assert.deepEqual(joined.data, { epoch, offset: 0 });
+    const room = await first.socket.emitWithAck('room:join', { roomName: 'channel:sio-r' });
+    assert.deepEqual(room, { success: true, data: { roomName: 'channel:sio-r', memberCount: 1, epoch: room.data.epoch, offset: 0 } });
+    await publish('channel:sio-j', 0, 3);
+    await publish('channel:sio-r', 0, 3);
+    await waitFor(() => first.ticks.length === 6, { what: 'six events' });
+
+    const second = await open('rec-d');
+    const channelAck = await second.socket.emitWithAck('channel:join', { channelId: 'sio-j', since: { offset: 1, epoch } });
+    assert.deepEqual(channelAck, { success: true, data: { epoch, offset: 3, recovered: true } });
+    assert.deepEqual(second.ticks.map(([n, m]) => [n, m.topic, m.offset]), [[1, 'channel:sio-j', 2], [2, 'channel:sio-j', 3]]);
+    const roomAck = await second.socket.emitWithAck('room:join', { roomName: 'channel:sio-r', since: { offset: 0, epoch: room.data.epoch } });
+    assert.deepEqual(roomAck, {
+      success: true,
+      data: { roomName: 'channel:sio-r', memberCount: 2, epoch: room.data.epoch, offset: 3, recovered: true },
+    });
+    assert.deepEqual(second.ticks.slice(2).map(([n, m]) => [n, m.topic, m.offset]),
+      [[0, 'channel:sio-r', 1], [1, 'channel:sio-r', 2], [2, 'channel:sio-r', 3]]);
+  });
+
+  test('a stale epoch: recovered false with the current position, nothing replayed', async () => {
+    const first = await open('rec-e');
+    const { epoch } = await first.socket.emitWithAck('subscribe', 'channel:sio-s');
+    await publish('channel:sio-s', 0, 4);
+    await waitFor(() => first.ticks.length === 4, { what: 'four events' });
+
+    const second = await open('rec-f');
+    const stale = 'ffffffffffffffff';
+    assert.notEqual(epoch, stale);
+    assert.deepEqual(await second.socket.emitWithAck('subscribe', { topic: 'channel:sio-s', since: { offset: 1, epoch: stale } }),
+      { ok: true, epoch, offset: 4, recovered: false });
+    const third = await open('rec-g');
+    assert.deepEqual(await third.socket.emitWithAck('channel:join', { channelId: 'sio-s', since: { offset: 1, epoch: stale } }),
+      { success: true, data: { epoch, offset: 4, recovered: false } });
+    const fourth = await open('rec-h');
+    assert.deepEqual(await fourth.socket.emitWithAck('room:join', { roomName: 'channel:sio-s', since: { offset: 0, epoch: stale } }),
+      { success: true, data: { roomName: 'channel:sio-s', memberCount: 4, epoch, offset: 4, recovered: false } });
+    // A bad since is refused in the ack.
+    const bad = await fourth.socket.emitWithAck('subscribe', { topic: 'channel:sio-t', since: { offset: -1, epoch } });
+    assert.equal(bad.ok, false);
+    assert.equal(bad.error.code, 'bad_request');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const s of [second, third, fourth]) assert.deepEqual(s.ticks, []);
+  });
+});

@@ -66,3 +66,20 @@ TEST(RedisPayloadTest, MalformedPayloadsSayWhy) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(RedisPayloadTest, TheHistoryScriptsOffsetIsRead) {
+  std::string error;
+  auto m = decode_redis_payload("c", R"({"event":"m","data":1,"ts":5,"offset":12})", error);
+  ASSERT_TRUE(m) << error;
+  EXPECT_EQ(m->offset, 12u);
+  EXPECT_EQ(decode_redis_payload("c", R"({"event":"m"})", error)->offset, 0u);
+  EXPECT_THAT(error_of("c", R"({"event":"m","offset":0})"), HasSubstr("offset"));
+  EXPECT_THAT(error_of("c", R"({"event":"m","offset":-3})"), HasSubstr("offset"));
+  EXPECT_THAT(error_of("c", R"({"event":"m","offset":"7"})"), HasSubstr("offset"));
+}
+
+}  // namespace
+}  // namespace realtime

@@ -768,3 +768,38 @@ TEST(ConfigJwksTest, DescribeShowsTheUrlWithoutItsQuery) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(ConfigHistoryTest, NoTopicKeepsHistoryUnlessAskedAndTheVariablesSetTheDefaults) {
+  const Config none = parse({}, required_env());
+  EXPECT_FALSE(none.history.enabled());
+  EXPECT_EQ(none.history.ttl, std::chrono::seconds(300));
+  EXPECT_EQ(none.history.max_bytes, 1048576u);
+  EnvMap env = required_env();
+  env["REALTIME_HISTORY_SIZE"] = "100";
+  env["REALTIME_HISTORY_TTL_SECONDS"] = "60";
+  env["REALTIME_HISTORY_MAX_BYTES"] = "4096";
+  const Config c = parse({}, env);
+  EXPECT_EQ(c.history, (HistoryLimits{100, std::chrono::seconds(60), 4096}));
+  EXPECT_EQ(parse({"--history-size", "5"}, required_env()).history.size, 5u);
+}
+
+TEST(ConfigHistoryTest, OutOfRangeValuesNameTheVariable) {
+  EXPECT_NE(config_error({}, with(required_env(), "REALTIME_HISTORY_SIZE", "-1"))
+                .find("REALTIME_HISTORY_SIZE"),
+            std::string::npos);
+  EXPECT_NE(config_error({}, with(required_env(), "REALTIME_HISTORY_SIZE", "100001"))
+                .find("REALTIME_HISTORY_SIZE"),
+            std::string::npos);
+  EXPECT_NE(config_error({}, with(required_env(), "REALTIME_HISTORY_TTL_SECONDS", "0"))
+                .find("REALTIME_HISTORY_TTL_SECONDS"),
+            std::string::npos);
+  EXPECT_NE(config_error({}, with(required_env(), "REALTIME_HISTORY_MAX_BYTES", "100"))
+                .find("REALTIME_HISTORY_MAX_BYTES"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace realtime

@@ -307,3 +307,31 @@ TEST(EncodeEventFrameTest, ANameThatNeedsEscapingHasNoView) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(EncodeEventFrameTest, AnEventOfAHistoryTopicCarriesItsOffset) {
+  const EventFrame f = encode_event_frame("channel:1", "m", "{}", 5, 42);
+  EXPECT_NE(f.wire->find(R"("ts":5,"offset":42})"), std::string::npos) << *f.wire;
+  EXPECT_EQ(encode_event_frame("channel:1", "m", "{}", 5).wire->find("offset"),
+            std::string::npos);
+}
+
+TEST(EncodeReplyTest, SubscribedCarriesTheStreamsPositionOnAHistoryTopic) {
+  const SubscribedPosition plain{"e1", 7, std::nullopt};
+  EXPECT_EQ(encode_subscribed("1", "c", false, &plain),
+            R"({"type":"subscribed","topic":"c","id":1,"epoch":"e1","offset":7})");
+  const SubscribedPosition recovered{"e1", 7, true};
+  EXPECT_EQ(encode_subscribed("", "c", true, &recovered),
+            R"({"type":"subscribed","topic":"c","server":true,"epoch":"e1","offset":7,)"
+            R"("recovered":true})");
+  const SubscribedPosition lost{"e2", 0, false};
+  EXPECT_EQ(encode_subscribed("2", "c", false, &lost),
+            R"({"type":"subscribed","topic":"c","id":2,"epoch":"e2","offset":0,)"
+            R"("recovered":false})");
+  EXPECT_EQ(encode_subscribed("2", "c", false), R"({"type":"subscribed","topic":"c","id":2})");
+}
+
+}  // namespace
+}  // namespace realtime

@@ -1,6 +1,7 @@
 // Starts the real nself-realtime binary for a test and stops it again.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -124,4 +125,54 @@ export class Inbox {
       if (match(item)) return item;
     }
   }
+}
+
+/** A free TCP port on 127.0.0.1 (free now; a test binds it soon after). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+function canConnect(port) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * Starts a throwaway `redis-server` (no persistence) on a free port; `stop()` kills it. Resolves
+ * null when there is no redis-server on this machine (tests then skip).
+ */
+export async function startRedis() {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' });
+  const failed = new Promise((resolve) => child.on('error', () => resolve(null)));
+  const up = waitFor(() => canConnect(port), { what: 'redis-server' }).then(() => true, () => false);
+  if (!(await Promise.race([up, failed]))) {
+    child.kill('SIGKILL');
+    return null;
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Waits until GET /health answers 200 (the Redis engine is connected). */
+export async function waitHealthy(server) {
+  await waitFor(async () => (await fetch(`${server.http}/health`)).status === 200, { what: `${server.http} healthy` });
 }

@@ -1,5 +1,7 @@
 // Compiled by `npm run typecheck` only: the declarations describe the API the README shows.
-import { RealtimeClient, RealtimeError, backoffDelay, type PresenceSnapshot } from '../../src/index.js';
+import {
+  RealtimeClient, RealtimeError, backoffDelay, type PresenceSnapshot, type StreamPosition,
+} from '../../src/index.js';
 
 const client = new RealtimeClient({
   url: 'ws://localhost:3109',
@@ -21,6 +23,17 @@ const sub = client.subscribe('channel:42', {
   onTyping: ({ user_id, state }) => console.log(user_id, state === 'start'),
 });
 await sub.ready;
+const saved: StreamPosition | null = client.position('channel:42');
+const history = client.subscribe('channel:7', {
+  since: saved ?? undefined,
+  onEvent: ({ offset }) => console.log(offset ?? 'not stored'),
+  onRecovered: ({ topic, replayed, offset }) => console.log(topic, replayed, offset),
+  onResync: ({ topic, epoch, previous }) => console.log(topic, epoch === previous.epoch),
+});
+const here: StreamPosition | null = history.position;
+void here;
+client.on('resync', ({ topic }) => console.log('reload', topic));
+client.on('recovered', ({ replayed }) => console.log(replayed));
 await client.connect();
 await client.publish('channel:42', 'chat.message.created', { text: 'hi' });
 client.typing('channel:42', true);
@@ -34,3 +47,5 @@ sub.unsubscribe();
 client.close();
 // @ts-expect-error: not a status
 void client.setStatus('busy');
+// @ts-expect-error: a position names its epoch
+client.subscribe('channel:8', { since: { offset: 3 } });

@@ -396,3 +396,36 @@ TEST(SocketIoDialectTest, UnknownNamesAreEchoedEscaped) {
 
 }  // namespace
 }  // namespace realtime::socketio
+
+namespace realtime::socketio {
+namespace {
+
+TEST(SocketIoDialectSinceTest, EverySubscribeMayCarrySince) {
+  const Command generic_cmd =
+      command(R"(21["subscribe",{"topic":"channel:1","since":{"offset":4,"epoch":"e"}}])");
+  ASSERT_TRUE(generic_cmd.message.since);
+  EXPECT_EQ(generic_cmd.message.since->offset, 4u);
+  EXPECT_EQ(generic_cmd.message.since->epoch, "e");
+  const Command channel =
+      command(R"(22["channel:join",{"channelId":"7","since":{"offset":0,"epoch":"x"}}])");
+  EXPECT_EQ(channel.message.topic, "channel:7");
+  ASSERT_TRUE(channel.message.since);
+  const Command room =
+      command(R"(23["room:join",{"roomName":"general","since":{"offset":2,"epoch":"y"}}])");
+  ASSERT_TRUE(room.message.since);
+  EXPECT_EQ(room.message.since->offset, 2u);
+  EXPECT_FALSE(command(R"(24["subscribe","channel:1"])").message.since);
+}
+
+TEST(SocketIoDialectSinceTest, AMalformedSinceIsRefusedInTheRequestsStyle) {
+  const std::string generic_error =
+      sent(R"(21["subscribe",{"topic":"channel:1","since":{"offset":-1,"epoch":"e"}}])");
+  EXPECT_NE(generic_error.find(R"("ok":false)"), std::string::npos) << generic_error;
+  EXPECT_NE(generic_error.find("since"), std::string::npos);
+  const std::string envelope_error =
+      sent(R"(22["channel:join",{"channelId":"7","since":"yesterday"}])");
+  EXPECT_NE(envelope_error.find(R"("success":false)"), std::string::npos) << envelope_error;
+}
+
+}  // namespace
+}  // namespace realtime::socketio

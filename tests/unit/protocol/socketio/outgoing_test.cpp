@@ -135,3 +135,14 @@ TEST(SocketIoOutgoingTest, EveryEncodingIsOneValidSocketIoEvent) {
 
 }  // namespace
 }  // namespace realtime::socketio
+
+namespace realtime::socketio {
+namespace {
+
+TEST(SocketIoOutgoingTest, AnEventOfAHistoryTopicCarriesItsOffsetInTheMeta) {
+  EXPECT_EQ(encode_published_event("channel:42", "m", "1", 5, DialectOptions{}, 3),
+            R"(42["m",1,{"topic":"channel:42","ts":5,"offset":3}])");
+}
+
+}  // namespace
+}  // namespace realtime::socketio

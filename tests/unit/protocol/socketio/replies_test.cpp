@@ -117,3 +117,22 @@ TEST(SocketIoRepliesTest, PingEchoesTheTimestampRaw) {
 
 }  // namespace
 }  // namespace realtime::socketio
+
+namespace realtime::socketio {
+namespace {
+
+TEST(SocketIoRepliesTest, SubscribedCarriesTheStreamsPositionInEachStyle) {
+  const SubscribedPosition p{"e1", 9, true};
+  EXPECT_EQ(reply_subscribed(generic(1), 0, &p),
+            R"(431[{"ok":true,"epoch":"e1","offset":9,"recovered":true}])");
+  EXPECT_EQ(reply_subscribed(envelope(2), 0, &p),
+            R"(432[{"success":true,"data":{"epoch":"e1","offset":9,"recovered":true}}])");
+  const SubscribedPosition fresh{"e2", 0, std::nullopt};
+  EXPECT_EQ(reply_subscribed(reply(3, ReplyStyle::envelope, "general"), 4, &fresh),
+            R"(433[{"success":true,"data":{"roomName":"general","memberCount":4,)"
+            R"("epoch":"e2","offset":0}}])");
+  EXPECT_EQ(reply_subscribed(reply(std::nullopt, ReplyStyle::generic), 0, &p), "");
+}
+
+}  // namespace
+}  // namespace realtime::socketio
