@@ -171,44 +171,57 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
       return;
     }
     const std::int64_t ts = unix_millis();
-    const std::string now_ms = std::to_string(ts);
     const bool history = options_.history && options_.history->any();
-    // One PUBLISH (or history script) per event, all in this loop turn's single write. Only the
-    // last carries the callback: replies come in order, and a connection lost before it fails it.
+    // One PUBLISH per event without history, and one script for every event with: all in this
+    // loop turn's single write. Only the last command carries the callback: replies come in
+    // order, and a connection lost before it fails it.
+    std::vector<std::string> script;  // keys, then arguments (redis_history_script.hpp)
+    std::vector<std::string> script_args;
     for (std::size_t i = 0; i < events.size(); ++i) {
       const PublishedEvent& e = events[i];
-      const bool last = i + 1 == events.size();
-      const std::string payload = encode_redis_payload(e, ts);
-      const std::string channel = channel_of(e.topic);
+      std::string payload = encode_redis_payload(e, ts);
+      std::string channel = channel_of(e.topic);
       if (e.topic == events_topic) {
         const std::string backend = backend_event_json(e.event, e.data, ts, options_.node_id);
         commands_.command({"PUBLISH", events_channel_, backend}, nullptr);
       }
       std::optional<HistoryLimits> limits;
       if (history && is_storable(e)) limits = options_.history->limits_for(e.topic);
-      RedisConnection::ReplyHandler handler;
-      if (limits || (last && done)) {
-        handler = [this, stored = limits.has_value(),
-                   done = last ? std::move(done) : PublishCallback{}](const redisReply* reply) {
-          if (stored) check_script_reply(reply);
-          const bool ok = reply != nullptr && !reply_is_error(*reply);
-          if (done) done(ok ? PublishStatus::ok : PublishStatus::unavailable);
-        };
-      }
-      if (!limits) {
-        commands_.command({"PUBLISH", channel, payload}, std::move(handler));
+      if (limits) {
+        std::string key = history_key_of(e.topic);
+        script.push_back(key);
+        script.push_back(key + ":meta");
+        script_args.push_back(std::move(channel));
+        script_args.push_back(std::move(payload));
+        script_args.push_back(std::to_string(limits->size));
+        script_args.push_back(std::to_string(limits->ttl.count()));
+        script_args.push_back(std::to_string(std::max(limits->ttl, history_meta_ttl).count()));
         continue;
       }
-      const std::string key = history_key_of(e.topic);
-      const std::string meta = key + ":meta";
-      const std::string size = std::to_string(limits->size);
-      const std::string ttl = std::to_string(limits->ttl.count());
-      const std::string meta_ttl = std::to_string(std::max(limits->ttl, history_meta_ttl).count());
-      const std::string epoch = new_epoch();
-      commands_.command({"EVALSHA", history_publish_sha_, "2", key, meta, channel, payload, size,
-                         ttl, epoch, meta_ttl, now_ms},
-                        std::move(handler));
+      RedisConnection::ReplyHandler handler;
+      if (i + 1 == events.size() && script.empty() && done) {
+        handler = [done = std::move(done)](const redisReply* reply) {
+          const bool ok = reply != nullptr && !reply_is_error(*reply);
+          done(ok ? PublishStatus::ok : PublishStatus::unavailable);
+        };
+      }
+      commands_.command({"PUBLISH", channel, payload}, std::move(handler));
     }
+    if (script.empty()) return;
+    const std::string key_count = std::to_string(script.size());
+    const std::string epoch = new_epoch();
+    std::vector<std::string_view> argv{"EVALSHA", history_publish_sha_, key_count};
+    argv.insert(argv.end(), script.begin(), script.end());
+    argv.push_back(epoch);
+    argv.insert(argv.end(), script_args.begin(), script_args.end());
+    commands_.command(argv, [this, done = std::move(done)](const redisReply* reply) {
+      check_script_reply(reply);
+      const bool ok = reply != nullptr && !reply_is_error(*reply);
+      if (!ok && reply != nullptr) {
+        spdlog::warn("redis: the history publish script failed: {}", reply_string(*reply));
+      }
+      if (done) done(ok ? PublishStatus::ok : PublishStatus::unavailable);
+    });
   });
 }
 
@@ -225,10 +238,8 @@ void RedisBroker::read_history(std::string_view topic, const HistoryLimits& limi
     const std::string ttl = std::to_string(limits.ttl.count());
     const std::string meta_ttl = std::to_string(std::max(limits.ttl, history_meta_ttl).count());
     const std::string epoch = new_epoch();
-    const std::string now_ms = std::to_string(unix_millis());
     commands_.command(
-        {"EVALSHA", history_read_sha_, "2", key, meta, since, limit, size, ttl, epoch, meta_ttl,
-         now_ms},
+        {"EVALSHA", history_read_sha_, "2", key, meta, since, limit, size, ttl, epoch, meta_ttl},
         [this, topic, done = std::move(done)](const redisReply* reply) {
           check_script_reply(reply);
           done(parse_history_reply(topic, reply));

@@ -7,37 +7,46 @@ namespace realtime {
 // A topic's history in Redis (P = prefix; the braces keep both keys of a topic in one cluster
 // slot):
 //   P history:{<topic>}       stream  entry id "<offset>-0": d = the published payload (with
-//                                     "offset"), t = publish time (Unix ms)
+//                                     "offset"), t = when it was stored (Redis' clock, Unix ms)
 //   P history:{<topic>}:meta  hash    e = epoch, o = last offset
 // The epoch is created with the meta hash; when the hash is gone (FLUSHALL, a restart without
 // persistence, its ttl) a new one starts and any stream left behind is dropped, so an offset
 // never means two events in one epoch.
 
-// Stores and publishes one event: the offset is taken, the event stored and PUBLISHed in one
-// atomic step, so the order of offsets is the order of delivery.
-// KEYS: stream, meta. ARGV: channel, payload (a JSON object), size, ttl seconds, epoch if new,
-// meta ttl seconds, now (Unix ms). Returns the offset.
+// Stores and publishes the events of one batch: each takes its topic's next offset and is stored
+// and PUBLISHed in one atomic step, so the order of offsets is the order of delivery. One call per
+// batch: Redis pays the script's overhead once, and it is still one round trip.
+// KEYS: stream and meta of each event, in order. ARGV: epoch if new, then per event: channel,
+// payload (a JSON object), size, ttl seconds, meta ttl seconds. Returns the number stored.
+// (Events older than the ttl are aged out when the history is read; the stream's memory is
+// bounded by its size and by the key's ttl.)
 inline constexpr std::string_view redis_history_publish_script = R"lua(
-local stream, meta = KEYS[1], KEYS[2]
-if redis.call('HSETNX', meta, 'e', ARGV[5]) == 1 then redis.call('DEL', stream) end
-local offset = string.format('%d', redis.call('HINCRBY', meta, 'o', 1))
-local payload = string.sub(ARGV[2], 1, -2) .. ',"offset":' .. offset .. '}'
-redis.call('XADD', stream, 'MAXLEN', '~', ARGV[3], offset .. '-0', 'd', payload, 't', ARGV[7])
-local oldest = tonumber(ARGV[7]) - tonumber(ARGV[4]) * 1000
-while true do
-  local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
-  if first == nil or tonumber(first[2][4]) >= oldest then break end
-  redis.call('XDEL', stream, first[1])
+local epoch = ARGV[1]
+local t = redis.call('TIME')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+for i = 1, #KEYS / 2 do
+  local stream, meta = KEYS[2 * i - 1], KEYS[2 * i]
+  local a = 1 + (i - 1) * 5
+  local n = redis.call('HINCRBY', meta, 'o', 1)
+  -- The first event of an epoch (or after a read created it): whatever stream is left is stale.
+  if n == 1 then
+    redis.call('HSETNX', meta, 'e', epoch)
+    redis.call('DEL', stream)
+  end
+  local offset = string.format('%d', n)
+  local payload = string.sub(ARGV[a + 2], 1, -2) .. ',"offset":' .. offset .. '}'
+  redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 3], offset .. '-0', 'd', payload, 't', now)
+  redis.call('EXPIRE', stream, ARGV[a + 4])
+  redis.call('EXPIRE', meta, ARGV[a + 5])
+  redis.call('PUBLISH', ARGV[a + 1], payload)
 end
-redis.call('EXPIRE', stream, ARGV[4])
-redis.call('EXPIRE', meta, ARGV[6])
-redis.call('PUBLISH', ARGV[1], payload)
-return tonumber(offset)
+return #KEYS / 2
 )lua";
 
 // Where the stream stands and the events after an offset.
-// KEYS: stream, meta. ARGV: since, limit, size, ttl seconds, epoch if new, meta ttl seconds, now
-// (Unix ms). Returns {epoch, offset, first kept offset, {payload...}}.
+// KEYS: stream, meta. ARGV: since, limit, size, ttl seconds, epoch if new, meta ttl seconds.
+// Returns {epoch, offset, first kept offset, {payload...}}. Ages are by Redis' clock (TIME), the
+// one clock every node shares.
 inline constexpr std::string_view redis_history_read_script = R"lua(
 local stream, meta = KEYS[1], KEYS[2]
 if redis.call('HSETNX', meta, 'e', ARGV[5]) == 1 then
@@ -46,7 +55,8 @@ if redis.call('HSETNX', meta, 'e', ARGV[5]) == 1 then
 end
 local epoch = redis.call('HGET', meta, 'e')
 local top = tonumber(redis.call('HGET', meta, 'o') or '0')
-local oldest = tonumber(ARGV[7]) - tonumber(ARGV[4]) * 1000
+local t = redis.call('TIME')
+local oldest = t[1] * 1000 + math.floor(t[2] / 1000) - tonumber(ARGV[4]) * 1000
 while true do
   local first = redis.call('XRANGE', stream, '-', '+', 'COUNT', 1)[1]
   if first == nil or tonumber(first[2][4]) >= oldest then break end

@@ -23,8 +23,9 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTokenSecret = "history-tests-token-secret-0123456789ab";
 
+// A later flag wins: `extra` may set another size.
 std::vector<std::string> HistoryArgs(std::vector<std::string> extra = {}) {
-  extra.insert(extra.end(), {"--history-size", "1000"});
+  extra.insert(extra.begin(), {"--history-size", "1000"});
   return ServerProcess::DevArgs(std::move(extra));
 }
 
