@@ -231,8 +231,8 @@ bool match_pattern(std::string_view pattern, std::string_view topic, std::string
 std::size_t history_number(const json::value& v, const std::string& where, std::string_view key,
                            std::uint64_t low, std::uint64_t high) {
   const auto n = v.is_int64() && v.get_int64() >= 0 ? std::optional<std::uint64_t>(v.get_int64())
-                 : v.is_uint64()                  ? std::optional<std::uint64_t>(v.get_uint64())
-                                                  : std::nullopt;
+                 : v.is_uint64()                    ? std::optional<std::uint64_t>(v.get_uint64())
+                                                    : std::nullopt;
   if (!n || *n < low || *n > high) {
     throw ConfigError(where + ": history \"" + std::string(key) + "\" must be an integer " +
                       std::to_string(low) + "-" + std::to_string(high));
@@ -248,8 +248,9 @@ AccessRules::HistorySpec parse_history(const json::value& value, const std::stri
   }
   const json::object* obj = value.if_object();
   if (obj == nullptr) {
-    throw ConfigError(where + ": \"history\" must be {\"size\": events, \"ttl\": seconds, "
-                              "\"bytes\": bytes} or false");
+    throw ConfigError(where +
+                      ": \"history\" must be {\"size\": events, \"ttl\": seconds, "
+                      "\"bytes\": bytes} or false");
   }
   for (const auto& [key, v] : *obj) {
     if (key == "size") {

@@ -37,7 +37,7 @@ std::optional<HistoryLimits> HistoryPolicy::limits_for(std::string_view topic) c
 
 bool can_recover(const StreamPosition& since, const HistoryResult& result) {
   if (!result.ok || since.epoch != result.epoch || since.offset > result.offset) return false;
-  if (since.offset == result.offset) return true;  // nothing missed
+  if (since.offset == result.offset) return true;          // nothing missed
   if (since.offset + 1 < result.first_kept) return false;  // some of it is gone
   const auto& events = *result.events;
   // Every missed event, in order, starting right after `since`.

@@ -35,9 +35,8 @@ void MemoryHistory::append(const TopicFrame& frame, const HistoryLimits& limits,
 }
 
 void MemoryHistory::trim(Stream& s, Clock::time_point now) {
-  while (!s.events.empty() &&
-         (s.events.size() > s.limits.size || s.bytes > s.limits.max_bytes ||
-          now - s.events.front().at > s.limits.ttl)) {
+  while (!s.events.empty() && (s.events.size() > s.limits.size || s.bytes > s.limits.max_bytes ||
+                               now - s.events.front().at > s.limits.ttl)) {
     s.bytes -= cost(s.events.front());
     bytes_ -= cost(s.events.front());
     s.events.pop_front();

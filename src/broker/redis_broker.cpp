@@ -133,8 +133,7 @@ void RedisBroker::load_scripts() {
 }
 
 void RedisBroker::check_script_reply(const redisReply* reply) {
-  if (reply != nullptr && reply_is_error(*reply) &&
-      reply_string(*reply).starts_with("NOSCRIPT")) {
+  if (reply != nullptr && reply_is_error(*reply) && reply_string(*reply).starts_with("NOSCRIPT")) {
     spdlog::warn("redis: the history scripts were flushed; loading them again");
     load_scripts();
   }
@@ -227,24 +226,24 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
 
 void RedisBroker::read_history(std::string_view topic, const HistoryLimits& limits,
                                HistoryRequest request, std::function<void(HistoryResult)> done) {
-  net::post(io_, [this, topic = std::string(topic), limits, request,
-                  done = std::move(done)]() mutable {
-    if (!commands_.ready()) return done(HistoryResult{});
-    const std::string key = history_key_of(topic);
-    const std::string meta = key + ":meta";
-    const std::string since = std::to_string(request.since);
-    const std::string limit = std::to_string(request.limit);
-    const std::string size = std::to_string(limits.size);
-    const std::string ttl = std::to_string(limits.ttl.count());
-    const std::string meta_ttl = std::to_string(std::max(limits.ttl, history_meta_ttl).count());
-    const std::string epoch = new_epoch();
-    commands_.command(
-        {"EVALSHA", history_read_sha_, "2", key, meta, since, limit, size, ttl, epoch, meta_ttl},
-        [this, topic, done = std::move(done)](const redisReply* reply) {
-          check_script_reply(reply);
-          done(parse_history_reply(topic, reply));
-        });
-  });
+  net::post(
+      io_, [this, topic = std::string(topic), limits, request, done = std::move(done)]() mutable {
+        if (!commands_.ready()) return done(HistoryResult{});
+        const std::string key = history_key_of(topic);
+        const std::string meta = key + ":meta";
+        const std::string since = std::to_string(request.since);
+        const std::string limit = std::to_string(request.limit);
+        const std::string size = std::to_string(limits.size);
+        const std::string ttl = std::to_string(limits.ttl.count());
+        const std::string meta_ttl = std::to_string(std::max(limits.ttl, history_meta_ttl).count());
+        const std::string epoch = new_epoch();
+        commands_.command({"EVALSHA", history_read_sha_, "2", key, meta, since, limit, size, ttl,
+                           epoch, meta_ttl},
+                          [this, topic, done = std::move(done)](const redisReply* reply) {
+                            check_script_reply(reply);
+                            done(parse_history_reply(topic, reply));
+                          });
+      });
 }
 
 void RedisBroker::send_command(const UserCommand& command) {

@@ -163,15 +163,15 @@ void ClientSession::join(const std::string& topic, const std::string& id, bool s
   if (recheck.count() > 0) schedule_recheck(topic, recheck);
   // "subscribed" promises that what is published next arrives: with Redis that is once the
   // node's SUBSCRIBE is confirmed. The embedded engine calls back at once, inline.
-  ctx.broker->when_live(topic, [weak = std::weak_ptr<ClientSession>(self()), topic, id, server,
-                                since] {
-    auto self = weak.lock();
-    if (!self) return;
-    net::dispatch(self->executor(), [self, topic, id, server, since] {
-      if (self->ended_ || self->closing()) return;
-      self->on_live(topic, id, server, since);
-    });
-  });
+  ctx.broker->when_live(topic,
+                        [weak = std::weak_ptr<ClientSession>(self()), topic, id, server, since] {
+                          auto self = weak.lock();
+                          if (!self) return;
+                          net::dispatch(self->executor(), [self, topic, id, server, since] {
+                            if (self->ended_ || self->closing()) return;
+                            self->on_live(topic, id, server, since);
+                          });
+                        });
 }
 
 void ClientSession::on_live(const std::string& topic, const std::string& id, bool server,
@@ -211,8 +211,7 @@ void ClientSession::on_live(const std::string& topic, const std::string& id, boo
 }
 
 void ClientSession::on_history(const std::string& topic, const std::string& id, bool server,
-                               std::uint64_t generation, const Since& since,
-                               HistoryResult result) {
+                               std::uint64_t generation, const Since& since, HistoryResult result) {
   Seam* seam = nullptr;
   if (seams_) {
     for (auto& s : *seams_) {
@@ -388,8 +387,8 @@ void ClientSession::on_typing(ClientMessage msg) {
     if (a.allowed()) return apply_typing(msg);
     refuse(msg.id, a, "send typing to", msg.topic);
   };
-  auto answer = authorize(TopicAction::typing, msg.topic,
-                          [decide, msg](Authorization a) { decide(msg, a); });
+  auto answer =
+      authorize(TopicAction::typing, msg.topic, [decide, msg](Authorization a) { decide(msg, a); });
   if (answer) decide(msg, *answer);
 }
 

@@ -119,15 +119,15 @@ const std::vector<Setting>& settings() {
        "--history-ttl-seconds",
        "age of the oldest event a topic's history keeps [300]",
        [](Config& c, const std::string& name, const std::string& v) {
-         c.history.ttl = std::chrono::seconds(parse_integer(
-             name, v, 1, static_cast<long long>(max_history_ttl_seconds)));
+         c.history.ttl = std::chrono::seconds(
+             parse_integer(name, v, 1, static_cast<long long>(max_history_ttl_seconds)));
        }},
       {{"REALTIME_HISTORY_MAX_BYTES"},
        "--history-max-bytes",
        "embedded engine: bytes of stored events per topic [1048576]",
        [](Config& c, const std::string& name, const std::string& v) {
-         c.history.max_bytes = static_cast<std::size_t>(parse_integer(
-             name, v, min_history_bytes, static_cast<long long>(max_history_bytes)));
+         c.history.max_bytes = static_cast<std::size_t>(
+             parse_integer(name, v, min_history_bytes, static_cast<long long>(max_history_bytes)));
        }},
       {{"REALTIME_CLIENT_RATE_LIMIT"},
        "--client-rate-limit",

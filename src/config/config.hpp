@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "auth/access_rules.hpp"
-#include "broker/history_types.hpp"
 #include "auth/hasura_jwt.hpp"
+#include "broker/history_types.hpp"
 #include "redis/redis_endpoint.hpp"
 #include "storage/database_url.hpp"
 

@@ -470,9 +470,8 @@ void SocketIoSession::reply_error(std::string_view id, ErrorCode code, std::stri
 void SocketIoSession::deliver(const TopicFrame& item) {
   if (item.event.empty()) return;
   const FramePtr& frame = item.socketio.get([&]() -> FramePtr {
-    const std::string text =
-        sio::encode_published_event(item.topic, item.event, item.data, item.ts, gateway_.options(),
-                                    item.offset);
+    const std::string text = sio::encode_published_event(item.topic, item.event, item.data, item.ts,
+                                                         gateway_.options(), item.offset);
     if (text.empty()) return nullptr;  // an event name Socket.IO reserves: not for this dialect
     return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, text));
   });

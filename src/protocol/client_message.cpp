@@ -25,17 +25,17 @@ const json::string* string_field(const json::object& obj, std::string_view key) 
 
 }  // namespace
 
-bool parse_since(const json::value* since, std::optional<StreamPosition>& out,
-                 std::string& error) {
+bool parse_since(const json::value* since, std::optional<StreamPosition>& out, std::string& error) {
   if (since == nullptr || since->is_null()) return true;
   const json::object* obj = since->if_object();
   const json::value* offset = obj != nullptr ? obj->if_contains("offset") : nullptr;
   const json::string* epoch = obj != nullptr ? string_field(*obj, "epoch") : nullptr;
-  const bool whole = offset != nullptr && ((offset->is_int64() && offset->get_int64() >= 0) ||
-                                           offset->is_uint64());
+  const bool whole = offset != nullptr &&
+                     ((offset->is_int64() && offset->get_int64() >= 0) || offset->is_uint64());
   if (!whole || epoch == nullptr || epoch->size() > max_epoch_bytes) {
-    error = "\"since\" must be {\"offset\": a whole number >= 0, \"epoch\": a string of at most 64 "
-            "bytes}";
+    error =
+        "\"since\" must be {\"offset\": a whole number >= 0, \"epoch\": a string of at most 64 "
+        "bytes}";
     return false;
   }
   out = StreamPosition{offset->to_number<std::uint64_t>(), std::string(*epoch)};

@@ -133,7 +133,8 @@ std::string encode_subscribed(std::string_view id, std::string_view topic, bool 
     append_json_string(out, position->epoch);
     out += ",\"offset\":";
     out += std::to_string(position->offset);
-    if (position->recovered) out += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    if (position->recovered)
+      out += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
   }
   out += '}';
   return out;

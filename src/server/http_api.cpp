@@ -259,8 +259,9 @@ void HttpApi::publish(const HttpRequest& request, Respond respond) {
 }
 
 void HttpApi::presence(const HttpRequest& request, std::string topic, Respond respond) {
-  with_topic_access(request, topic, TopicAction::presence, "read this topic's presence",
-                    [this, topic, respond] { list_presence(topic, respond); }, respond);
+  with_topic_access(
+      request, topic, TopicAction::presence, "read this topic's presence",
+      [this, topic, respond] { list_presence(topic, respond); }, respond);
 }
 
 void HttpApi::history(const HttpRequest& request, std::string topic, std::string_view query,

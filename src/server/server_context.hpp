@@ -28,9 +28,9 @@ struct ServerContext {
   HttpApi* api = nullptr;
   SocketIoGateway* gateway = nullptr;  // null: REALTIME_SOCKETIO_PATH=off
   Security* security = nullptr;
-  Authorizer* authorizer = nullptr;     // the rules and their checks
+  Authorizer* authorizer = nullptr;        // the rules and their checks
   const HistoryPolicy* history = nullptr;  // which topics keep history
-  TokenClaims* token_claims = nullptr;  // cluster-wide single use of tokens; null on one node
+  TokenClaims* token_claims = nullptr;     // cluster-wide single use of tokens; null on one node
   std::string node_id;  // random per process: connection ids stay unique across nodes
   std::atomic<std::uint64_t> connection_counter{0};
   std::atomic<bool> shutting_down{false};  // no new connections; sessions closing with 1001

@@ -5,10 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import net from 'node:net';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { Inbox, httpPublish, startServer, waitFor } from './support/server.js';
+import { Inbox, canConnect, freePort, httpPublish, startServer, waitFor } from './support/server.js';
 
 const HASURA_SECRET = 'socketio-tests-hs256-secret-0123456789-abcdef';
 const API_KEY = 'socketio-tests-api-key';
@@ -328,26 +327,6 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
   });
 });
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on('error', () => resolve(false));
-  });
-}
 
 describe('Socket.IO gateway: history and recovery', () => {
   let server;

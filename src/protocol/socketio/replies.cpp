@@ -48,7 +48,8 @@ std::string reply_subscribed(const Reply& reply, std::size_t member_count,
     append_json_string(fields, position->epoch);
     fields += ",\"offset\":";
     fields += std::to_string(position->offset);
-    if (position->recovered) fields += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    if (position->recovered)
+      fields += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
   }
   const std::string body = reply.style == ReplyStyle::envelope
                                ? "{\"success\":true,\"data\":{" + fields + "}}"

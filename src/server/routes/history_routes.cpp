@@ -45,8 +45,7 @@ std::string encode_history(std::string_view topic, const HistoryResult& result) 
   return out;
 }
 
-void HistoryRoutes::read(const std::string& topic, std::string_view query,
-                         const Respond& respond) {
+void HistoryRoutes::read(const std::string& topic, std::string_view query, const Respond& respond) {
   std::uint64_t since = 0;
   std::size_t limit = default_limit;
   auto params = boost::urls::parse_query(query);
@@ -78,15 +77,14 @@ void HistoryRoutes::read(const std::string& topic, std::string_view query,
                                                        "or REALTIME_HISTORY_SIZE gives it one)"),
                     {}});
   }
-  broker_.read_history(topic, *limits, {since, limit},
-                       [this, topic, respond](HistoryResult result) {
-                         if (!result.ok) {
-                           return respond(error_response(
-                               metrics_, 503, ErrorCode::unavailable,
-                               "cannot read the history now; try again later"));
-                         }
-                         respond({200, "application/json", encode_history(topic, result), {}});
-                       });
+  broker_.read_history(
+      topic, *limits, {since, limit}, [this, topic, respond](HistoryResult result) {
+        if (!result.ok) {
+          return respond(error_response(metrics_, 503, ErrorCode::unavailable,
+                                        "cannot read the history now; try again later"));
+        }
+        respond({200, "application/json", encode_history(topic, result), {}});
+      });
 }
 
 }  // namespace realtime

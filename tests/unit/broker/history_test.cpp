@@ -88,7 +88,7 @@ TEST(HistoryTest, RecoveryNeedsTheSameEpochAndEveryMissedEvent) {
   EXPECT_TRUE(can_recover({0, "e"}, result("e", 2, 1, {1, 2})));
   EXPECT_FALSE(can_recover({5, "other"}, result("e", 7, 3, {6, 7})));
   EXPECT_FALSE(can_recover({1, "e"}, result("e", 7, 3, {3, 4, 5, 6, 7})));  // 2 is gone
-  EXPECT_FALSE(can_recover({8, "e"}, result("e", 7, 3, {})));  // from the future
+  EXPECT_FALSE(can_recover({8, "e"}, result("e", 7, 3, {})));               // from the future
   EXPECT_FALSE(can_recover({5, "e"}, result("e", 7, 3, {6})));  // the read was cut short
   HistoryResult failed = result("e", 7, 3, {6, 7});
   failed.ok = false;

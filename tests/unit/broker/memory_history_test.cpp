@@ -19,8 +19,7 @@ class MemoryHistoryTest : public ::testing::Test {
   Clock::time_point now = Clock::time_point() + 1000s;
 
   std::uint64_t add(const std::string& topic, const std::string& data = "{}") {
-    TopicFrame frame =
-        make_topic_frame({topic, "m", data, {}}, 1, history.next_offset(topic, now));
+    TopicFrame frame = make_topic_frame({topic, "m", data, {}}, 1, history.next_offset(topic, now));
     history.append(frame, limits, now);
     return frame.offset;
   }

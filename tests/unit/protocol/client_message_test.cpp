@@ -430,25 +430,24 @@ namespace {
 // Recovery
 
 TEST(ClientMessageSinceTest, SubscribeMayCarryWhereTheClientStands) {
-  const ClientMessage m = accepted(
-      R"({"type":"subscribe","topic":"channel:1","since":{"offset":42,"epoch":"ab12"}})");
+  const ClientMessage m =
+      accepted(R"({"type":"subscribe","topic":"channel:1","since":{"offset":42,"epoch":"ab12"}})");
   ASSERT_TRUE(m.since);
   EXPECT_EQ(m.since->offset, 42u);
   EXPECT_EQ(m.since->epoch, "ab12");
   EXPECT_FALSE(accepted(subscribe_to("channel:1")).since);
   EXPECT_FALSE(accepted(R"({"type":"subscribe","topic":"channel:1","since":null})").since);
-  EXPECT_EQ(accepted(R"({"type":"subscribe","topic":"c","since":{"offset":0,"epoch":""}})")
-                .since->offset,
-            0u);
+  EXPECT_EQ(
+      accepted(R"({"type":"subscribe","topic":"c","since":{"offset":0,"epoch":""}})").since->offset,
+      0u);
 }
 
 TEST(ClientMessageSinceTest, AMalformedSinceIsABadRequestWithTheId) {
-  for (std::string_view since :
-       {R"({"offset":-1,"epoch":"e"})", R"({"offset":1.5,"epoch":"e"})", R"({"epoch":"e"})",
-        R"({"offset":1})", R"({"offset":1,"epoch":7})", R"(5)", R"("5")",
-        R"({"offset":"1","epoch":"e"})"}) {
-    const auto err = rejected(R"({"type":"subscribe","topic":"c","id":3,"since":)" +
-                              std::string(since) + "}");
+  for (std::string_view since : {R"({"offset":-1,"epoch":"e"})", R"({"offset":1.5,"epoch":"e"})",
+                                 R"({"epoch":"e"})", R"({"offset":1})", R"({"offset":1,"epoch":7})",
+                                 R"(5)", R"("5")", R"({"offset":"1","epoch":"e"})"}) {
+    const auto err =
+        rejected(R"({"type":"subscribe","topic":"c","id":3,"since":)" + std::string(since) + "}");
     EXPECT_EQ(err.code, ErrorCode::bad_request) << since;
     EXPECT_THAT(err.message, HasSubstr("since")) << since;
     EXPECT_EQ(err.id, "3");

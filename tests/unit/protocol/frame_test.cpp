@@ -314,8 +314,7 @@ namespace {
 TEST(EncodeEventFrameTest, AnEventOfAHistoryTopicCarriesItsOffset) {
   const EventFrame f = encode_event_frame("channel:1", "m", "{}", 5, 42);
   EXPECT_NE(f.wire->find(R"("ts":5,"offset":42})"), std::string::npos) << *f.wire;
-  EXPECT_EQ(encode_event_frame("channel:1", "m", "{}", 5).wire->find("offset"),
-            std::string::npos);
+  EXPECT_EQ(encode_event_frame("channel:1", "m", "{}", 5).wire->find("offset"), std::string::npos);
 }
 
 TEST(EncodeReplyTest, SubscribedCarriesTheStreamsPositionOnAHistoryTopic) {

@@ -139,7 +139,8 @@ export function freePort() {
   });
 }
 
-function canConnect(port) {
+/** Whether something accepts TCP connections on 127.0.0.1:port now. */
+export function canConnect(port) {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1', () => {
       s.destroy();

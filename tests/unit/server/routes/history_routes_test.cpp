@@ -34,9 +34,8 @@ class HistoryRoutesTest : public ::testing::Test {
   }
 
   std::shared_ptr<HistoryPolicy> policy = std::make_shared<HistoryPolicy>(
-      HistoryLimits{},
-      std::make_shared<const AccessRules>(AccessRules::parse(
-          R"({"topics":[{"match":"channel:*","history":{"size":100}}]})")));
+      HistoryLimits{}, std::make_shared<const AccessRules>(AccessRules::parse(
+                           R"({"topics":[{"match":"channel:*","history":{"size":100}}]})")));
   MemoryBroker broker{{}, policy};
   Metrics metrics{1};
   HistoryRoutes routes{broker, metrics};
@@ -67,8 +66,8 @@ TEST_F(HistoryRoutesTest, WithoutAQueryItAnswersFromTheStart) {
 }
 
 TEST_F(HistoryRoutesTest, BadQueriesAre400) {
-  for (std::string_view q : {"since=-1", "since=x", "limit=0", "limit=1001", "since=1&limit=",
-                             "since=99999999999999999999"}) {
+  for (std::string_view q : {"since=-1", "since=x", "limit=0", "limit=1001",
+                             "since=1&limit=", "since=99999999999999999999"}) {
     EXPECT_EQ(get("channel:1", q).status, 400) << q;
   }
 }
