@@ -68,8 +68,8 @@ HistoryResult MemoryHistory::read(std::string_view topic, const HistoryLimits& l
   out.epoch = s.epoch;
   out.offset = s.offset;
   out.first_kept = s.events.empty() ? s.offset + 1 : s.events.front().offset;
+  if (request.since >= s.offset || request.limit == 0) return out;
   const std::uint64_t from = std::max(request.since + 1, out.first_kept);
-  if (from > s.offset || request.limit == 0) return out;
   const std::size_t count = std::min<std::uint64_t>(request.limit, s.offset - from + 1);
   out.events->reserve(count);
   const std::size_t begin = from - out.first_kept;

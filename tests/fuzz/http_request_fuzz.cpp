@@ -4,9 +4,10 @@
 // presence store (like tests/unit/server/http_api_test.cpp). The first input byte sets the
 // server's mode (dev, API key, origins, broker up or down, loopback peer); the rest is the
 // stream. "@TOKEN@" in a target or header becomes a fresh connection token, so the accepted
-// token paths run too. Checks that each request is answered exactly once, synchronously, with a
-// sane status, JSON where it says JSON and no line breaks in headers; that a refused framing
-// ends the connection; and that no connection slot is leaked.
+// token paths run too. GET /realtime/history reads from a fake stream. Checks that each request is
+// answered exactly once, synchronously, with a sane status, JSON where it says JSON and no line
+// breaks in headers; that a refused framing ends the connection; and that no connection slot is
+// leaked.
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/buffer.hpp>
@@ -26,6 +27,7 @@
 #include "auth/authorizer.hpp"
 #include "auth/security.hpp"
 #include "broker/broker.hpp"
+#include "broker/history.hpp"
 #include "config/config.hpp"
 #include "fuzz_support.hpp"
 #include "presence/presence_store.hpp"
@@ -52,6 +54,21 @@ class FakeBroker final : public Broker {
   bool healthy() const override { return up; }
   std::string_view engine() const override { return "fake"; }
   std::size_t topic_count() const override { return 0; }
+  // Up: a stream of two events after `since` (at most `limit`); down: cannot answer.
+  void read_history(std::string_view topic, const HistoryLimits&, HistoryRequest request,
+                    std::function<void(HistoryResult)> done) override {
+    HistoryResult r;
+    r.ok = up;
+    r.epoch = "0123456789abcdef";
+    const std::uint64_t since = std::min<std::uint64_t>(request.since, 1u << 30);
+    r.offset = since + 2;
+    r.first_kept = since + 1;
+    for (std::uint64_t o = since + 1; o <= r.offset && r.events->size() < request.limit; ++o) {
+      r.events->push_back(
+          make_topic_frame({std::string(topic), "m", R"({"a":[1,"\u00e9"]})", {}}, 1, o));
+    }
+    done(std::move(r));
+  }
   bool up = true;
 };
 
@@ -121,6 +138,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     std::make_unique<MemoryUsedTokens>());
   Authorizer authorizer(AccessRules::defaults(), 64);
   HttpApi api(config, security, authorizer, broker, presence, metrics, "");
+  // Every topic keeps history (mode bit 16: none does): GET /realtime/history answers.
+  HistoryPolicy history(HistoryLimits{(mode & 16) != 0 ? 0u : 10u},
+                        std::make_shared<const AccessRules>(AccessRules::defaults()));
+  api.set_history_policy(&history);
   const std::string token =
       security.issue({.user_id = "fuzz", .role = "user", .grants = {"room:*"}}, unix_seconds());
 

@@ -58,6 +58,7 @@ TEST_F(MemoryHistoryTest, ALimitCutsTheReadAndZeroReturnsOnlyThePosition) {
   EXPECT_EQ(position.offset, 4u);
   EXPECT_TRUE(read("a", 4).events->empty());
   EXPECT_TRUE(read("a", 9).events->empty());
+  EXPECT_TRUE(read("a", UINT64_MAX).events->empty());
 }
 
 TEST_F(MemoryHistoryTest, KeepsAtMostSizeEvents) {
