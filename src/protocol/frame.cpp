@@ -123,18 +123,23 @@ std::string encode_reply(std::string_view type, std::string_view id, std::string
   return out;
 }
 
+void append_position_members(std::string& out, const SubscribedPosition& position) {
+  out += "\"epoch\":";
+  append_json_string(out, position.epoch);
+  out += ",\"offset\":";
+  out += std::to_string(position.offset);
+  if (position.recovered)
+    out += *position.recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+}
+
 std::string encode_subscribed(std::string_view id, std::string_view topic, bool server,
                               const SubscribedPosition* position) {
   std::string out = encode_reply("subscribed", id, topic);
   out.pop_back();
   if (server) out += ",\"server\":true";
   if (position != nullptr) {
-    out += ",\"epoch\":";
-    append_json_string(out, position->epoch);
-    out += ",\"offset\":";
-    out += std::to_string(position->offset);
-    if (position->recovered)
-      out += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    out += ',';
+    append_position_members(out, *position);
   }
   out += '}';
   return out;

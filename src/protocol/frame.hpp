@@ -43,6 +43,9 @@ struct SubscribedPosition {
   std::uint64_t offset = 0;
   std::optional<bool> recovered;  // set when the client asked to recover (`since`)
 };
+// Appends `"epoch":…,"offset":…[,"recovered":…]` (members only, no braces or leading comma):
+// the position as both dialects carry it.
+void append_position_members(std::string& out, const SubscribedPosition& position);
 // subscribed, with "server":true when the backend subscribed the connection, and the stream's
 // position on a topic that keeps history.
 std::string encode_subscribed(std::string_view id, std::string_view topic, bool server,

@@ -44,12 +44,7 @@ std::string reply_subscribed(const Reply& reply, std::size_t member_count,
   }
   if (position != nullptr) {
     if (!fields.empty()) fields += ',';
-    fields += "\"epoch\":";
-    append_json_string(fields, position->epoch);
-    fields += ",\"offset\":";
-    fields += std::to_string(position->offset);
-    if (position->recovered)
-      fields += *position->recovered ? ",\"recovered\":true" : ",\"recovered\":false";
+    append_position_members(fields, *position);
   }
   const std::string body = reply.style == ReplyStyle::envelope
                                ? "{\"success\":true,\"data\":{" + fields + "}}"
