@@ -66,6 +66,17 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
       commands_(io_, options_.endpoint, "commands"),
       subscriber_(io_, options_.endpoint, "subscriber"),
       probe_timer_(io_) {
+  if (options_.endpoint.uses_sentinel()) {
+    sentinel_ = std::make_unique<SentinelWatch>(io_, options_.endpoint);
+    for (RedisConnection* c : {&commands_, &subscriber_}) {
+      c->follow_master([this] { return sentinel_->master(); },
+                       [this](std::string_view why) { sentinel_->refresh(why); });
+    }
+    sentinel_->on_master([this](const RedisAddress& master) {
+      commands_.master_moved(master);
+      subscriber_.master_moved(master);
+    });
+  }
   commands_.on_ready([this] {
     load_scripts();
     set_health(commands_up_, true, "commands");
@@ -87,6 +98,7 @@ RedisBroker::~RedisBroker() { stop(); }
 
 void RedisBroker::start() {
   net::post(io_, [this] {
+    if (sentinel_) sentinel_->start();
     commands_.start();
     subscriber_.start();
     schedule_probe();
@@ -105,6 +117,7 @@ void RedisBroker::stop() {
   if (!thread_.joinable()) return;
   net::post(io_, [this] {
     probe_timer_.cancel();
+    if (sentinel_) sentinel_->stop();
     commands_.stop();
     subscriber_.stop();
   });
@@ -437,6 +450,7 @@ void RedisBroker::on_probe_tick() {
     commands_.restart("the delivery probe did not come back");
     return;
   }
+  if (sentinel_) commands_.check_role();
   if (probe_seen_ == probe_sent_) {
     ++probe_sent_;
     probe_sent_at_ = now;

@@ -15,6 +15,7 @@
 #include "broker/broker.hpp"
 #include "broker/local_topics.hpp"
 #include "redis/redis_connection.hpp"
+#include "redis/sentinel_watch.hpp"
 
 namespace realtime {
 
@@ -37,6 +38,8 @@ struct RedisBrokerOptions {
 // Runs its own thread and loop with two connections: commands (pipelined PUBLISHes, scripts) and
 // the subscriber. A probe published to this node's own channel every second proves delivery
 // still works; when it stops arriving the node is degraded and the subscriber reconnects.
+// With Sentinel both connections follow the master the sentinels name (SentinelWatch), and a
+// failover is a reconnect like any other.
 class RedisBroker final : public Broker {
  public:
   RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*> targets);
@@ -97,6 +100,7 @@ class RedisBroker final : public Broker {
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  std::unique_ptr<SentinelWatch> sentinel_;  // redis+sentinel:// only
   RedisConnection commands_;
   RedisConnection subscriber_;
   boost::asio::steady_timer probe_timer_;

@@ -21,6 +21,12 @@ namespace {
 constexpr auto connect_timeout = std::chrono::seconds(5);
 constexpr std::size_t read_chunk = 64 * 1024;
 
+// The first element of a ROLE reply: master, slave or sentinel.
+std::string role_of(const redisReply& reply) {
+  if (!reply_is_array(reply) || reply_size(reply) == 0) return "node of unknown role";
+  return std::string(reply_string(reply_at(reply, 0)));
+}
+
 }  // namespace
 
 struct RedisConnection::Stream {
@@ -91,12 +97,52 @@ struct RedisConnection::Stream {
 RedisConnection::RedisConnection(net::io_context& io, RedisEndpoint endpoint, std::string name)
     : io_(io),
       endpoint_(std::move(endpoint)),
+      address_{endpoint_.host, endpoint_.port},
       name_(std::move(name)),
       retry_timer_(io),
       reader_(std::make_unique<ReplyReader>()),
       read_buffer_(read_chunk) {}
 
 RedisConnection::~RedisConnection() = default;
+
+void RedisConnection::follow_master(std::function<std::optional<RedisAddress>()> where,
+                                    std::function<void(std::string_view)> not_master) {
+  master_source_ = std::move(where);
+  not_master_ = std::move(not_master);
+}
+
+void RedisConnection::master_moved(const RedisAddress& address) {
+  if (state_ == State::waiting) {
+    // Don't sit out the backoff: the reason to wait is gone.
+    retry_timer_.cancel();
+    do_connect();
+  } else if (state_ != State::stopped && address_ != address) {
+    fail("the master moved to " + address.display());
+  }
+}
+
+void RedisConnection::check_role() {
+  if (!master_source_ || state_ != State::ready) return;
+  command({"ROLE"}, [this, gen = generation_](const redisReply* reply) {
+    if (reply == nullptr || gen != generation_) return;
+    if (const std::string role = role_of(*reply); role != "master") {
+      not_master(address_.display() + " is now a " + role + ", not the master");
+    }
+  });
+}
+
+std::string RedisConnection::where() const {
+  if (endpoint_.transport == RedisEndpoint::Transport::unix_socket) return endpoint_.display();
+  if (master_source_ && !address_.host.empty()) {
+    return address_.display() + " (master " + endpoint_.master_name + ")";
+  }
+  return endpoint_.display();
+}
+
+void RedisConnection::not_master(std::string why) {
+  fail(why);
+  if (not_master_) not_master_(why);
+}
 
 void RedisConnection::start() {
   if (state_ != State::stopped) return;
@@ -116,6 +162,15 @@ void RedisConnection::restart(std::string_view why) {
 }
 
 void RedisConnection::do_connect() {
+  if (master_source_) {
+    std::optional<RedisAddress> master = master_source_();
+    if (!master) {
+      // Quietly: the sentinel watch logs its own trouble, and master_moved() wakes us.
+      state_ = State::waiting;
+      return schedule_reconnect();
+    }
+    address_ = std::move(*master);
+  }
   state_ = State::connecting;
   const std::uint64_t gen = ++generation_;
   stream_ = std::make_shared<Stream>(io_, endpoint_);
@@ -136,11 +191,11 @@ void RedisConnection::do_connect() {
     if (gen != generation_) return;
     if (ec) return fail(ec.message());
     if (auto* tls = std::get_if<Stream::Tls>(&stream_->socket)) {
-      if (!SSL_set_tlsext_host_name(tls->native_handle(), endpoint_.host.c_str())) {
+      if (!SSL_set_tlsext_host_name(tls->native_handle(), address_.host.c_str())) {
         return fail("cannot set the TLS server name");
       }
       if (endpoint_.tls_verify)
-        tls->set_verify_callback(net::ssl::host_name_verification(endpoint_.host));
+        tls->set_verify_callback(net::ssl::host_name_verification(address_.host));
       tls->async_handshake(net::ssl::stream_base::client, [this, gen, keep](error_code ec) {
         if (gen != generation_) return;
         if (ec) return fail("TLS handshake: " + ec.message());
@@ -157,10 +212,10 @@ void RedisConnection::do_connect() {
     return;
   }
   stream_->resolver.async_resolve(
-      endpoint_.host, std::to_string(endpoint_.port),
+      address_.host, std::to_string(address_.port),
       [this, gen, connected, keep = stream_](error_code ec, tcp::resolver::results_type results) {
         if (gen != generation_) return;
-        if (ec) return fail("resolve " + endpoint_.host + ": " + ec.message());
+        if (ec) return fail("resolve " + address_.host + ": " + ec.message());
         auto& socket = std::holds_alternative<tcp::socket>(stream_->socket)
                            ? std::get<tcp::socket>(stream_->socket)
                            : std::get<Stream::Tls>(stream_->socket).next_layer();
@@ -191,24 +246,32 @@ void RedisConnection::on_connected() {
     append_command(out_, {"SELECT", std::to_string(endpoint_.db)});
     ++steps;
   }
-  if (steps == 0) {
-    append_command(out_, {"PING"});
+  // A sentinel's answer may be stale (a failover under way): ask the node itself.
+  const bool role_check = static_cast<bool>(master_source_);
+  if (role_check || steps == 0) {
+    append_command(out_, {role_check ? "ROLE" : "PING"});
     ++steps;
   }
   for (int i = 0; i < steps; ++i) {
     const bool last = i == steps - 1;
-    handlers_.push_back([this, last](const redisReply* r) { on_handshake_reply(r, last); });
+    handlers_.push_back([this, last, role_check](const redisReply* r) {
+      on_handshake_reply(r, last, last && role_check);
+    });
   }
   do_write();
 }
 
-void RedisConnection::on_handshake_reply(const redisReply* reply, bool last) {
+void RedisConnection::on_handshake_reply(const redisReply* reply, bool last, bool role_check) {
   if (reply == nullptr || state_ != State::handshake) return;
   if (reply_is_error(*reply)) {
     // Wrong password or database: say it loudly, then keep retrying (it may be fixed live).
-    spdlog::error("redis {} ({}) refused the login: {}", name_, endpoint_.display(),
-                  reply_string(*reply));
+    spdlog::error("redis {} ({}) refused the login: {}", name_, where(), reply_string(*reply));
     return fail("login refused");
+  }
+  if (role_check) {
+    if (const std::string role = role_of(*reply); role != "master") {
+      return not_master(address_.display() + " is a " + role + ", not the master");
+    }
   }
   if (last) became_ready();
 }
@@ -217,7 +280,7 @@ void RedisConnection::became_ready() {
   state_ = State::ready;
   retry_timer_.cancel();  // the connect deadline
   backoff_.reset();
-  spdlog::info("redis {} connected to {}", name_, endpoint_.display());
+  spdlog::info("redis {} connected to {}", name_, where());
   was_ready_ = true;
   if (on_ready_) on_ready_();
 }
@@ -233,9 +296,9 @@ void RedisConnection::fail(std::string_view why) {
   auto orphans = std::move(handlers_);
   handlers_.clear();
   if (was_up) {
-    spdlog::warn("redis {} lost ({}): {}; reconnecting", name_, endpoint_.display(), why);
+    spdlog::warn("redis {} lost ({}): {}; reconnecting", name_, where(), why);
   } else if (!was_ready_ && backoff_.attempts() == 0) {
-    spdlog::warn("redis {} cannot connect to {}: {}; retrying", name_, endpoint_.display(), why);
+    spdlog::warn("redis {} cannot connect to {}: {}; retrying", name_, where(), why);
   } else {
     spdlog::debug("redis {} reconnect failed: {}", name_, why);
   }
@@ -336,6 +399,11 @@ void RedisConnection::on_read(std::size_t n) {
     if (!reply) break;
     if (is_push(*reply)) {
       on_push_(*reply);
+    } else if (master_source_ && reply_is_error(*reply) &&
+               reply_string(*reply).starts_with("READONLY")) {
+      // Demoted under us, and the sentinels' news did not reach us: the handlers of this and
+      // every later command get nullptr, as for any lost connection.
+      return not_master(address_.display() + " answered READONLY: no longer the master");
     } else if (handlers_.empty()) {
       return fail("a reply nobody asked for");
     } else {

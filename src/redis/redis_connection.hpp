@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,17 @@ class RedisConnection {
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
+  // Sentinel mode: `where` says where the master is now (nullopt: not known yet), asked before
+  // every connect; the connection checks ROLE before it is ready, and on a replica (or a
+  // READONLY reply later) it reconnects and calls `not_master`.
+  void follow_master(std::function<std::optional<RedisAddress>()> where,
+                     std::function<void(std::string_view why)> not_master);
+  // Sentinel mode: the master is now at `address`; leave any other at once.
+  void master_moved(const RedisAddress& address);
+  // Sentinel mode: asks ROLE again (not on a subscriber connection): a demoted node still
+  // takes PUBLISH, so nothing else would tell.
+  void check_role();
+
   void on_ready(std::function<void()> f) { on_ready_ = std::move(f); }
   void on_down(std::function<void()> f) { on_down_ = std::move(f); }
   void on_push(PushHandler f) { on_push_ = std::move(f); }
@@ -52,6 +64,8 @@ class RedisConnection {
   bool push_command(const std::vector<std::string_view>& args);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }
+  // Where it connects (or last connected); empty for a unix socket.
+  const RedisAddress& address() const { return address_; }
 
  private:
   enum class State { stopped, waiting, connecting, handshake, ready };
@@ -59,7 +73,9 @@ class RedisConnection {
 
   void do_connect();
   void on_connected();
-  void on_handshake_reply(const redisReply* reply, bool last);
+  void on_handshake_reply(const redisReply* reply, bool last, bool role_check);
+  void not_master(std::string why);
+  std::string where() const;
   void became_ready();
   void fail(std::string_view why);
   void schedule_reconnect();
@@ -72,7 +88,10 @@ class RedisConnection {
 
   boost::asio::io_context& io_;
   RedisEndpoint endpoint_;
+  RedisAddress address_;
   std::string name_;
+  std::function<std::optional<RedisAddress>()> master_source_;
+  std::function<void(std::string_view)> not_master_;
   // Shared with its pending operations: a TLS stream must outlive them after a reconnect.
   std::shared_ptr<Stream> stream_;
   boost::asio::steady_timer retry_timer_;

@@ -4,10 +4,19 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace realtime {
 
-// Where Redis is and how to log in: from redis://, rediss:// (TLS) or unix:// URLs.
+struct RedisAddress {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string display() const;  // host:port, IPv6 in brackets
+  bool operator==(const RedisAddress&) const = default;
+};
+
+// Where Redis is and how to log in: from redis://, rediss:// (TLS), unix:// or
+// redis+sentinel:// URLs.
 struct RedisEndpoint {
   enum class Transport { tcp, tls, unix_socket };
   Transport transport = Transport::tcp;
@@ -21,14 +30,33 @@ struct RedisEndpoint {
   // system's CAs or the PEM file of ?ssl_ca_certs=.
   bool tls_verify = true;
   std::string tls_ca_file;
+  // redis+sentinel://: the master named `master_name` is wherever these sentinels say it is
+  // (host and port above are unused); they may have their own password.
+  std::vector<RedisAddress> sentinels;
+  std::string master_name;
+  std::string sentinel_username;
+  std::string sentinel_password;
 
+  bool uses_sentinel() const { return !sentinels.empty(); }
+  // The endpoint of one sentinel: same transport, the sentinels' credentials, no database.
+  RedisEndpoint sentinel_endpoint(const RedisAddress& sentinel) const;
   // The URL with the password masked, for logs.
   std::string display() const;
   bool operator==(const RedisEndpoint&) const = default;
 };
 
-// `redis://[user:pass@]host[:port][/db]`, `rediss://…` or `unix:///path[?db=N]` (also with
-// `password=` / `user=` query parameters). Throws ConfigError naming `name` and what is wrong.
+// `redis://[user:pass@]host[:port][/db]`, `rediss://…`, `unix:///path[?db=N]` (also with
+// `password=` / `user=` query parameters) or
+// `redis+sentinel://[user:pass@]s1[:26379],s2…/master[/db][?sentinel_password=…]` (and
+// `rediss+sentinel://`). Throws ConfigError naming `name` and what is wrong.
 RedisEndpoint parse_redis_url(std::string_view name, std::string_view url);
+
+// A sentinel's "+switch-master" message: "<master-name> <old-ip> <old-port> <new-ip>
+// <new-port>". nullopt when it is not one.
+struct SwitchMaster {
+  std::string name;
+  RedisAddress to;
+};
+std::optional<SwitchMaster> parse_switch_master(std::string_view payload);
 
 }  // namespace realtime

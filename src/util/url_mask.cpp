@@ -48,14 +48,15 @@ std::string mask_url_password(std::string_view url) {
     const std::size_t at = url.substr(0, url.find('/', begin)).rfind('@');
     if (at != std::string_view::npos && at >= begin && colon < at) hide(colon + 1, at);
   }
-  // Every `password=` parameter, wherever a query may start, to the next '&'.
+  // Every `password=` (and `sentinel_password=`) parameter, wherever a query may start, to the next
+  // '&'.
   for (std::size_t i = url.find_first_of("?&"); i != std::string_view::npos;
        i = url.find_first_of("?&", i + 1)) {
     const std::size_t end = std::min(url.find('&', i + 1), url.size());
     const std::size_t eq = url.find('=', i + 1);
-    if (eq < end && percent_decoded(url.substr(i + 1, eq - i - 1)) == "password") {
-      hide(eq + 1, end);
-    }
+    if (eq >= end) continue;
+    const std::string key = percent_decoded(url.substr(i + 1, eq - i - 1));
+    if (key == "password" || key.ends_with("_password")) hide(eq + 1, end);
   }
   std::string out;
   out.reserve(url.size());

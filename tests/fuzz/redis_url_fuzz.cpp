@@ -1,6 +1,7 @@
-// libFuzzer target: REALTIME_REDIS_URL. Checks the accepted endpoint's fields, that display()
-// (what logs print) and the refusals' messages never show the password, and that an endpoint
-// with a plain host or path parses back from its display() to itself.
+// libFuzzer target: REALTIME_REDIS_URL (redis, rediss, unix and the sentinel schemes). Checks the
+// accepted endpoint's fields, that display() (what logs print) and the refusals' messages never
+// show the password, and that an endpoint with a plain host or path parses back from its display()
+// to itself.
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -60,12 +61,15 @@ std::string without(std::string_view text, std::initializer_list<std::string_vie
 std::string without_fixed_text(std::string_view message) {
   return without(
       message,
-      {" is not a URL: expected redis://[user:pass@]host:port/db, rediss://… or "
-       "unix:///path",
-       " has no host: expected ", "://host:port", ": port must be 1-65535", ": database \"",
-       "\" is invalid: expected a number in [0, 15]",
+      {" is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
+       "redis+sentinel://… or unix:///path",
+       "\" is not a sentinel: expected host[:port] separated by commas",
+       " names no master: expected ", "+sentinel://host:26379,…/master-name",
+       " is not a URL after its host list", " has no host: expected ", "://host:port",
+       ": port must be 1-65535", ": database \"", "\" is invalid: expected a number in [0, 15]",
        " has no socket path: expected unix:///path/to/redis.sock",
-       ": scheme must be redis, rediss or unix", ": ssl_cert_reqs must be none or required"});
+       ": scheme must be redis, rediss, redis+sentinel, rediss+sentinel or unix",
+       ": ssl_cert_reqs must be none or required"});
 }
 
 bool plain(std::string_view s, std::string_view extra) {
@@ -98,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The port is the one the URL names (a unix socket has none: parse_redis_url ignores the host
   // and port of a unix:// URL).
   if (auto url = boost::urls::parse_uri(text);
-      url && url->has_port() && !url->port().empty() &&
+      url && url->has_port() && !url->port().empty() && !ep.uses_sentinel() &&
       ep.transport != RedisEndpoint::Transport::unix_socket) {
     const std::string_view digits = url->port();
     std::uint64_t named = 0;
@@ -107,22 +111,33 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string shown = ep.display();
   if (findable) {
-    const std::string parts = without(shown, {"unix://", "rediss://", "redis://", "?db="});
+    const std::string parts = without(shown, {"unix://", "rediss+sentinel://", "redis+sentinel://",
+                                              "rediss://", "redis://", "?db="});
     FUZZ_CHECK(parts.find(password) == std::string::npos);
   }
-  if (ep.transport == RedisEndpoint::Transport::unix_socket) {
+  if (ep.uses_sentinel()) {
+    FUZZ_CHECK(!ep.master_name.empty() && ep.transport != RedisEndpoint::Transport::unix_socket);
+    for (const RedisAddress& sentinel : ep.sentinels) {
+      FUZZ_CHECK(!sentinel.host.empty() && sentinel.port != 0);
+    }
+  } else if (ep.transport == RedisEndpoint::Transport::unix_socket) {
     FUZZ_CHECK(!ep.path.empty() && ep.path.front() == '/');
   } else {
     FUZZ_CHECK(!ep.host.empty() && ep.port != 0);
   }
 
   // display() is a URL again when there is nothing to mask or escape.
+  const bool plain_sentinels =
+      std::all_of(ep.sentinels.begin(), ep.sentinels.end(),
+                  [](const RedisAddress& a) { return plain(a.host, ""); }) &&
+      plain(ep.master_name, "_");
   if (!ep.password.empty() || !ep.username.empty() || !plain(ep.host, "") ||
-      !plain(ep.path, "/_")) {
+      !plain(ep.path, "/_") || !plain_sentinels) {
     return 0;
   }
   const RedisEndpoint back = parse_redis_url("display", shown);
   FUZZ_CHECK(back.transport == ep.transport && back.host == ep.host && back.port == ep.port);
   FUZZ_CHECK(back.path == ep.path && back.db == ep.db);
+  FUZZ_CHECK(back.sentinels == ep.sentinels && back.master_name == ep.master_name);
   return 0;
 }

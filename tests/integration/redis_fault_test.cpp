@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "support/client_pool.hpp"
@@ -30,9 +31,9 @@ bool Healthy(const ServerProcess& node) { return HttpGet(node.port(), "/health")
 // a publisher per node that publishes a new pid every few milliseconds until Stop().
 class TwoNodesUnderLoad {
  public:
-  explicit TwoNodesUnderLoad(const RedisProcess& redis)
-      : a_(Args(redis)),
-        b_(Args(redis)),
+  explicit TwoNodesUnderLoad(const std::string& redis_url)
+      : a_(Args(redis_url)),
+        b_(Args(redis_url)),
         pool_a_(a_.port(), [this](std::size_t i, std::string_view t) { OnFrame(i, t); }),
         pool_b_(b_.port(),
                 [this](std::size_t i, std::string_view t) { OnFrame(kPerNode + i, t); }) {
@@ -103,8 +104,8 @@ class TwoNodesUnderLoad {
   }
 
  private:
-  static std::vector<std::string> Args(const RedisProcess& redis) {
-    return ServerProcess::DevArgs({"--redis-url", redis.Url(), "--heartbeat-seconds", "3600"});
+  static std::vector<std::string> Args(const std::string& redis_url) {
+    return ServerProcess::DevArgs({"--redis-url", redis_url, "--heartbeat-seconds", "3600"});
   }
   void OnFrame(std::size_t subscriber, std::string_view text) {
     ++frames_;
@@ -154,7 +155,7 @@ void CheckAndReport(const char* what, const DeliveryLedger& ledger) {
 
 TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumesAfterThaw) {
   RedisProcess redis;
-  TwoNodesUnderLoad load(redis);
+  TwoNodesUnderLoad load(redis.Url());
   ASSERT_TRUE(load.ReachesEveryone(load.a(), "before"));
 
   redis.Freeze();
@@ -195,7 +196,7 @@ TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumes
 
 TEST(RedisFaultTest, RedisRestartedUnderLoadResubscribesRebuildsPresenceAndDuplicatesNothing) {
   RedisProcess redis;
-  TwoNodesUnderLoad load(redis);
+  TwoNodesUnderLoad load(redis.Url());
   ASSERT_TRUE(load.ReachesEveryone(load.b(), "before"));
   auto online = [&](const ServerProcess& node) {
     const json::value listing =
@@ -232,6 +233,76 @@ TEST(RedisFaultTest, RedisRestartedUnderLoadResubscribesRebuildsPresenceAndDupli
     EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
   }
   CheckAndReport("restarted Redis", load.ledger());
+}
+
+// A primary, its replica and three sentinels (and a dead one named first); both nodes find the
+// primary through the sentinels. A failover under load: the nodes follow +switch-master to the new
+// primary, resubscribe their topics and go on, refusing (503) rather than losing what they cannot
+// deliver meanwhile.
+TEST(RedisFaultTest, SentinelFailoverUnderLoadMovesBothNodesToTheNewPrimary) {
+  RedisProcess primary;
+  RedisProcess replica({"--replicaof", "127.0.0.1", std::to_string(primary.port())});
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return replica.Command({"INFO", "replication"}).find("master_link_status:up") !=
+               std::string::npos;
+      },
+      30s));
+  std::vector<std::unique_ptr<SentinelProcess>> sentinels;
+  // The first sentinel named is gone: the nodes must move on to the next.
+  std::string url = "redis+sentinel://127.0.0.1:" + std::to_string(FreePort());
+  for (int i = 0; i < 3; ++i) {
+    sentinels.push_back(std::make_unique<SentinelProcess>(primary.port()));
+    url += ",127.0.0.1:" + std::to_string(sentinels[i]->port());
+  }
+  url += "/mymaster";
+  // A forced failover needs a replica the sentinel knows; the others learn the result by hello
+  // messages, so they should know each other first.
+  for (auto& s : sentinels) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          const std::string replicas = s->Command({"SENTINEL", "REPLICAS", "mymaster"});
+          const std::string peers = s->Command({"SENTINEL", "SENTINELS", "mymaster"});
+          return replicas.find(std::to_string(replica.port())) != std::string::npos &&
+                 peers.find("127.0.0.1") != std::string::npos;
+        },
+        60s))
+        << "the sentinels did not discover the replica and each other";
+  }
+
+  TwoNodesUnderLoad load(url);
+  ASSERT_TRUE(load.ReachesEveryone(load.a(), "before"));
+  ASSERT_EQ(sentinels[0]->Command({"SENTINEL", "FAILOVER", "mymaster"}), "OK");
+  const auto failover = Clock::now();
+  ASSERT_TRUE(WaitUntil([&] { return replica.Command({"ROLE"}).starts_with("master"); }, 30s));
+  for (ServerProcess* node : {&load.a(), &load.b()}) {
+    ASSERT_TRUE(WaitUntil(
+        [&] {
+          return node->Log().find(std::to_string(replica.port()) + " (master mymaster)") !=
+                     std::string::npos &&
+                 Healthy(*node);
+        },
+        30s))
+        << node->Log();
+  }
+  const auto moved = Clock::now() - failover;
+  EXPECT_TRUE(load.ReachesEveryone(load.a(), "after-a"));
+  EXPECT_TRUE(load.ReachesEveryone(load.b(), "after-b"));
+  // The old primary was demoted: what the nodes publish now goes through the new one.
+  EXPECT_TRUE(WaitUntil([&] { return primary.Command({"ROLE"}).starts_with("slave"); }, 30s));
+  std::this_thread::sleep_for(2s);
+  load.Stop();
+  load.Settle();
+
+  EXPECT_EQ(load.ledger().Duplicates(), 0u);
+  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
+  for (const auto& [pid, status] : load.ledger().Answers()) {
+    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
+  }
+  std::cerr << "sentinel failover: both nodes on the new primary and healthy "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(moved).count()
+            << " ms after SENTINEL FAILOVER\n";
+  CheckAndReport("sentinel failover", load.ledger());
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -55,6 +56,15 @@ RedisProcess::RedisProcess(bool tls) {
         key_file_ + " -out " + cert_file_ + " >/dev/null 2>&1";
     if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a cert");
   }
+  StartOnFreePort(tls);
+}
+
+RedisProcess::RedisProcess(std::vector<std::string> extra_args)
+    : extra_args_(std::move(extra_args)) {
+  StartOnFreePort(false);
+}
+
+void RedisProcess::StartOnFreePort(bool tls) {
   // The free port may be taken by someone else before redis-server binds it: try another.
   for (int attempt = 1;; ++attempt) {
     port_ = FreePort();
@@ -81,6 +91,7 @@ RedisProcess::~RedisProcess() {
 void RedisProcess::Start() {
   if (pid_ > 0) return;
   const std::string port = std::to_string(port_);
+  const std::string rdb_file = RdbFile();  // before fork: named by the test's pid
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
@@ -89,21 +100,11 @@ void RedisProcess::Start() {
     const int null_fd = open("/dev/null", O_WRONLY);
     if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
     const std::string tls_port = std::to_string(tls_port_);
-    std::vector<const char*> argv{"redis-server",
-                                  "--port",
-                                  port.c_str(),
-                                  "--bind",
-                                  "127.0.0.1",
-                                  "--save",
-                                  "",
-                                  "--appendonly",
-                                  "no",
-                                  "--loglevel",
-                                  "warning",
-                                  "--unixsocket",
-                                  socket_path_.c_str(),
-                                  "--unixsocketperm",
-                                  "700"};
+    std::vector<const char*> argv{"redis-server", "--port", port.c_str(), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--loglevel", "warning",
+                                  "--unixsocket", socket_path_.c_str(), "--unixsocketperm", "700",
+                                  // A replica writes what it syncs to disk, --save '' or not.
+                                  "--dir", "/tmp", "--dbfilename", rdb_file.c_str()};
     if (tls_port_ != 0) {
       for (const char* a : {"--tls-port", tls_port.c_str(), "--tls-cert-file", cert_file_.c_str(),
                             "--tls-key-file", key_file_.c_str(), "--tls-ca-cert-file",
@@ -111,6 +112,7 @@ void RedisProcess::Start() {
         argv.push_back(a);
       }
     }
+    for (const std::string& a : extra_args_) argv.push_back(a.c_str());
     argv.push_back(nullptr);
     execvp("redis-server", const_cast<char* const*>(argv.data()));
     _exit(127);
@@ -132,12 +134,17 @@ void RedisProcess::Start() {
   throw std::runtime_error("redis-server did not answer PING within 30 s");
 }
 
+std::string RedisProcess::RdbFile() const {
+  return "rt-redis-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".rdb";
+}
+
 void RedisProcess::Kill() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
   pid_ = -1;
   unlink(socket_path_.c_str());
+  unlink(("/tmp/" + RdbFile()).c_str());
 }
 
 void RedisProcess::Shutdown() {
@@ -157,8 +164,12 @@ void RedisProcess::Thaw() {
 }
 
 std::string RedisProcess::Command(const std::vector<std::string>& args) const {
+  return RedisCommand(port_, args);
+}
+
+std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& args) {
   timeval timeout{5, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port_, timeout);
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
   if (c == nullptr || c->err) {
     std::string why = c != nullptr ? c->errstr : "out of memory";
     if (c != nullptr) redisFree(c);
@@ -188,6 +199,58 @@ std::string RedisProcess::Command(const std::vector<std::string>& args) const {
   freeReplyObject(reply);
   redisFree(c);
   return text;
+}
+
+SentinelProcess::SentinelProcess(std::uint16_t master_port, std::string master_name) {
+  for (int attempt = 1;; ++attempt) {
+    port_ = FreePort();
+    // A sentinel rewrites its config file (what it learns of replicas and other sentinels).
+    config_file_ =
+        "/tmp/rt-sentinel-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".conf";
+    {
+      std::ofstream conf(config_file_);
+      conf << "port " << port_ << "\nbind 127.0.0.1\nlogfile \"\"\nloglevel warning\n"
+           << "sentinel monitor " << master_name << " 127.0.0.1 " << master_port << " 2\n"
+           << "sentinel down-after-milliseconds " << master_name << " 1000\n"
+           << "sentinel failover-timeout " << master_name << " 5000\n";
+    }
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      const int null_fd = open("/dev/null", O_WRONLY);
+      if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
+      execlp("redis-server", "redis-server", config_file_.c_str(), "--sentinel", nullptr);
+      _exit(127);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      try {
+        if (Command({"PING"}) == "PONG") return;
+      } catch (const std::exception&) {
+      }
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) break;  // the port was taken: another
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    unlink(config_file_.c_str());
+    if (attempt == 5) throw std::runtime_error("redis sentinel did not start");
+  }
+}
+
+SentinelProcess::~SentinelProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  unlink(config_file_.c_str());
+}
+
+std::string SentinelProcess::Command(const std::vector<std::string>& args) const {
+  return RedisCommand(port_, args);
 }
 
 RedisSubscriber::RedisSubscriber(std::uint16_t port, const std::string& channel) {

@@ -17,6 +17,8 @@ class RedisProcess {
  public:
   // `tls`: also a TLS port, with a fresh self-signed certificate for "localhost" (openssl).
   explicit RedisProcess(bool tls = false);
+  // With more redis-server arguments, e.g. {"--replicaof", "127.0.0.1", "6379"}.
+  explicit RedisProcess(std::vector<std::string> extra_args);
   ~RedisProcess();
   RedisProcess(const RedisProcess&) = delete;
   RedisProcess& operator=(const RedisProcess&) = delete;
@@ -46,12 +48,38 @@ class RedisProcess {
   std::string Command(const std::vector<std::string>& args) const;
 
  private:
+  void StartOnFreePort(bool tls);
+  std::string RdbFile() const;  // in /tmp
+
+  std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string socket_path_;
   std::uint16_t tls_port_ = 0;  // 0: no TLS
   std::string cert_file_, key_file_;
 };
+
+// A Redis Sentinel on a free port monitoring the master at 127.0.0.1:`master_port` as
+// `master_name` (quorum 2, down after 1 s, failover timeout 5 s). Killed by its destructor.
+class SentinelProcess {
+ public:
+  explicit SentinelProcess(std::uint16_t master_port, std::string master_name = "mymaster");
+  ~SentinelProcess();
+  SentinelProcess(const SentinelProcess&) = delete;
+  SentinelProcess& operator=(const SentinelProcess&) = delete;
+
+  std::uint16_t port() const { return port_; }
+  // Like RedisProcess::Command, on the sentinel.
+  std::string Command(const std::vector<std::string>& args) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::string config_file_;
+};
+
+// A blocking command on 127.0.0.1:`port`, the reply as text (see RedisProcess::Command).
+std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& args);
 
 // A blocking pub/sub listener, as a backend would be.
 class RedisSubscriber {

@@ -118,7 +118,7 @@ TEST(RedisEndpointTest, RefusalsNeverQuoteThePassword) {
 }
 
 TEST(RedisEndpointTest, BadUrlsNameTheVariableAndTheProblem) {
-  EXPECT_THAT(error_of("http://h"), HasSubstr("scheme must be redis, rediss or unix"));
+  EXPECT_THAT(error_of("http://h"), HasSubstr("scheme must be redis, rediss, redis+sentinel"));
   EXPECT_THAT(error_of("not a url"), HasSubstr("REALTIME_REDIS_URL"));
   EXPECT_THAT(error_of("redis://"), HasSubstr("has no host"));
   EXPECT_THAT(error_of("redis://h/16"), HasSubstr("[0, 15]"));
@@ -126,6 +126,66 @@ TEST(RedisEndpointTest, BadUrlsNameTheVariableAndTheProblem) {
   EXPECT_THAT(error_of("redis://h:0"), HasSubstr("port"));
   EXPECT_THAT(error_of("unix://"), HasSubstr("socket path"));
   EXPECT_THAT(error_of("rediss://h?ssl_cert_reqs=maybe"), HasSubstr("ssl_cert_reqs"));
+}
+
+TEST(RedisEndpointTest, SentinelsAndTheMasterName) {
+  const auto ep = parse("redis+sentinel://:pw@s1,10.0.0.2:26380,[::1]:5000/mymaster/2");
+  EXPECT_TRUE(ep.uses_sentinel());
+  EXPECT_EQ(ep.transport, Transport::tcp);
+  ASSERT_EQ(ep.sentinels.size(), 3u);
+  EXPECT_EQ(ep.sentinels[0], (RedisAddress{"s1", 26379}));
+  EXPECT_EQ(ep.sentinels[1], (RedisAddress{"10.0.0.2", 26380}));
+  EXPECT_EQ(ep.sentinels[2], (RedisAddress{"::1", 5000}));
+  EXPECT_EQ(ep.master_name, "mymaster");
+  EXPECT_EQ(ep.db, 2);
+  EXPECT_EQ(ep.password, "pw");  // the master's
+  EXPECT_TRUE(ep.sentinel_password.empty());
+  EXPECT_EQ(ep.display(), "redis+sentinel://:****@s1:26379,10.0.0.2:26380,[::1]:5000/mymaster/2");
+}
+
+TEST(RedisEndpointTest, SentinelsMayHaveTheirOwnCredentialsAndTls) {
+  const auto ep = parse(
+      "rediss+sentinel://s1:26379/m?sentinel_password=spw&sentinel_user=sen&ssl_cert_reqs=none");
+  EXPECT_EQ(ep.transport, Transport::tls);
+  EXPECT_EQ(ep.sentinel_password, "spw");
+  EXPECT_EQ(ep.sentinel_username, "sen");
+  EXPECT_FALSE(ep.tls_verify);
+  const RedisEndpoint one = ep.sentinel_endpoint(ep.sentinels[0]);
+  EXPECT_FALSE(one.uses_sentinel());
+  EXPECT_EQ(one.transport, Transport::tls);
+  EXPECT_EQ(one.host, "s1");
+  EXPECT_EQ(one.port, 26379);
+  EXPECT_EQ(one.password, "spw");
+  EXPECT_EQ(one.username, "sen");
+  EXPECT_FALSE(one.tls_verify);
+  EXPECT_EQ(one.db, 0);
+}
+
+TEST(RedisEndpointTest, SwitchMasterMessages) {
+  const auto sw = parse_switch_master("mymaster 10.0.0.1 6379 10.0.0.2 6380");
+  ASSERT_TRUE(sw);
+  EXPECT_EQ(sw->name, "mymaster");
+  EXPECT_EQ(sw->to, (RedisAddress{"10.0.0.2", 6380}));
+  EXPECT_EQ(parse_switch_master("m ::1 6379 ::2 7000")->to, (RedisAddress{"::2", 7000}));
+  for (const char* bad :
+       {"", "m", "m 1 2 3", "m 10.0.0.1 6379 10.0.0.2 6380 extra", "m 10.0.0.1 6379 10.0.0.2 0",
+        "m 10.0.0.1 6379 10.0.0.2 70000", "m 10.0.0.1 6379  6380", "m a b c 12x", " 1 2 3 4"}) {
+    EXPECT_FALSE(parse_switch_master(bad)) << bad;
+  }
+}
+
+TEST(RedisEndpointTest, BadSentinelUrlsSayWhatIsWrong) {
+  EXPECT_THAT(error_of("redis+sentinel://s1:26379"), HasSubstr("names no master"));
+  EXPECT_THAT(error_of("redis+sentinel://s1:26379/"), HasSubstr("names no master"));
+  EXPECT_THAT(error_of("redis+sentinel:///m"), HasSubstr("is not a sentinel"));
+  EXPECT_THAT(error_of("redis+sentinel://s1,,s2/m"), HasSubstr("is not a sentinel"));
+  EXPECT_THAT(error_of("redis+sentinel://s1,/m"), HasSubstr("is not a sentinel"));
+  EXPECT_THAT(error_of("redis+sentinel://s1:99999/m"), HasSubstr("port must be 1-65535"));
+  EXPECT_THAT(error_of("redis+sentinel://s1/m/16"), HasSubstr("[0, 15]"));
+  const std::string message = error_of("redis+sentinel://:hunter2hunter2@s1:0/m");
+  EXPECT_THAT(message, Not(HasSubstr("hunter2")));
+  EXPECT_THAT(error_of("redis+sentinel://s1/m?sentinel_password=hunter2hunter2&db=99"),
+              Not(HasSubstr("hunter2")));
 }
 
 }  // namespace

@@ -28,6 +28,8 @@ TEST(UrlMaskTest, APasswordMayHoldQuestionMarksAndHashes) {
 TEST(UrlMaskTest, MasksPasswordParametersByTheirDecodedName) {
   EXPECT_EQ(mask_url_password("postgresql://db/c?user=a&password=x&sslmode=require"),
             "postgresql://db/c?user=a&password=****&sslmode=require");
+  EXPECT_EQ(mask_url_password("redis+sentinel://s1,s2/m?sentinel_password=x&db=1"),
+            "redis+sentinel://s1,s2/m?sentinel_password=****&db=1");
   EXPECT_EQ(mask_url_password("unix:///s.sock?db=3&pass%77ord=pw#f"),
             "unix:///s.sock?db=3&pass%77ord=****");
   EXPECT_EQ(mask_url_password("redis://u:p@h?password=q&password=r"),

@@ -1,0 +1,131 @@
+#include "redis/sentinel_watch.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+namespace net = boost::asio;
+
+namespace realtime {
+namespace {
+
+constexpr std::string_view switch_channel = "+switch-master";
+// A sentinel that has not answered for this long is given up for the next one.
+constexpr auto grace = std::chrono::seconds(2);
+constexpr auto check_interval = std::chrono::milliseconds(500);
+constexpr auto min_refresh_interval = std::chrono::seconds(1);
+
+}  // namespace
+
+SentinelWatch::SentinelWatch(net::io_context& io, RedisEndpoint endpoint)
+    : endpoint_(std::move(endpoint)), check_timer_(io) {
+  // One connection per sentinel, made once: moving on stops one and starts another, which is
+  // safe from inside a connection's own reply handler (destroying it there would not be).
+  for (const RedisAddress& sentinel : endpoint_.sentinels) {
+    auto& c = connections_.emplace_back(
+        std::make_unique<RedisConnection>(io, endpoint_.sentinel_endpoint(sentinel), "sentinel"));
+    c->on_ready([this] { on_ready(); });
+    c->on_down([this] {
+      answered_ = false;
+      unanswered_since_ = std::chrono::steady_clock::now();
+    });
+    c->on_push([this](const redisReply& push) { on_push(push); });
+  }
+}
+
+SentinelWatch::~SentinelWatch() = default;
+
+void SentinelWatch::start() {
+  connect(0);
+  schedule_check();
+}
+
+void SentinelWatch::stop() {
+  check_timer_.cancel();
+  for (auto& c : connections_) c->stop();
+}
+
+void SentinelWatch::connect(std::size_t index) {
+  connections_[index_]->stop();
+  index_ = index % connections_.size();
+  answered_ = false;
+  unanswered_since_ = std::chrono::steady_clock::now();
+  connections_[index_]->start();
+}
+
+void SentinelWatch::on_ready() {
+  // Asked first, then subscribed: a switch announced in between is missed by both, but the
+  // next connect's ROLE check or a READONLY reply brings us back here.
+  RedisConnection& connection = *connections_[index_];
+  connection.command({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", endpoint_.master_name},
+                     [this](const redisReply* reply) { on_answer(reply); });
+  connection.push_command({"SUBSCRIBE", std::string(switch_channel)});
+}
+
+void SentinelWatch::on_answer(const redisReply* reply) {
+  if (reply == nullptr) return;  // the connection dropped: on_down and the check handle it
+  const std::string sentinel = endpoint_.sentinels[index_].display();
+  if (reply_is_array(*reply) && reply_size(*reply) == 2) {
+    const std::string_view port_text = reply_string(reply_at(*reply, 1));
+    unsigned port = 0;
+    const auto [end, ec] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const std::string_view host = reply_string(reply_at(*reply, 0));
+    if (!host.empty() && ec == std::errc{} && end == port_text.data() + port_text.size() &&
+        port > 0 && port <= 65535) {
+      answered_ = true;
+      set_master(RedisAddress{std::string(host), static_cast<std::uint16_t>(port)},
+                 "sentinel " + sentinel);
+      return;
+    }
+  }
+  // Nil: this sentinel does not monitor the master (a typo in the URL, or a new sentinel).
+  spdlog::warn("redis sentinel {} does not name master \"{}\" ({}); asking the next one", sentinel,
+               endpoint_.master_name,
+               reply_is_error(*reply) ? std::string(reply_string(*reply)) : "no such master");
+  connect(index_ + 1);
+}
+
+void SentinelWatch::on_push(const redisReply& push) {
+  if (reply_size(push) < 3 || reply_string(reply_at(push, 0)) != "message" ||
+      reply_string(reply_at(push, 1)) != switch_channel) {
+    return;
+  }
+  auto message = parse_switch_master(reply_string(reply_at(push, 2)));
+  if (!message || message->name != endpoint_.master_name) return;
+  set_master(std::move(message->to), "+switch-master");
+}
+
+void SentinelWatch::set_master(RedisAddress address, std::string_view source) {
+  if (master_ == address) return;
+  spdlog::info("redis master \"{}\" is at {} ({}{})", endpoint_.master_name, address.display(),
+               source, master_ ? ", was " + master_->display() : std::string());
+  master_ = std::move(address);
+  if (on_master_) on_master_(*master_);
+}
+
+void SentinelWatch::refresh(std::string_view why) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - refreshed_at_ < min_refresh_interval) return;
+  refreshed_at_ = now;
+  spdlog::info("redis: asking the sentinels again where master \"{}\" is: {}",
+               endpoint_.master_name, why);
+  // A subscribed connection takes no other command: a new one asks, then listens again.
+  connect(index_);
+}
+
+void SentinelWatch::schedule_check() {
+  check_timer_.expires_after(check_interval);
+  check_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    if (!answered_ && std::chrono::steady_clock::now() - unanswered_since_ > grace &&
+        endpoint_.sentinels.size() > 1) {
+      spdlog::warn("redis sentinel {} has not answered for {} s; asking the next one",
+                   endpoint_.sentinels[index_].display(), grace.count());
+      connect(index_ + 1);
+    }
+    schedule_check();
+  });
+}
+
+}  // namespace realtime
