@@ -1,4 +1,5 @@
 #include "support/redis_cluster.hpp"
+#include "support/redis_process.hpp"
 #include "support/run_process.hpp"
 #include "support/test_helpers.hpp"
 
@@ -18,56 +19,6 @@
 namespace realtime::testing {
 namespace {
 
-struct ReplyFree {
-  void operator()(redisReply* r) const { freeReplyObject(r); }
-};
-using Reply = std::unique_ptr<redisReply, ReplyFree>;
-
-// The reply, errors included; throws only when the node can't be reached.
-Reply Run(std::uint16_t port, const std::vector<std::string>& args) {
-  timeval timeout{5, 0};
-  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
-  if (c == nullptr || c->err) {
-    std::string why = c != nullptr ? c->errstr : "out of memory";
-    if (c != nullptr) redisFree(c);
-    throw std::runtime_error("cannot connect to redis on " + std::to_string(port) + ": " + why);
-  }
-  std::vector<const char*> argv;
-  std::vector<std::size_t> lens;
-  for (const auto& a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  Reply reply(static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
-  const std::string why = c->errstr;
-  redisFree(c);
-  if (reply == nullptr) throw std::runtime_error("redis command failed: " + why);
-  return reply;
-}
-
-std::string ReplyText(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_NIL:
-      return "(nil)";
-    case REDIS_REPLY_ARRAY: {
-      std::string out;
-      for (std::size_t i = 0; i < r->elements; ++i) {
-        if (i > 0) out += '\n';
-        out += ReplyText(r->element[i]);
-      }
-      return out;
-    }
-    default:
-      throw std::runtime_error("redis error: " + std::string(r->str, r->len));
-  }
-}
-
 struct SlotRange {
   long long start, end;
   std::uint16_t port;
@@ -77,9 +28,9 @@ struct SlotRange {
 
 // A node's CLUSTER SLOTS, masters only, sorted: what "agreeing on the slot map" compares.
 std::vector<SlotRange> SlotRanges(std::uint16_t port) {
-  const Reply reply = Run(port, {"CLUSTER", "SLOTS"});
+  const RedisReply reply = RedisRun(port, {"CLUSTER", "SLOTS"});
   if (reply->type != REDIS_REPLY_ARRAY) {
-    throw std::runtime_error("CLUSTER SLOTS: " + ReplyText(reply.get()));
+    throw std::runtime_error("CLUSTER SLOTS: " + RedisReplyText(*reply));
   }
   std::vector<SlotRange> ranges;
   for (std::size_t i = 0; i < reply->elements; ++i) {
@@ -220,8 +171,8 @@ void RedisCluster::Spawn(std::size_t node) {
 }
 
 std::string RedisCluster::Command(std::size_t node, const std::vector<std::string>& args) const {
-  const Reply reply = Run(ports_.at(node), args);
-  return ReplyText(reply.get());
+  const RedisReply reply = RedisRun(ports_.at(node), args);
+  return RedisReplyText(*reply);
 }
 
 std::size_t RedisCluster::NodeOfSlot(std::uint16_t slot) const {
@@ -243,9 +194,9 @@ void RedisCluster::MigrateSlot(std::uint16_t slot, std::size_t to) {
   Command(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", ids_[from]});
   Command(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", ids_[to]});
   for (;;) {
-    const Reply keys = Run(ports_[from], {"CLUSTER", "GETKEYSINSLOT", s, "100"});
+    const RedisReply keys = RedisRun(ports_[from], {"CLUSTER", "GETKEYSINSLOT", s, "100"});
     if (keys->type != REDIS_REPLY_ARRAY) {
-      throw std::runtime_error("CLUSTER GETKEYSINSLOT: " + ReplyText(keys.get()));
+      throw std::runtime_error("CLUSTER GETKEYSINSLOT: " + RedisReplyText(*keys));
     }
     if (keys->elements == 0) break;
     std::vector<std::string> migrate{"MIGRATE", "127.0.0.1", std::to_string(ports_[to]), "", "0",

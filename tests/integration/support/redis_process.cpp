@@ -20,26 +20,22 @@
 namespace realtime::testing {
 namespace {
 
-std::string ReplyText(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-      return std::string(r->str, r->len);
-    case REDIS_REPLY_INTEGER:
-      return std::to_string(r->integer);
-    case REDIS_REPLY_NIL:
-      return "(nil)";
-    case REDIS_REPLY_ARRAY: {
-      std::string out;
-      for (std::size_t i = 0; i < r->elements; ++i) {
-        if (i > 0) out += '\n';
-        out += ReplyText(r->element[i]);
-      }
-      return out;
+enum class Started { ok, exited, timed_out };
+
+// Waits until the server on `port` answers PING (generous for a loaded machine), or its
+// process `pid` exits.
+Started WaitForPong(std::uint16_t port, pid_t pid) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    try {
+      if (RedisCommand(port, {"PING"}) == "PONG") return Started::ok;
+    } catch (const std::exception&) {
     }
-    default:
-      throw std::runtime_error("redis error: " + std::string(r->str, r->len));
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return Started::exited;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  return Started::timed_out;
 }
 
 }  // namespace
@@ -117,21 +113,15 @@ void RedisProcess::Start() {
     execvp("redis-server", const_cast<char* const*>(argv.data()));
     _exit(127);
   }
-  // Ready when it answers PING; generous for a loaded machine.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    try {
-      if (Command({"PING"}) == "PONG") return;
-    } catch (const std::exception&) {
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+  switch (WaitForPong(port_, pid_)) {
+    case Started::ok:
+      return;
+    case Started::exited:
       pid_ = -1;
       throw std::runtime_error("redis-server exited at start (is it installed?)");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    case Started::timed_out:
+      throw std::runtime_error("redis-server did not answer PING within 30 s");
   }
-  throw std::runtime_error("redis-server did not answer PING within 30 s");
 }
 
 std::string RedisProcess::RdbFile() const {
@@ -167,13 +157,15 @@ std::string RedisProcess::Command(const std::vector<std::string>& args) const {
   return RedisCommand(port_, args);
 }
 
-std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& args) {
+void RedisReplyFree::operator()(redisReply* r) const { freeReplyObject(r); }
+
+RedisReply RedisRun(std::uint16_t port, const std::vector<std::string>& args) {
   timeval timeout{5, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
   if (c == nullptr || c->err) {
     std::string why = c != nullptr ? c->errstr : "out of memory";
     if (c != nullptr) redisFree(c);
-    throw std::runtime_error("cannot connect to redis: " + why);
+    throw std::runtime_error("cannot connect to redis on " + std::to_string(port) + ": " + why);
   }
   std::vector<const char*> argv;
   std::vector<std::size_t> lens;
@@ -181,24 +173,38 @@ std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& arg
     argv.push_back(a.data());
     lens.push_back(a.size());
   }
-  auto* reply = static_cast<redisReply*>(
-      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
-  if (reply == nullptr) {
-    std::string why = c->errstr;
-    redisFree(c);
-    throw std::runtime_error("redis command failed: " + why);
-  }
-  std::string text;
-  try {
-    text = ReplyText(reply);
-  } catch (...) {
-    freeReplyObject(reply);
-    redisFree(c);
-    throw;
-  }
-  freeReplyObject(reply);
+  RedisReply reply(static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data())));
+  const std::string why = c->errstr;
   redisFree(c);
-  return text;
+  if (reply == nullptr) throw std::runtime_error("redis command failed: " + why);
+  return reply;
+}
+
+std::string RedisReplyText(const redisReply& r) {
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      return std::string(r.str, r.len);
+    case REDIS_REPLY_INTEGER:
+      return std::to_string(r.integer);
+    case REDIS_REPLY_NIL:
+      return "(nil)";
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (std::size_t i = 0; i < r.elements; ++i) {
+        if (i > 0) out += '\n';
+        out += RedisReplyText(*r.element[i]);
+      }
+      return out;
+    }
+    default:
+      throw std::runtime_error("redis error: " + std::string(r.str, r.len));
+  }
+}
+
+std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& args) {
+  return RedisReplyText(*RedisRun(port, args));
 }
 
 SentinelProcess::SentinelProcess(std::uint16_t master_port, std::string master_name) {
@@ -223,16 +229,7 @@ SentinelProcess::SentinelProcess(std::uint16_t master_port, std::string master_n
       execlp("redis-server", "redis-server", config_file_.c_str(), "--sentinel", nullptr);
       _exit(127);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      try {
-        if (Command({"PING"}) == "PONG") return;
-      } catch (const std::exception&) {
-      }
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) break;  // the port was taken: another
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    if (WaitForPong(port_, pid_) == Started::ok) return;  // else the port was taken: another
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;

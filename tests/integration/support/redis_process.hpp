@@ -4,10 +4,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 struct redisContext;
+struct redisReply;
 
 namespace realtime::testing {
 
@@ -78,7 +80,17 @@ class SentinelProcess {
   std::string config_file_;
 };
 
-// A blocking command on 127.0.0.1:`port`, the reply as text (see RedisProcess::Command).
+struct RedisReplyFree {
+  void operator()(redisReply* r) const;
+};
+using RedisReply = std::unique_ptr<redisReply, RedisReplyFree>;
+
+// A blocking command on 127.0.0.1:`port`: the reply, error replies included; throws only when
+// Redis can't be reached.
+RedisReply RedisRun(std::uint16_t port, const std::vector<std::string>& args);
+// A reply as text (see RedisProcess::Command); throws on an error reply.
+std::string RedisReplyText(const redisReply& reply);
+// Both: the reply of a command as text (see RedisProcess::Command).
 std::string RedisCommand(std::uint16_t port, const std::vector<std::string>& args);
 
 // A blocking pub/sub listener, as a backend would be.
