@@ -124,7 +124,7 @@ void RedisConnection::master_moved(const RedisAddress& address) {
 void RedisConnection::check_role() {
   if (!master_source_ || state_ != State::ready) return;
   command({"ROLE"}, [this, gen = generation_](const redisReply* reply) {
-    if (reply == nullptr || gen != generation_) return;
+    if (reply == nullptr || gen != generation_ || reply_is_error(*reply)) return;
     if (const std::string role = role_of(*reply); role != "master") {
       not_master(address_.display() + " is now a " + role + ", not the master");
     }
@@ -263,6 +263,13 @@ void RedisConnection::on_connected() {
 
 void RedisConnection::on_handshake_reply(const redisReply* reply, bool last, bool role_check) {
   if (reply == nullptr || state_ != State::handshake) return;
+  if (role_check && reply_is_error(*reply)) {
+    // ROLE is an @admin command: a user without it can't ask. Trust the sentinels then; a
+    // READONLY reply still tells a demoted node.
+    spdlog::warn("redis {} cannot check the role of {}: {}", name_, address_.display(),
+                 reply_string(*reply));
+    return became_ready();
+  }
   if (reply_is_error(*reply)) {
     // Wrong password or database: say it loudly, then keep retrying (it may be fixed live).
     spdlog::error("redis {} ({}) refused the login: {}", name_, where(), reply_string(*reply));
