@@ -74,16 +74,24 @@ void SentinelWatch::on_answer(const redisReply* reply) {
     if (!host.empty() && ec == std::errc{} && end == port_text.data() + port_text.size() &&
         port > 0 && port <= 65535) {
       answered_ = true;
+      misses_ = 0;
       set_master(RedisAddress{std::string(host), static_cast<std::uint16_t>(port)},
                  "sentinel " + sentinel);
       return;
     }
   }
-  // Nil: this sentinel does not monitor the master (a typo in the URL, or a new sentinel).
-  spdlog::warn("redis sentinel {} does not name master \"{}\" ({}); asking the next one", sentinel,
-               endpoint_.master_name,
-               reply_is_error(*reply) ? std::string(reply_string(*reply)) : "no such master");
-  connect(index_ + 1);
+  // Nil: this sentinel does not monitor the master (a typo in the URL, or a new sentinel). The
+  // check moves on to the next one within half a second: never in a tight loop.
+  miss("does not name master \"" + endpoint_.master_name + "\" (" +
+       (reply_is_error(*reply) ? std::string(reply_string(*reply)) : "no such master") + ")");
+  unanswered_since_ = std::chrono::steady_clock::time_point{};
+}
+
+void SentinelWatch::miss(const std::string& what) {
+  // Said once per sentinel; after a whole round without an answer, only at debug level.
+  const auto level = ++misses_ <= connections_.size() ? spdlog::level::warn : spdlog::level::debug;
+  spdlog::log(level, "redis sentinel {} {}; asking the next one",
+              endpoint_.sentinels[index_].display(), what);
 }
 
 void SentinelWatch::on_push(const redisReply& push) {
@@ -118,11 +126,11 @@ void SentinelWatch::schedule_check() {
   check_timer_.expires_after(check_interval);
   check_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
-    if (!answered_ && std::chrono::steady_clock::now() - unanswered_since_ > grace &&
-        endpoint_.sentinels.size() > 1) {
-      spdlog::warn("redis sentinel {} has not answered for {} s; asking the next one",
-                   endpoint_.sentinels[index_].display(), grace.count());
-      connect(index_ + 1);
+    if (!answered_ && std::chrono::steady_clock::now() - unanswered_since_ > grace) {
+      if (unanswered_since_ != std::chrono::steady_clock::time_point{}) {
+        miss("has not answered for " + std::to_string(grace.count()) + " s");
+      }
+      connect(index_ + 1);  // with one sentinel: the same one, asked again
     }
     schedule_check();
   });

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -42,6 +43,7 @@ class SentinelWatch {
   void on_push(const redisReply& push);
   void set_master(RedisAddress address, std::string_view source);
   void schedule_check();
+  void miss(const std::string& what);
 
   RedisEndpoint endpoint_;
   std::vector<std::unique_ptr<RedisConnection>> connections_;  // one per sentinel
@@ -50,6 +52,7 @@ class SentinelWatch {
   // When the current sentinel last stopped being useful; moved on from after a grace period.
   std::chrono::steady_clock::time_point unanswered_since_;
   bool answered_ = false;
+  std::size_t misses_ = 0;  // sentinels in a row that gave no answer
   std::chrono::steady_clock::time_point refreshed_at_;
   std::optional<RedisAddress> master_;
   std::function<void(const RedisAddress&)> on_master_;
