@@ -63,7 +63,7 @@ std::string without_fixed_text(std::string_view message) {
       message,
       {" is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
        "redis+sentinel://… or unix:///path",
-       "\" is not a sentinel: expected host[:port] separated by commas",
+       ": entry ", " of the host list is not a sentinel: expected host[:port] separated by commas",
        " names no master: expected ", "+sentinel://host:26379,…/master-name",
        " is not a URL after its host list", " has no host: expected ", "://host:port",
        ": port must be 1-65535", ": database \"", "\" is invalid: expected a number in [0, 15]",
