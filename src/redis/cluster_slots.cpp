@@ -6,6 +6,7 @@
 
 #include <charconv>
 
+#include "redis/redis_endpoint.hpp"
 #include "redis/resp.hpp"
 
 namespace realtime {
@@ -176,7 +177,7 @@ std::optional<ClusterRedirect> parse_cluster_redirect(std::string_view error_tex
   const std::string_view address = rest.substr(space + 1);
   const auto colon = address.rfind(':');
   if (!slot || colon == std::string_view::npos) return std::nullopt;
-  const auto port = parse_number(address.substr(colon + 1), 1, 65535);
+  const auto port = parse_port_number(address.substr(colon + 1));
   if (!port) return std::nullopt;
   std::string_view host = address.substr(0, colon);
   if (host.find(' ') != std::string_view::npos) return std::nullopt;
@@ -186,7 +187,7 @@ std::optional<ClusterRedirect> parse_cluster_redirect(std::string_view error_tex
   if (host == "?") host = {};
   redirect.slot = static_cast<std::uint16_t>(*slot);
   redirect.host = host;
-  redirect.port = static_cast<std::uint16_t>(*port);
+  redirect.port = *port;
   return redirect;
 }
 

@@ -59,14 +59,9 @@ std::string RedisEndpoint::display() const {
 namespace {
 
 std::uint16_t parse_port(const std::string& where, std::string_view digits) {
-  // Not url.port_number(): Boost 1.81 wraps it modulo 65536 (99999 became 34463).
-  unsigned port = 0;
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 ||
-      port > 65535) {
-    throw ConfigError(where + ": port must be 1-65535");
-  }
-  return static_cast<std::uint16_t>(port);
+  const auto port = parse_port_number(digits);
+  if (!port) throw ConfigError(where + ": port must be 1-65535");
+  return *port;
 }
 
 // Credentials from the user info, then the query parameters.
@@ -175,6 +170,17 @@ RedisEndpoint RedisEndpoint::sentinel_endpoint(const RedisAddress& sentinel) con
   return ep;
 }
 
+std::optional<std::uint16_t> parse_port_number(std::string_view digits) {
+  // Not Boost.URL's port_number(): 1.81 wraps it modulo 65536 (99999 became 34463).
+  unsigned port = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+  if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || port == 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(port);
+}
+
 std::optional<SwitchMaster> parse_switch_master(std::string_view payload) {
   std::vector<std::string_view> words;
   for (std::size_t start = 0; start <= payload.size() && words.size() <= 5;) {
@@ -183,14 +189,9 @@ std::optional<SwitchMaster> parse_switch_master(std::string_view payload) {
     start = space + 1;
   }
   if (words.size() != 5 || words[0].empty() || words[3].empty()) return std::nullopt;
-  unsigned port = 0;
-  const std::string_view digits = words[4];
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc{} || end != digits.data() + digits.size() || port == 0 || port > 65535) {
-    return std::nullopt;
-  }
-  return SwitchMaster{std::string(words[0]),
-                      RedisAddress{std::string(words[3]), static_cast<std::uint16_t>(port)}};
+  const auto port = parse_port_number(words[4]);
+  if (!port) return std::nullopt;
+  return SwitchMaster{std::string(words[0]), RedisAddress{std::string(words[3]), *port}};
 }
 
 RedisEndpoint parse_redis_url(std::string_view name_view, std::string_view text) {

@@ -51,6 +51,9 @@ struct RedisEndpoint {
 // `rediss+sentinel://`). Throws ConfigError naming `name` and what is wrong.
 RedisEndpoint parse_redis_url(std::string_view name, std::string_view url);
 
+// A port as decimal digits, the whole text, 1-65535 (from URLs, sentinels and redirects).
+std::optional<std::uint16_t> parse_port_number(std::string_view digits);
+
 // A sentinel's "+switch-master" message: "<master-name> <old-ip> <old-port> <new-ip>
 // <new-port>". nullopt when it is not one.
 struct SwitchMaster {

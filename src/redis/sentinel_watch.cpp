@@ -2,8 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-
 namespace net = boost::asio;
 
 namespace realtime {
@@ -66,17 +64,12 @@ void SentinelWatch::on_answer(const redisReply* reply) {
   if (reply == nullptr) return;  // the connection dropped: on_down and the check handle it
   const std::string sentinel = endpoint_.sentinels[index_].display();
   if (reply_is_array(*reply) && reply_size(*reply) == 2) {
-    const std::string_view port_text = reply_string(reply_at(*reply, 1));
-    unsigned port = 0;
-    const auto [end, ec] =
-        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    const auto port = parse_port_number(reply_string(reply_at(*reply, 1)));
     const std::string_view host = reply_string(reply_at(*reply, 0));
-    if (!host.empty() && ec == std::errc{} && end == port_text.data() + port_text.size() &&
-        port > 0 && port <= 65535) {
+    if (!host.empty() && port) {
       answered_ = true;
       misses_ = 0;
-      set_master(RedisAddress{std::string(host), static_cast<std::uint16_t>(port)},
-                 "sentinel " + sentinel);
+      set_master(RedisAddress{std::string(host), *port}, "sentinel " + sentinel);
       return;
     }
   }
