@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { Inbox, canConnect, freePort, httpPublish, startServer, waitFor } from './support/server.js';
+import { Inbox, canConnect, freePort, httpPublish, nextEvent, startServer, waitFor } from './support/server.js';
 
 const HASURA_SECRET = 'socketio-tests-hs256-secret-0123456789-abcdef';
 const API_KEY = 'socketio-tests-api-key';
@@ -46,14 +46,13 @@ function hasuraJwt(userId, expiresInSeconds = 3600) {
 async function v1Subscriber(server, user, topic) {
   const ws = new WebSocket(`${server.url}/realtime/connect?user=${user}&topics=${topic}`);
   const events = new Inbox();
-  const subscribed = new Promise((resolve) => {
-    ws.on('message', (raw) => {
-      const frame = JSON.parse(String(raw));
-      if (frame.type === 'subscribed') resolve();
-      if (frame.type === 'event' && !frame.event.startsWith('realtime.')) events.push(frame);
-    });
+  let subscribed = false;
+  ws.on('message', (raw) => {
+    const frame = JSON.parse(String(raw));
+    if (frame.type === 'subscribed') subscribed = true;
+    if (frame.type === 'event' && !frame.event.startsWith('realtime.')) events.push(frame);
   });
-  await subscribed;
+  await waitFor(() => subscribed, { what: `${user} subscribed to ${topic} over v1` });
   return { ws, events };
 }
 
@@ -163,14 +162,15 @@ describe('Socket.IO gateway (dev mode)', () => {
     await waitFor(() => got.length === 1, { what: 'the broadcast on Socket.IO' });
     await new Promise((res) => setTimeout(res, 200));
     assert.deepEqual(got, [{ id: 'm1' }]);
-    // user:<id> is joined at connect: the backend's notifications go there.
+    // user:<id> is joined at connect: the backend's notifications go there. Listen before the
+    // request: the event may arrive before its HTTP answer is read.
+    const note = nextEvent(socket, 'notification');
     const batch = await fetch(`${server.http}/api/broadcast/batch`, {
       method: 'POST',
       body: JSON.stringify({ events: [{ eventType: 'notification', roomNames: ['user:erin'], payload: { type: 'mention' }, timestamp: Date.now() }] }),
     });
     assert.deepEqual(await batch.json(), { success: true, published: 1 });
-    const note = await new Promise((res) => socket.once('notification', res));
-    assert.deepEqual(note, { type: 'mention' });
+    assert.deepEqual(await note, { type: 'mention' });
     v1.ws.close();
     socket.close();
   });
@@ -216,7 +216,7 @@ describe('Socket.IO gateway (dev mode)', () => {
 
   test('the server API: disconnect ends the socket for good (io server disconnect)', async () => {
     const socket = await open({ transports: ['websocket'], auth: { user: 'ivan', role: 'user' }, reconnection: true });
-    const reason = new Promise((res) => socket.once('disconnect', res));
+    const reason = nextEvent(socket, 'disconnect');
     const r = await fetch(`${server.http}/realtime/disconnect`, { method: 'POST', body: JSON.stringify({ user_id: 'ivan', reason: 'banned' }) });
     assert.deepEqual(await r.json(), { local: 1, broadcast: true });
     assert.equal(await reason, 'io server disconnect');
@@ -232,7 +232,7 @@ describe('Socket.IO gateway (dev mode)', () => {
     assert.equal(r.status, 400);
     assert.equal((await r.json()).code, 5);
     const socket = await open({ transports: ['websocket'], auth: { user: 'jill', role: 'user' } });
-    const closed = new Promise((res) => socket.once('disconnect', res));
+    const closed = nextEvent(socket, 'disconnect');
     socket.emit('upload', Buffer.from([1, 2, 3]));  // a binary attachment
     assert.equal(await closed, 'transport close');
   });
@@ -283,7 +283,7 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
     const port = server.port;
     const socket = io(server.http, { transports: ['websocket'], auth: { user: 'mona', role: 'user' }, reconnectionDelay: 100, reconnectionDelayMax: 500 });
     try {
-      await new Promise((res) => socket.once('connect', res));
+      await nextEvent(socket, 'connect');
       await server.stop('SIGKILL');
       await waitFor(() => !socket.connected, { what: 'the drop' });
       server = await startServer({ port });
@@ -309,11 +309,11 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
         }
         const socket = await connect(b.http, { transports: ['websocket'], auth: { user: 'nina', role: 'user' } });
         assert.deepEqual(await socket.emitWithAck('subscribe', 'channel:x'), { ok: true });
-        const got = new Promise((res) => socket.once('hello', res));
+        const got = nextEvent(socket, 'hello');
         await httpPublish(a.http, 'channel:x', 'hello', { from: 'a' });
         assert.deepEqual(await got, { from: 'a' });
         // A user command sent to node A reaches the socket on node B.
-        const left = new Promise((res) => socket.once('unsubscribed', res));
+        const left = nextEvent(socket, 'unsubscribed');
         await fetch(`${a.http}/realtime/unsubscribe`, { method: 'POST', body: JSON.stringify({ user_id: 'nina', topic: 'channel:x' }) });
         assert.deepEqual(await left, { topic: 'channel:x', reason: 'removed' });
         socket.close();

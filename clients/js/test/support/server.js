@@ -102,6 +102,24 @@ export async function waitFor(probe, { timeoutMs = 10_000, what = 'condition' } 
   }
 }
 
+/**
+ * The first `event` from `emitter` (its arguments' first value), or an error after `timeoutMs`.
+ * Call it before the action that causes the event: an event that came first is missed.
+ */
+export function nextEvent(emitter, event, { timeoutMs = 10_000, what = event } = {}) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+    }, timeoutMs);
+    function onEvent(value) {
+      clearTimeout(timer);
+      resolve(value);
+    }
+    emitter.once(event, onEvent);
+  });
+}
+
 /** Collects values pushed by callbacks; `next()` waits for the next unseen one. */
 export class Inbox {
   constructor() {
