@@ -66,6 +66,10 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
       commands_(io_, options_.endpoint, "commands"),
       subscriber_(io_, options_.endpoint, "subscriber"),
       probe_timer_(io_) {
+  if (options_.history && options_.history->any()) {
+    add_script(redis_history_publish_script);
+    add_script(redis_history_read_script);
+  }
   if (options_.endpoint.uses_sentinel()) {
     sentinel_ = std::make_unique<SentinelWatch>(io_, options_.endpoint);
     for (RedisConnection* c : {&commands_, &subscriber_}) {
@@ -135,11 +139,10 @@ std::string RedisBroker::history_key_of(std::string_view topic) const {
 
 void RedisBroker::load_scripts() {
   // First on a fresh connection: every EVALSHA pipelined after it finds the scripts.
-  if (!options_.history || !options_.history->any()) return;
-  for (std::string_view script : {redis_history_publish_script, redis_history_read_script}) {
+  for (const std::string& script : scripts_) {
     commands_.command({"SCRIPT", "LOAD", script}, [](const redisReply* reply) {
       if (reply != nullptr && reply_is_error(*reply)) {
-        spdlog::error("redis: cannot load the history script: {}", reply_string(*reply));
+        spdlog::error("redis: cannot load a script: {}", reply_string(*reply));
       }
     });
   }
@@ -150,6 +153,19 @@ void RedisBroker::check_script_reply(const redisReply* reply) {
     spdlog::warn("redis: the history scripts were flushed; loading them again");
     load_scripts();
   }
+}
+
+void RedisBroker::command_for_key(std::string_view /*key*/,
+                                  const std::vector<std::string_view>& args,
+                                  RedisConnection::ReplyHandler handler) {
+  commands_.command(args, std::move(handler));
+}
+
+bool RedisBroker::ready_for_key(std::string_view /*key*/) const { return commands_.ready(); }
+
+std::string RedisBroker::add_script(std::string_view source) {
+  scripts_.emplace_back(source);
+  return script_sha1(source);
 }
 
 std::string RedisBroker::channel_of(std::string_view topic) const {

@@ -63,11 +63,21 @@ class RedisBroker final : public Broker {
   void read_history(std::string_view topic, const HistoryLimits& limits, HistoryRequest request,
                     std::function<void(HistoryResult)> done) override;
 
-  // For the other Redis-backed parts (presence, tokens): use only on loop().
+  // For the other Redis-backed parts (presence, typing, tokens): use only on loop().
   boost::asio::io_context& loop() { return io_; }
-  RedisConnection& commands() { return commands_; }
   const std::string& prefix() const { return options_.prefix; }
-  // Runs `f` on the loop whenever the command connection (re)connects.
+  // Sends `args` to the master that serves `key` (with Cluster its slot's owner, else the one
+  // Redis). The handler gets nullptr when that connection is down; every key a command names
+  // must hash to the slot of `key` (hash tags: "{topic}").
+  void command_for_key(std::string_view key, const std::vector<std::string_view>& args,
+                       RedisConnection::ReplyHandler handler);
+  // Whether the connection command_for_key(key) would use is up.
+  bool ready_for_key(std::string_view key) const;
+  // A Lua script loaded on every master whenever a connection to it is made, before any other
+  // command; returns its SHA1 for EVALSHA. Call before start().
+  std::string add_script(std::string_view source);
+  // Runs `f` on the loop whenever a command connection (re)connects: what a Redis may have lost
+  // (a restart, a failover, a new shard) is written again.
   void on_commands_ready(std::function<void()> f) { commands_ready_.push_back(std::move(f)); }
 
  private:
@@ -119,6 +129,7 @@ class RedisBroker final : public Broker {
   std::uint64_t malformed_ = 0;  // payloads skipped since the last log line
   std::chrono::steady_clock::time_point malformed_logged_at_;
   std::vector<std::function<void()>> commands_ready_;
+  std::vector<std::string> scripts_;  // add_script(): loaded on every command connection
 
   std::atomic<bool> commands_up_{false};
   std::atomic<bool> subscriber_up_{false};

@@ -49,7 +49,7 @@ RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
                                        int heartbeat_seconds, ChangeSink sink, UserSink user_sink)
     : broker_(broker),
       node_id_(std::move(node_id)),
-      script_sha_(script_sha1(redis_presence_script)),
+      script_sha_(broker.add_script(redis_presence_script)),
       // Alive four times per heartbeat; a node silent for 1.5 heartbeats (at least one more
       // second) is dead.
       alive_interval_(std::max<long long>(250, heartbeat_seconds * 250LL)),
@@ -65,13 +65,6 @@ void RedisPresenceStore::start() {
 }
 
 void RedisPresenceStore::on_commands_ready() {
-  // First on the fresh connection: every EVALSHA after it finds the script.
-  broker_.commands().command(
-      {"SCRIPT", "LOAD", redis_presence_script}, [](const redisReply* reply) {
-        if (reply != nullptr && reply_is_error(*reply)) {
-          spdlog::error("redis: cannot load the presence script: {}", reply_string(*reply));
-        }
-      });
   send_alive();
   // Redis may have lost our entries (restart) or others may have reaped us while we were cut
   // off: register every local connection again. Unchanged entries emit nothing.
@@ -99,11 +92,11 @@ void RedisPresenceStore::send_alive() {
 }
 
 void RedisPresenceStore::run(std::vector<std::string> args) {
-  auto& commands = broker_.commands();
-  if (!commands.ready()) return;  // the resync after the reconnect covers it
+  const std::string key = broker_.prefix() + "nodes";
+  if (!broker_.ready_for_key(key)) return;  // the resync after the reconnect covers it
   std::vector<std::string_view> argv{"EVALSHA", script_sha_, "0", broker_.prefix()};
   for (const auto& a : args) argv.push_back(a);
-  commands.command(argv, [this](const redisReply* reply) {
+  broker_.command_for_key(key, argv, [this](const redisReply* reply) {
     if (reply == nullptr) return;
     if (reply_is_error(*reply)) {
       spdlog::warn("redis presence script failed: {}", reply_string(*reply));
@@ -174,9 +167,9 @@ void RedisPresenceStore::disconnect(std::string_view connection_id) {
 
 void RedisPresenceStore::users_in(std::string_view topic, UsersCallback done) {
   net::post(broker_.loop(), [this, t = std::string(topic), done = std::move(done)]() mutable {
-    broker_.commands().command(
-        {"HGETALL", broker_.prefix() + "presence:" + t},
-        [done = std::move(done)](const redisReply* reply) {
+    const std::string key = broker_.prefix() + "presence:" + t;
+    broker_.command_for_key(
+        key, {"HGETALL", key}, [done = std::move(done)](const redisReply* reply) {
           std::vector<UserPresence> users;
           if (reply != nullptr && reply_is_array(*reply)) {
             for (std::size_t i = 0; i + 1 < reply_size(*reply); i += 2) {
@@ -203,11 +196,11 @@ void RedisPresenceStore::leave_cluster(std::chrono::milliseconds timeout) {
   auto future = left->get_future();
   net::post(broker_.loop(), [this, left] {
     alive_timer_.cancel();
-    auto& commands = broker_.commands();
-    if (!commands.ready()) return left->set_value();
+    const std::string key = broker_.prefix() + "nodes";
+    if (!broker_.ready_for_key(key)) return left->set_value();
     std::vector<std::string_view> argv{"EVALSHA",        script_sha_, "0",
                                        broker_.prefix(), "bye",       node_id_};
-    commands.command(argv, [this, left](const redisReply* reply) {
+    broker_.command_for_key(key, argv, [this, left](const redisReply* reply) {
       if (reply != nullptr && !reply_is_error(*reply)) report(*reply);
       left->set_value();
     });

@@ -13,18 +13,19 @@ namespace realtime {
 
 void RedisTypingDirectory::record(const std::vector<TypingChange>& changes) {
   net::post(broker_.loop(), [this, changes] {
-    auto& commands = broker_.commands();
     // A stop that is a little late (the tracker's 250 ms tick) must not drop off early.
     const auto deadline = unix_millis() + std::chrono::milliseconds(timeout_).count() + 1000;
     for (const auto& c : changes) {
       const std::string key = broker_.prefix() + "typing:" + c.topic;
       if (c.typing) {
-        commands.command({"ZADD", key, std::to_string(deadline), c.user_id}, nullptr);
-        commands.command({"PEXPIRE", key,
-                          std::to_string(2 * std::chrono::milliseconds(timeout_).count() + 1000)},
-                         nullptr);
+        broker_.command_for_key(key, {"ZADD", key, std::to_string(deadline), c.user_id}, nullptr);
+        broker_.command_for_key(
+            key,
+            {"PEXPIRE", key,
+             std::to_string(2 * std::chrono::milliseconds(timeout_).count() + 1000)},
+            nullptr);
       } else {
-        commands.command({"ZREM", key, c.user_id}, nullptr);
+        broker_.command_for_key(key, {"ZREM", key, c.user_id}, nullptr);
       }
     }
   });
@@ -33,18 +34,18 @@ void RedisTypingDirectory::record(const std::vector<TypingChange>& changes) {
 void RedisTypingDirectory::typing_in(std::string_view topic,
                                      std::function<void(std::vector<std::string>)> done) {
   net::post(broker_.loop(), [this, t = std::string(topic), done = std::move(done)]() mutable {
-    broker_.commands().command(
-        {"ZRANGEBYSCORE", broker_.prefix() + "typing:" + t, std::to_string(unix_millis()), "+inf"},
-        [done = std::move(done)](const redisReply* reply) {
-          std::vector<std::string> users;
-          if (reply != nullptr && reply_is_array(*reply)) {
-            for (std::size_t i = 0; i < reply_size(*reply); ++i) {
-              users.emplace_back(reply_string(reply_at(*reply, i)));
-            }
-          }
-          std::sort(users.begin(), users.end());
-          done(std::move(users));
-        });
+    const std::string key = broker_.prefix() + "typing:" + t;
+    broker_.command_for_key(key, {"ZRANGEBYSCORE", key, std::to_string(unix_millis()), "+inf"},
+                            [done = std::move(done)](const redisReply* reply) {
+                              std::vector<std::string> users;
+                              if (reply != nullptr && reply_is_array(*reply)) {
+                                for (std::size_t i = 0; i < reply_size(*reply); ++i) {
+                                  users.emplace_back(reply_string(reply_at(*reply, i)));
+                                }
+                              }
+                              std::sort(users.begin(), users.end());
+                              done(std::move(users));
+                            });
   });
 }
 
