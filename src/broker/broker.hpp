@@ -90,7 +90,16 @@ struct DependencyHealth {
   std::string_view name;  // "redis"
   bool up = false;
   // Round trip of the engine's last probe that came back; nullopt while down or before the first.
+  // (With several shards: the slowest.)
   std::optional<std::chrono::microseconds> latency;
+  // Redis Cluster: each master this node uses, by host:port.
+  struct Shard {
+    std::string node;
+    bool up = false;
+    std::optional<std::chrono::microseconds> latency;
+    std::size_t slots = 0;  // slots it serves
+  };
+  std::vector<Shard> shards;
 };
 using PublishCallback = std::function<void(PublishStatus)>;
 

@@ -16,8 +16,10 @@ namespace realtime {
 // Stores and publishes the events of one batch: each takes its topic's next offset and is stored
 // and PUBLISHed in one atomic step, so the order of offsets is the order of delivery. One call per
 // batch: Redis pays the script's overhead once, and it is still one round trip.
-// KEYS: stream and meta of each event, in order. ARGV: epoch if new, then per event: channel,
-// payload (a JSON object), size, ttl seconds, meta ttl seconds. Returns the number stored.
+// KEYS: stream and meta of each event, in order. ARGV: epoch if new, the publish command
+// (PUBLISH, or SPUBLISH on Redis Cluster: then every key and channel of a call is in one slot),
+// then per event: channel, payload (a JSON object), size, ttl seconds, meta ttl seconds. Returns
+// the number stored.
 // (Events older than the ttl are aged out when the history is read; the stream's memory is
 // bounded by its size and by the key's ttl.)
 inline constexpr std::string_view redis_history_publish_script = R"lua(
@@ -26,7 +28,7 @@ local t = redis.call('TIME')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 for i = 1, #KEYS / 2 do
   local stream, meta = KEYS[2 * i - 1], KEYS[2 * i]
-  local a = 1 + (i - 1) * 5
+  local a = 2 + (i - 1) * 5
   local n = redis.call('HINCRBY', meta, 'o', 1)
   -- The first event of an epoch (or after a read created it): whatever stream is left is stale.
   if n == 1 then
@@ -38,7 +40,7 @@ for i = 1, #KEYS / 2 do
   redis.call('XADD', stream, 'MAXLEN', '~', ARGV[a + 3], offset .. '-0', 'd', payload, 't', now)
   redis.call('EXPIRE', stream, ARGV[a + 4])
   redis.call('EXPIRE', meta, ARGV[a + 5])
-  redis.call('PUBLISH', ARGV[a + 1], payload)
+  redis.call(ARGV[2], ARGV[a + 1], payload)
 end
 return #KEYS / 2
 )lua";

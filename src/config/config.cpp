@@ -244,9 +244,10 @@ const std::vector<Setting>& settings() {
        "--redis-prefix",
        "prefix of every Redis key and channel [realtime:]",
        [](Config& c, const std::string& name, const std::string& v) {
-         if (v.empty() || v.size() > 64 || v.find_first_of(" \t\r\n") != std::string::npos) {
+         // Braces would be Redis Cluster hash tags and put every key in one slot.
+         if (v.empty() || v.size() > 64 || v.find_first_of(" \t\r\n{}") != std::string::npos) {
            throw ConfigError(name + "=\"" + v +
-                             "\" is invalid: expected 1-64 bytes without spaces");
+                             "\" is invalid: expected 1-64 bytes without spaces or braces");
          }
          c.redis_prefix = v;
        }},

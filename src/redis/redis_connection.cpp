@@ -109,6 +109,12 @@ void RedisConnection::follow_master(std::function<std::optional<RedisAddress>()>
                                     std::function<void(std::string_view)> not_master) {
   master_source_ = std::move(where);
   not_master_ = std::move(not_master);
+  check_role_ = true;
+}
+
+void RedisConnection::follow_address(std::function<std::optional<RedisAddress>()> where) {
+  master_source_ = std::move(where);
+  check_role_ = false;
 }
 
 void RedisConnection::master_moved(const RedisAddress& address) {
@@ -122,7 +128,7 @@ void RedisConnection::master_moved(const RedisAddress& address) {
 }
 
 void RedisConnection::check_role() {
-  if (!master_source_ || state_ != State::ready) return;
+  if (!check_role_ || state_ != State::ready) return;
   command({"ROLE"}, [this, gen = generation_](const redisReply* reply) {
     if (reply == nullptr || gen != generation_ || reply_is_error(*reply)) return;
     if (const std::string role = role_of(*reply); role != "master") {
@@ -134,6 +140,7 @@ void RedisConnection::check_role() {
 std::string RedisConnection::where() const {
   if (endpoint_.transport == RedisEndpoint::Transport::unix_socket) return endpoint_.display();
   if (master_source_ && !address_.host.empty()) {
+    if (!endpoint_.uses_sentinel()) return address_.display();
     return address_.display() + " (master " + endpoint_.master_name + ")";
   }
   return endpoint_.display();
@@ -247,7 +254,7 @@ void RedisConnection::on_connected() {
     ++steps;
   }
   // A sentinel's answer may be stale (a failover under way): ask the node itself.
-  const bool role_check = static_cast<bool>(master_source_);
+  const bool role_check = check_role_;
   if (role_check || steps == 0) {
     append_command(out_, {role_check ? "ROLE" : "PING"});
     ++steps;
@@ -393,7 +400,8 @@ void RedisConnection::do_read() {
 bool RedisConnection::is_push(const redisReply& r) const {
   if (!on_push_ || !reply_is_array(r) || reply_size(r) < 2) return false;
   const std::string_view kind = reply_string(reply_at(r, 0));
-  return kind == "message" || kind == "subscribe" || kind == "unsubscribe";
+  return kind == "message" || kind == "subscribe" || kind == "unsubscribe" || kind == "smessage" ||
+         kind == "ssubscribe" || kind == "sunsubscribe";
 }
 
 void RedisConnection::on_read(std::size_t n) {
@@ -406,11 +414,14 @@ void RedisConnection::on_read(std::size_t n) {
     if (!reply) break;
     if (is_push(*reply)) {
       on_push_(*reply);
-    } else if (master_source_ && reply_is_error(*reply) &&
+    } else if (check_role_ && reply_is_error(*reply) &&
                reply_string(*reply).starts_with("READONLY")) {
       // Demoted under us, and the sentinels' news did not reach us: the handlers of this and
       // every later command get nullptr, as for any lost connection.
       return not_master(address_.display() + " answered READONLY: no longer the master");
+    } else if (handlers_.empty() && on_push_ && reply_is_error(*reply)) {
+      // A (S)SUBSCRIBE refused, e.g. MOVED: the push handler decides what to do.
+      on_push_(*reply);
     } else if (handlers_.empty()) {
       return fail("a reply nobody asked for");
     } else {

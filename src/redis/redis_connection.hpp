@@ -22,7 +22,8 @@ namespace realtime {
 // drops. Every method must be called on the loop's thread.
 //
 // Commands queued in one loop turn leave in one write. Replies are matched to handlers in order;
-// in subscriber mode, pub/sub pushes (message, subscribe, unsubscribe) go to the push handler.
+// in subscriber mode, pub/sub pushes (message, subscribe, unsubscribe and their sharded s*
+// kinds) go to the push handler, and so does an error reply to a push command.
 class RedisConnection {
  public:
   // The reply, or nullptr when the connection failed before it arrived.
@@ -39,6 +40,9 @@ class RedisConnection {
   // READONLY reply later) it reconnects and calls `not_master`.
   void follow_master(std::function<std::optional<RedisAddress>()> where,
                      std::function<void(std::string_view why)> not_master);
+  // Connects wherever `where` says, asked before every connect (Cluster's seed nodes in turn);
+  // no ROLE check.
+  void follow_address(std::function<std::optional<RedisAddress>()> where);
   // Sentinel mode: the master is now at `address`; leave any other at once.
   void master_moved(const RedisAddress& address);
   // Sentinel mode: asks ROLE again (not on a subscriber connection): a demoted node still
@@ -92,6 +96,7 @@ class RedisConnection {
   std::string name_;
   std::function<std::optional<RedisAddress>()> master_source_;
   std::function<void(std::string_view)> not_master_;
+  bool check_role_ = false;  // follow_master(): ROLE before ready, check_role() later
   // Shared with its pending operations: a TLS stream must outlive them after a reconnect.
   std::shared_ptr<Stream> stream_;
   boost::asio::steady_timer retry_timer_;

@@ -29,14 +29,17 @@ std::string RedisEndpoint::display() const {
   std::string out;
   const std::string auth =
       password.empty() ? std::string() : (username.empty() ? ":****@" : username + ":****@");
-  if (uses_sentinel()) {
-    out = transport == Transport::tls ? "rediss+sentinel://" : "redis+sentinel://";
+  if (uses_sentinel() || uses_cluster()) {
+    out = transport == Transport::tls ? "rediss+" : "redis+";
+    out += uses_sentinel() ? "sentinel://" : "cluster://";
     out += auth;
     // Appended piece by piece: GCC 12 warns (-Wrestrict, falsely) on "literal" + string&&.
-    for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    const auto& hosts = uses_sentinel() ? sentinels : cluster_nodes;
+    for (std::size_t i = 0; i < hosts.size(); ++i) {
       if (i > 0) out += ',';
-      out += sentinels[i].display();
+      out += hosts[i].display();
     }
+    if (uses_cluster()) return out;
     out.append("/").append(master_name);
     if (db != 0) out.append("/").append(std::to_string(db));
     return out;
@@ -96,10 +99,36 @@ void apply_userinfo_and_query(const std::string& name, const std::string& where,
   }
 }
 
-// redis+sentinel://[userinfo@]s1[:port],s2…/master[/db][?query]: several hosts are not a URL
-// authority, so the host list is split here and the rest is parsed as the URL of the first.
-RedisEndpoint parse_sentinel_url(const std::string& name, const std::string& where,
-                                 std::string_view text, bool tls) {
+// "h1[:port],h2…" of a redis+sentinel:// or redis+cluster:// URL; `what` names an entry.
+std::vector<RedisAddress> parse_host_list(const std::string& where, std::string_view authority,
+                                          std::uint16_t default_port, std::string_view what) {
+  std::vector<RedisAddress> hosts;
+  for (std::size_t start = 0;;) {
+    const std::size_t comma = authority.find(',', start);
+    const std::string one(authority.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    const std::string one_url = "redis://" + one;  // outlives the view parsed from it
+    auto parsed = boost::urls::parse_uri(one_url);
+    if (one.empty() || !parsed || parsed->host().empty() || !parsed->path().empty()) {
+      throw ConfigError(where + ": entry " + std::to_string(hosts.size() + 1) +
+                        " of the host list is not " + std::string(what) +
+                        ": expected host[:port] separated by commas");
+    }
+    RedisAddress host{parsed->host_address(), default_port};
+    if (parsed->has_port()) host.port = parse_port(where, parsed->port());
+    hosts.push_back(std::move(host));
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return hosts;
+}
+
+// redis+sentinel://[userinfo@]s1[:port],s2…/master[/db][?query] and
+// redis+cluster://[userinfo@]h1[:port],h2…[/][?query]: several hosts are not a URL authority, so
+// the host list is split here and the rest is parsed as the URL of the first.
+RedisEndpoint parse_host_list_url(const std::string& name, std::string_view text, bool tls,
+                                  bool cluster) {
+  const std::string& where = name;
   std::string_view rest = text.substr(text.find("://") + 3);
   const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
   std::string_view authority = rest.substr(0, authority_end);
@@ -111,37 +140,33 @@ RedisEndpoint parse_sentinel_url(const std::string& name, const std::string& whe
   }
   RedisEndpoint ep;
   ep.transport = tls ? RedisEndpoint::Transport::tls : RedisEndpoint::Transport::tcp;
-  for (std::size_t start = 0;;) {
-    const std::size_t comma = authority.find(',', start);
-    const std::string one(authority.substr(
-        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    const std::string one_url = "redis://" + one;  // outlives the view parsed from it
-    auto parsed = boost::urls::parse_uri(one_url);
-    if (one.empty() || !parsed || parsed->host().empty() || !parsed->path().empty()) {
-      throw ConfigError(where + ": entry " + std::to_string(ep.sentinels.size() + 1) +
-                        " of the host list is not a sentinel: expected host[:port] separated by "
-                        "commas");
-    }
-    RedisAddress sentinel{parsed->host_address(), 26379};
-    if (parsed->has_port()) sentinel.port = parse_port(where, parsed->port());
-    ep.sentinels.push_back(std::move(sentinel));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
+  std::vector<RedisAddress>& hosts = cluster ? ep.cluster_nodes : ep.sentinels;
+  hosts = parse_host_list(where, authority, cluster ? 6379 : 26379,
+                          cluster ? "a cluster node" : "a sentinel");
   const std::string url_text =
-      "redis://" + std::string(userinfo) + ep.sentinels.front().display() + std::string(tail);
+      "redis://" + std::string(userinfo) + hosts.front().display() + std::string(tail);
   auto parsed = boost::urls::parse_uri(url_text);
   if (!parsed) throw ConfigError(where + " is not a URL after its host list");
-  const std::string path = parsed->path();  // /master or /master/db
+  const std::string path = parsed->path();  // sentinel: /master or /master/db
   std::string_view segments = std::string_view(path).substr(path.empty() ? 0 : 1);
-  const std::size_t slash = segments.find('/');
-  ep.master_name = std::string(segments.substr(0, slash));
-  if (ep.master_name.empty()) {
-    throw ConfigError(where + " names no master: expected " + (tls ? "rediss" : "redis") +
-                      "+sentinel://host:26379,…/master-name");
+  if (cluster) {
+    if (!segments.empty()) {
+      throw ConfigError(where + ": Redis Cluster has database 0 only: expected " +
+                        (tls ? "rediss" : "redis") + "+cluster://host:port,host:port");
+    }
+  } else {
+    const std::size_t slash = segments.find('/');
+    ep.master_name = std::string(segments.substr(0, slash));
+    if (ep.master_name.empty()) {
+      throw ConfigError(where + " names no master: expected " + (tls ? "rediss" : "redis") +
+                        "+sentinel://host:26379,…/master-name");
+    }
+    if (slash != std::string_view::npos) ep.db = parse_db(name, segments.substr(slash + 1));
   }
-  if (slash != std::string_view::npos) ep.db = parse_db(name, segments.substr(slash + 1));
   apply_userinfo_and_query(name, where, *parsed, ep);
+  if (cluster && ep.db != 0) {
+    throw ConfigError(where + ": Redis Cluster has database 0 only");
+  }
   ep.host.clear();
   ep.port = 0;
   return ep;
@@ -198,17 +223,19 @@ RedisEndpoint parse_redis_url(std::string_view name_view, std::string_view text)
   const std::string name(name_view);
   // Error messages name the URL, never its password: they go to logs.
   const std::string where = name + "=\"" + mask_url_password(text) + "\"";
-  if (text.starts_with("redis+sentinel://") || text.starts_with("rediss+sentinel://")) {
+  const bool sentinel =
+      text.starts_with("redis+sentinel://") || text.starts_with("rediss+sentinel://");
+  if (sentinel || text.starts_with("redis+cluster://") || text.starts_with("rediss+cluster://")) {
     // Not quoted: where a host list ends is a guess when a password holds '/' or ',' unescaped,
     // so no reading of it can be masked for sure (found by redis_url_fuzz).
-    return parse_sentinel_url(name, name, text, text.starts_with("rediss"));
+    return parse_host_list_url(name, text, text.starts_with("rediss"), !sentinel);
   }
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) {
     // Not quoted: where its password is in text that is not a URL, nobody can tell.
     throw ConfigError(name +
                       " is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
-                      "redis+sentinel://… or unix:///path");
+                      "redis+sentinel://…, redis+cluster://… or unix:///path");
   }
   const boost::urls::url_view url = *parsed;
   RedisEndpoint ep;
@@ -231,8 +258,8 @@ RedisEndpoint parse_redis_url(std::string_view name_view, std::string_view text)
     }
   } else {
     throw ConfigError(where +
-                      ": scheme must be redis, rediss, redis+sentinel, rediss+sentinel "
-                      "or unix");
+                      ": scheme must be redis, rediss, redis+sentinel, rediss+sentinel, "
+                      "redis+cluster, rediss+cluster or unix");
   }
   apply_userinfo_and_query(name, where, url, ep);
   return ep;

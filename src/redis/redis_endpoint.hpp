@@ -15,8 +15,8 @@ struct RedisAddress {
   bool operator==(const RedisAddress&) const = default;
 };
 
-// Where Redis is and how to log in: from redis://, rediss:// (TLS), unix:// or
-// redis+sentinel:// URLs.
+// Where Redis is and how to log in: from redis://, rediss:// (TLS), unix://, redis+sentinel://
+// or redis+cluster:// URLs.
 struct RedisEndpoint {
   enum class Transport { tcp, tls, unix_socket };
   Transport transport = Transport::tcp;
@@ -37,7 +37,12 @@ struct RedisEndpoint {
   std::string sentinel_username;
   std::string sentinel_password;
 
+  // redis+cluster://: the seed nodes a Redis Cluster's slot map is first asked from (host and
+  // port above are unused; every master takes the same login and TLS settings).
+  std::vector<RedisAddress> cluster_nodes;
+
   bool uses_sentinel() const { return !sentinels.empty(); }
+  bool uses_cluster() const { return !cluster_nodes.empty(); }
   // The endpoint of one sentinel: same transport, the sentinels' credentials, no database.
   RedisEndpoint sentinel_endpoint(const RedisAddress& sentinel) const;
   // The URL with the password masked, for logs.
@@ -48,7 +53,8 @@ struct RedisEndpoint {
 // `redis://[user:pass@]host[:port][/db]`, `rediss://…`, `unix:///path[?db=N]` (also with
 // `password=` / `user=` query parameters) or
 // `redis+sentinel://[user:pass@]s1[:26379],s2…/master[/db][?sentinel_password=…]` (and
-// `rediss+sentinel://`). Throws ConfigError naming `name` and what is wrong.
+// `rediss+sentinel://`) or `redis+cluster://[user:pass@]h1[:6379],h2…` (and `rediss+cluster://`).
+// Throws ConfigError naming `name` and what is wrong.
 RedisEndpoint parse_redis_url(std::string_view name, std::string_view url);
 
 // A port as decimal digits, the whole text, 1-65535 (from URLs, sentinels and redirects).

@@ -1,7 +1,7 @@
-// libFuzzer target: REALTIME_REDIS_URL (redis, rediss, unix and the sentinel schemes). Checks the
-// accepted endpoint's fields, that display() (what logs print) and the refusals' messages never
-// show the password, and that an endpoint with a plain host or path parses back from its display()
-// to itself.
+// libFuzzer target: REALTIME_REDIS_URL (redis, rediss, unix, the sentinel and cluster schemes).
+// Checks the accepted endpoint's fields, that display() (what logs print) and the refusals'
+// messages never show the password, and that an endpoint with a plain host or path parses back from
+// its display() to itself.
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
@@ -62,13 +62,16 @@ std::string without_fixed_text(std::string_view message) {
   return without(
       message,
       {" is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
-       "redis+sentinel://… or unix:///path",
-       ": entry ", " of the host list is not a sentinel: expected host[:port] separated by commas",
-       " names no master: expected ", "+sentinel://host:26379,…/master-name",
-       " is not a URL after its host list", " has no host: expected ", "://host:port",
-       ": port must be 1-65535", ": database \"", "\" is invalid: expected a number in [0, 15]",
+       "redis+sentinel://…, redis+cluster://… or unix:///path",
+       ": entry ", " of the host list is not a sentinel", " of the host list is not a cluster node",
+       ": expected host[:port] separated by commas", ": Redis Cluster has database 0 only",
+       "+cluster://host:port,host:port", " names no master: expected ",
+       "+sentinel://host:26379,…/master-name", " is not a URL after its host list",
+       " has no host: expected ", "://host:port", ": port must be 1-65535", ": database \"",
+       "\" is invalid: expected a number in [0, 15]",
        " has no socket path: expected unix:///path/to/redis.sock",
-       ": scheme must be redis, rediss, redis+sentinel, rediss+sentinel or unix",
+       ": scheme must be redis, rediss, redis+sentinel, rediss+sentinel, redis+cluster, "
+       "rediss+cluster or unix",
        ": ssl_cert_reqs must be none or required"});
 }
 
@@ -102,7 +105,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The port is the one the URL names (a unix socket has none: parse_redis_url ignores the host
   // and port of a unix:// URL).
   if (auto url = boost::urls::parse_uri(text);
-      url && url->has_port() && !url->port().empty() && !ep.uses_sentinel() &&
+      url && url->has_port() && !url->port().empty() && !ep.uses_sentinel() && !ep.uses_cluster() &&
       ep.transport != RedisEndpoint::Transport::unix_socket) {
     const std::string_view digits = url->port();
     std::uint64_t named = 0;
@@ -111,14 +114,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   const std::string shown = ep.display();
   if (findable) {
-    const std::string parts = without(shown, {"unix://", "rediss+sentinel://", "redis+sentinel://",
-                                              "rediss://", "redis://", "?db="});
+    const std::string parts =
+        without(shown, {"unix://", "rediss+sentinel://", "redis+sentinel://", "rediss+cluster://",
+                        "redis+cluster://", "rediss://", "redis://", "?db="});
     FUZZ_CHECK(parts.find(password) == std::string::npos);
   }
   if (ep.uses_sentinel()) {
     FUZZ_CHECK(!ep.master_name.empty() && ep.transport != RedisEndpoint::Transport::unix_socket);
     for (const RedisAddress& sentinel : ep.sentinels) {
       FUZZ_CHECK(!sentinel.host.empty() && sentinel.port != 0);
+    }
+  } else if (ep.uses_cluster()) {
+    FUZZ_CHECK(ep.db == 0 && ep.transport != RedisEndpoint::Transport::unix_socket);
+    for (const RedisAddress& node : ep.cluster_nodes) {
+      FUZZ_CHECK(!node.host.empty() && node.port != 0);
     }
   } else if (ep.transport == RedisEndpoint::Transport::unix_socket) {
     FUZZ_CHECK(!ep.path.empty() && ep.path.front() == '/');
@@ -127,9 +136,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   // display() is a URL again when there is nothing to mask or escape.
+  const auto plain_host = [](const RedisAddress& a) { return plain(a.host, ""); };
   const bool plain_sentinels =
-      std::all_of(ep.sentinels.begin(), ep.sentinels.end(),
-                  [](const RedisAddress& a) { return plain(a.host, ""); }) &&
+      std::all_of(ep.sentinels.begin(), ep.sentinels.end(), plain_host) &&
+      std::all_of(ep.cluster_nodes.begin(), ep.cluster_nodes.end(), plain_host) &&
       plain(ep.master_name, "_");
   if (!ep.password.empty() || !ep.username.empty() || !plain(ep.host, "") ||
       !plain(ep.path, "/_") || !plain_sentinels) {
@@ -139,5 +149,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(back.transport == ep.transport && back.host == ep.host && back.port == ep.port);
   FUZZ_CHECK(back.path == ep.path && back.db == ep.db);
   FUZZ_CHECK(back.sentinels == ep.sentinels && back.master_name == ep.master_name);
+  FUZZ_CHECK(back.cluster_nodes == ep.cluster_nodes);
   return 0;
 }

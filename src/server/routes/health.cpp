@@ -59,6 +59,20 @@ HttpResponse health(const Config& config, const Broker& broker, const Metrics& m
   if (engine) {
     body << separator << '"' << engine->name << "\":";
     dependency(body, engine->up, engine->latency);
+    if (!engine->shards.empty()) {
+      // Redis Cluster: {"status":…,"latency_ms":…,"shards":[{"node":"h:p","slots":N,…}]}
+      body.seekp(-1, std::ios_base::cur);
+      body << ",\"shards\":[";
+      for (std::size_t i = 0; i < engine->shards.size(); ++i) {
+        const auto& shard = engine->shards[i];
+        body << (i == 0 ? "" : ",") << "{\"node\":\"" << shard.node
+             << "\",\"slots\":" << shard.slots << ',';
+        std::ostringstream one;
+        dependency(one, shard.up, shard.latency);
+        body << one.str().substr(1);
+      }
+      body << "]}";
+    }
   }
   body << "}}";
   return {delivering ? 200 : 503, "application/json", body.str(), {}};

@@ -660,11 +660,13 @@ TEST(ConfigRedisTest, FlagWinsAndBadUrlIsAConfigError) {
                ConfigError);
 }
 
-TEST(ConfigRedisTest, PrefixMustBeShortAndWithoutSpaces) {
+TEST(ConfigRedisTest, PrefixMustBeShortWithoutSpacesOrBraces) {
   EXPECT_EQ(parse_config({"--dev", "--redis-prefix", "app1:"}, env_of({})).config.redis_prefix,
             "app1:");
   EXPECT_THROW(parse_config({"--dev", "--redis-prefix", "a b"}, env_of({})), ConfigError);
   EXPECT_THROW(parse_config({"--dev", "--redis-prefix", ""}, env_of({})), ConfigError);
+  // A hash tag in the prefix would put every key and channel in one cluster slot.
+  EXPECT_THROW(parse_config({"--dev", "--redis-prefix", "{app}:"}, env_of({})), ConfigError);
 }
 
 TEST(ConfigRedisTest, DescribeMasksTheRedisPassword) {

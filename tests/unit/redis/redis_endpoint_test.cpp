@@ -188,5 +188,33 @@ TEST(RedisEndpointTest, BadSentinelUrlsSayWhatIsWrong) {
               Not(HasSubstr("hunter2")));
 }
 
+TEST(RedisEndpointTest, ClusterSeedNodes) {
+  const auto ep = parse("redis+cluster://:pw@n1,10.0.0.2:7001,[::1]:7002");
+  EXPECT_TRUE(ep.uses_cluster());
+  EXPECT_FALSE(ep.uses_sentinel());
+  EXPECT_EQ(ep.transport, Transport::tcp);
+  ASSERT_EQ(ep.cluster_nodes.size(), 3u);
+  EXPECT_EQ(ep.cluster_nodes[0], (RedisAddress{"n1", 6379}));
+  EXPECT_EQ(ep.cluster_nodes[1], (RedisAddress{"10.0.0.2", 7001}));
+  EXPECT_EQ(ep.cluster_nodes[2], (RedisAddress{"::1", 7002}));
+  EXPECT_EQ(ep.password, "pw");
+  EXPECT_EQ(ep.db, 0);
+  EXPECT_EQ(ep.display(), "redis+cluster://:****@n1:6379,10.0.0.2:7001,[::1]:7002");
+  const auto tls = parse("rediss+cluster://u:p@n1:7000/?ssl_cert_reqs=none");
+  EXPECT_EQ(tls.transport, Transport::tls);
+  EXPECT_FALSE(tls.tls_verify);
+  EXPECT_EQ(tls.username, "u");
+  EXPECT_EQ(tls.display(), "rediss+cluster://u:****@n1:7000");
+}
+
+TEST(RedisEndpointTest, BadClusterUrlsSayWhatIsWrong) {
+  EXPECT_THAT(error_of("redis+cluster://n1:7000/2"), HasSubstr("database 0 only"));
+  EXPECT_THAT(error_of("redis+cluster://n1:7000?db=3"), HasSubstr("database 0 only"));
+  EXPECT_THAT(error_of("redis+cluster://"), HasSubstr("is not a cluster node"));
+  EXPECT_THAT(error_of("redis+cluster://n1,,n2"), HasSubstr("is not a cluster node"));
+  EXPECT_THAT(error_of("redis+cluster://n1:70000"), HasSubstr("port must be 1-65535"));
+  EXPECT_THAT(error_of("redis+cluster://:hunter2hunter2@n1:0"), Not(HasSubstr("hunter2")));
+}
+
 }  // namespace
 }  // namespace realtime

@@ -234,18 +234,32 @@ TEST_F(HttpApiTest, ADatabaseCallRunningLongerThanTheStallLimitCountsAsDown) {
 }
 
 TEST_F(HttpApiTest, HealthShowsTheEnginesDependencyWithItsProbeLatency) {
-  broker.engine_dependency = DependencyHealth{"redis", true, std::chrono::microseconds(250)};
+  broker.engine_dependency = DependencyHealth{"redis", true, std::chrono::microseconds(250), {}};
   json::object o = body_object(send(request("GET", "/health")));
   EXPECT_EQ(o.at("dependencies").at("redis"), json::parse(R"({"status":"ok","latency_ms":0.250})"));
 
   broker.is_healthy = false;
-  broker.engine_dependency = DependencyHealth{"redis", false, std::nullopt};
+  broker.engine_dependency = DependencyHealth{"redis", false, std::nullopt, {}};
   const HttpResponse r = send(request("GET", "/health"));
   EXPECT_EQ(r.status, 503);
   o = body_object(r);
   EXPECT_EQ(o.at("status"), "degraded");
   EXPECT_EQ(o.at("dependencies").at("redis"),
             json::parse(R"({"status":"down","latency_ms":null})"));
+}
+
+TEST_F(HttpApiTest, HealthShowsEachRedisClusterShard) {
+  broker.is_healthy = false;
+  broker.engine_dependency =
+      DependencyHealth{"redis",
+                       false,
+                       std::nullopt,
+                       {{"10.0.0.1:7000", true, std::chrono::microseconds(120), 8192},
+                        {"[::1]:7001", false, std::nullopt, 8192}}};
+  const json::object o = body_object(send(request("GET", "/health")));
+  EXPECT_EQ(o.at("dependencies").at("redis"), json::parse(R"({"status":"down","latency_ms":null,
+      "shards":[{"node":"10.0.0.1:7000","slots":8192,"status":"ok","latency_ms":0.120},
+                {"node":"[::1]:7001","slots":8192,"status":"down","latency_ms":null}]})"));
 }
 
 TEST_F(HttpApiTest, MetricsIncludeTheLastSeenWriterCounters) {
