@@ -1,37 +1,55 @@
 #pragma once
 
+#include <string>
 #include <string_view>
 
 namespace realtime {
 
-// Cluster-wide presence in Redis, updated atomically by one Lua script. Layout (P = prefix):
-//   P presence:<topic>         hash  user -> "<folded status>:<connections>"
-//   P pconn:<topic>|<user>     hash  connection -> its status
-//   P nodetopics:<node>        set   "<topic>|<user>" this node has connections in
-//   P nodes                    zset  node -> liveness deadline (Redis time, ms)
-//   P user:<user>              hash  connection -> its status, every connection of the user
-//   P nodeusers:<node>         set   users this node has connections of
-// '|' is in neither topics nor user ids, so the keys can't collide. Connection ids start with
-// "<node>-", which is how a dead node's connections are found.
+// Cluster-wide presence in Redis. Layout (P = prefix):
+//   P presence:{<topic>}          hash  user -> "<folded status>:<connections>"
+//   P pconn:{<topic>}|<user>      hash  connection -> its status
+//   P pusers:{<topic>}|<node>     set   users the node has connections of in the topic
+//   P user:{<user>}               hash  connection -> its status, every connection of the user
+//   P nodetopics:<node>           set   topics the node has connections in
+//   P nodeusers:<node>            set   users the node has connections of
+//   P nodes                       zset  node -> liveness deadline (Redis time, ms)
+// Redis Cluster lets a script touch the keys of one slot only, so keys are hash-tagged by topic
+// or by user and every script run stays within one topic or one user: KEYS[1] (the topic's or
+// user's key above, or P nodes) routes it. '{', '}' and '|' are in neither topics nor user ids.
+// Connection ids start with "<node>-", which is how a node's connections are found. The node
+// sets are plain SADD/SREM from the node's own mirror: a reaper reads them to know which topics
+// and users to visit.
 //
 // ARGV[1] = prefix, ARGV[2] = operation:
-//   connect    node user conn status          a connection of the user opened
-//   disconnect node user conn                 it closed
-//   join   node user conn status topic...   the connection is present in the topics
-//   leave  node user conn topic...          it left them
-//   status node user conn status topic...   its status changed (also across the user)
-//   alive  node ttl_ms                      this node lives on; reap nodes whose deadline passed
-//   bye    node                             this node leaves: remove its connections now
-// Returns {topic changes, user changes}: the first flat as user, topic, old status, new status,
-// ...; the second as user, folded status, connections, ... for every user whose connections
-// changed cluster-wide (for last-seen). Each change happens in exactly one script run, so
-// exactly one node reports it.
+//   KEYS[1] = P presence:{topic}
+//     join      node user conn status topic   the connection is present in the topic
+//     status    node user conn status topic   its status changed (if it is in the topic)
+//     leave     node user conn topic          it left the topic
+//     reaptopic node topic                    remove the node's connections from the topic
+//   KEYS[1] = P user:{user}
+//     connect    user conn status             a connection of the user opened
+//     disconnect user conn                    it closed
+//     userstatus user conn status             its status changed
+//     reapuser   node user                    remove the node's connections of the user
+//   KEYS[1] = P nodes
+//     alive  node ttl_ms   push this node's deadline; returns {1 if its deadline had passed or it
+//                          was missing (it may have been reaped) else 0, dead nodes...}
+//     gone   node          drop a reaped node's deadline, unless it came back meanwhile
+// Topic and user operations return {topic changes, user changes}: the first flat as user, topic,
+// old status, new status, ...; the second as user, folded status, connections, ... (for
+// last-seen). Each change happens in exactly one script run, so exactly one node reports it;
+// reaps only report what they removed, so overlapping reapers don't report twice.
 inline constexpr std::string_view redis_presence_script = R"LUA(
 local p, op = ARGV[1], ARGV[2]
 local rank = {away = 1, online = 2, dnd = 3}
 local names = {'away', 'online', 'dnd'}
 local out = {}
 local users = {}
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
 
 local function fold_hash(key)
   local vals = redis.call('HVALS', key)
@@ -44,19 +62,39 @@ local function fold_hash(key)
   return names[best], #vals
 end
 
+local function conn_key(topic, user) return p .. 'pconn:{' .. topic .. '}|' .. user end
+local function user_key(user) return p .. 'user:{' .. user .. '}' end
+local function pusers_key(topic, node) return p .. 'pusers:{' .. topic .. '}|' .. node end
+
+local function is_of(conn, node) return string.sub(conn, 1, #node + 1) == node .. '-' end
+
+local function has_conn_of(key, node)
+  for _, c in ipairs(redis.call('HKEYS', key)) do
+    if is_of(c, node) then return true end
+  end
+  return false
+end
+
+local function remove_conns_of(key, node)
+  local removed = 0
+  for _, c in ipairs(redis.call('HKEYS', key)) do
+    if is_of(c, node) then removed = removed + redis.call('HDEL', key, c) end
+  end
+  return removed
+end
+
 local function report_user(user)
-  local status, count = fold_hash(p .. 'user:' .. user)
+  local status, count = fold_hash(user_key(user))
   users[#users + 1] = user
   users[#users + 1] = status
   users[#users + 1] = tostring(count)
 end
 
 local function refold(topic, user)
-  local pkey = p .. 'presence:' .. topic
-  local ckey = p .. 'pconn:' .. topic .. '|' .. user
+  local pkey = p .. 'presence:{' .. topic .. '}'
   local before = redis.call('HGET', pkey, user)
   local old = before and string.match(before, '^([^:]+)') or 'offline'
-  local new, count = fold_hash(ckey)
+  local new, count = fold_hash(conn_key(topic, user))
   if count == 0 then
     redis.call('HDEL', pkey, user)
   else
@@ -70,90 +108,89 @@ local function refold(topic, user)
   end
 end
 
-local function reap(node)
-  local prefix = node .. '-'
-  local members = redis.call('SMEMBERS', p .. 'nodetopics:' .. node)
-  for _, m in ipairs(members) do
-    local bar = string.find(m, '|', 1, true)
-    local topic, user = string.sub(m, 1, bar - 1), string.sub(m, bar + 1)
-    local ckey = p .. 'pconn:' .. topic .. '|' .. user
-    for _, conn in ipairs(redis.call('HKEYS', ckey)) do
-      if string.sub(conn, 1, #prefix) == prefix then redis.call('HDEL', ckey, conn) end
-    end
+if op == 'join' or op == 'status' then
+  local node, user, conn, status, topic = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+  local ckey = conn_key(topic, user)
+  if op == 'join' or redis.call('HEXISTS', ckey, conn) == 1 then
+    redis.call('HSET', ckey, conn, status)
+    redis.call('SADD', pusers_key(topic, node), user)
     refold(topic, user)
   end
-  redis.call('DEL', p .. 'nodetopics:' .. node)
-  for _, user in ipairs(redis.call('SMEMBERS', p .. 'nodeusers:' .. node)) do
-    local ukey = p .. 'user:' .. user
-    for _, conn in ipairs(redis.call('HKEYS', ukey)) do
-      if string.sub(conn, 1, #prefix) == prefix then redis.call('HDEL', ukey, conn) end
-    end
-    report_user(user)
+elseif op == 'leave' then
+  local node, user, conn, topic = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  local ckey = conn_key(topic, user)
+  if redis.call('HDEL', ckey, conn) == 1 then
+    refold(topic, user)
+    if not has_conn_of(ckey, node) then redis.call('SREM', pusers_key(topic, node), user) end
   end
-  redis.call('DEL', p .. 'nodeusers:' .. node)
-  redis.call('ZREM', p .. 'nodes', node)
-end
-
-if op == 'connect' then
-  local node, user, conn, status = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-  redis.call('HSET', p .. 'user:' .. user, conn, status)
-  redis.call('SADD', p .. 'nodeusers:' .. node, user)
+elseif op == 'reaptopic' then
+  local node, topic = ARGV[3], ARGV[4]
+  local ukey = pusers_key(topic, node)
+  for _, user in ipairs(redis.call('SMEMBERS', ukey)) do
+    remove_conns_of(conn_key(topic, user), node)
+    refold(topic, user)
+  end
+  redis.call('DEL', ukey)
+elseif op == 'connect' then
+  local user, conn, status = ARGV[3], ARGV[4], ARGV[5]
+  redis.call('HSET', user_key(user), conn, status)
   report_user(user)
 elseif op == 'disconnect' then
-  local node, user, conn = ARGV[3], ARGV[4], ARGV[5]
-  local ukey = p .. 'user:' .. user
-  if redis.call('HDEL', ukey, conn) == 1 then
-    local mine = false
-    for _, c in ipairs(redis.call('HKEYS', ukey)) do
-      if string.sub(c, 1, #node + 1) == node .. '-' then mine = true end
-    end
-    if not mine then redis.call('SREM', p .. 'nodeusers:' .. node, user) end
+  local user, conn = ARGV[3], ARGV[4]
+  if redis.call('HDEL', user_key(user), conn) == 1 then report_user(user) end
+elseif op == 'userstatus' then
+  local user, conn, status = ARGV[3], ARGV[4], ARGV[5]
+  if redis.call('HEXISTS', user_key(user), conn) == 1 then
+    redis.call('HSET', user_key(user), conn, status)
     report_user(user)
   end
-elseif op == 'join' or op == 'status' then
-  local node, user, conn, status = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-  for i = 7, #ARGV do
-    local topic = ARGV[i]
-    local ckey = p .. 'pconn:' .. topic .. '|' .. user
-    if op == 'join' or redis.call('HEXISTS', ckey, conn) == 1 then
-      redis.call('HSET', ckey, conn, status)
-      redis.call('SADD', p .. 'nodetopics:' .. node, topic .. '|' .. user)
-      refold(topic, user)
-    end
-  end
-  if op == 'status' and redis.call('HEXISTS', p .. 'user:' .. user, conn) == 1 then
-    redis.call('HSET', p .. 'user:' .. user, conn, status)
-    report_user(user)
-  end
-elseif op == 'leave' then
-  local node, user, conn = ARGV[3], ARGV[4], ARGV[5]
-  for i = 6, #ARGV do
-    local topic = ARGV[i]
-    local ckey = p .. 'pconn:' .. topic .. '|' .. user
-    if redis.call('HDEL', ckey, conn) == 1 then
-      refold(topic, user)
-      -- Forget the (topic, user) pair for this node once none of its connections is left there.
-      local mine = false
-      for _, c in ipairs(redis.call('HKEYS', ckey)) do
-        if string.sub(c, 1, #node + 1) == node .. '-' then mine = true end
-      end
-      if not mine then redis.call('SREM', p .. 'nodetopics:' .. node, topic .. '|' .. user) end
-    end
-  end
+elseif op == 'reapuser' then
+  local node, user = ARGV[3], ARGV[4]
+  if remove_conns_of(user_key(user), node) > 0 then report_user(user) end
 elseif op == 'alive' then
   local node, ttl = ARGV[3], tonumber(ARGV[4])
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = now_ms()
+  local before = redis.call('ZSCORE', p .. 'nodes', node)
+  local lapsed = 0
+  if not before or tonumber(before) <= now then lapsed = 1 end
   redis.call('ZADD', p .. 'nodes', now + ttl, node)
+  local reply = {lapsed}
   for _, dead in ipairs(redis.call('ZRANGEBYSCORE', p .. 'nodes', '-inf', now)) do
-    if dead ~= node then reap(dead) end
+    if dead ~= node then reply[#reply + 1] = dead end
   end
-elseif op == 'bye' then
-  reap(ARGV[3])
+  return reply
+elseif op == 'gone' then
+  local node = ARGV[3]
+  local deadline = redis.call('ZSCORE', p .. 'nodes', node)
+  if deadline and tonumber(deadline) <= now_ms() then
+    return redis.call('ZREM', p .. 'nodes', node)
+  end
+  return 0
 else
   return redis.error_reply('unknown presence operation ' .. tostring(op))
 end
 return {out, users}
 )LUA";
+
+// The key names of the layout above; KEYS[1] of the script's operations.
+inline std::string presence_topic_key(std::string_view prefix, std::string_view topic) {
+  std::string key(prefix);
+  key.append("presence:{").append(topic).append("}");
+  return key;
+}
+inline std::string presence_user_key(std::string_view prefix, std::string_view user) {
+  std::string key(prefix);
+  key.append("user:{").append(user).append("}");
+  return key;
+}
+inline std::string presence_nodes_key(std::string_view prefix) {
+  return std::string(prefix).append("nodes");
+}
+inline std::string presence_node_topics_key(std::string_view prefix, std::string_view node) {
+  return std::string(prefix).append("nodetopics:").append(node);
+}
+inline std::string presence_node_users_key(std::string_view prefix, std::string_view node) {
+  return std::string(prefix).append("nodeusers:").append(node);
+}
 
 }  // namespace realtime

@@ -45,11 +45,22 @@ std::vector<UserChange> user_changes_of(const redisReply& flat) {
 
 }  // namespace
 
+struct RedisPresenceStore::Reap {
+  std::string node;
+  bool self = false;
+  int pending = 0;  // replies still due in the current step
+  bool failed = false;
+  std::function<void(bool)> done;
+};
+
 RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
                                        int heartbeat_seconds, ChangeSink sink, UserSink user_sink)
     : broker_(broker),
       node_id_(std::move(node_id)),
       script_sha_(broker.add_script(redis_presence_script)),
+      nodes_key_(presence_nodes_key(broker.prefix())),
+      node_topics_key_(presence_node_topics_key(broker.prefix(), node_id_)),
+      node_users_key_(presence_node_users_key(broker.prefix(), node_id_)),
       // Alive four times per heartbeat; a node silent for 1.5 heartbeats (at least one more
       // second) is dead.
       alive_interval_(std::max<long long>(250, heartbeat_seconds * 250LL)),
@@ -66,15 +77,23 @@ void RedisPresenceStore::start() {
 
 void RedisPresenceStore::on_commands_ready() {
   send_alive();
-  // Redis may have lost our entries (restart) or others may have reaped us while we were cut
-  // off: register every local connection again. Unchanged entries emit nothing.
+  // Redis may have lost our entries (restart, failover) or others may have reaped us while we
+  // were cut off.
+  register_all();
+}
+
+void RedisPresenceStore::register_all() {
+  if (leaving_) return;  // after bye read our sets, nothing may be added back
+  // The node sets first: a reaper finds whatever the scripts below add.
+  for (const auto& [user, count] : user_connections_) node_set("SADD", node_users_key_, user);
+  for (const auto& [topic, count] : topic_connections_) node_set("SADD", node_topics_key_, topic);
   for (const auto& [conn, c] : connections_) {
-    const std::string status(to_string(c.status));
-    run({"connect", node_id_, c.user_id, conn, status});
-    if (c.topics.empty()) continue;
-    std::vector<std::string> args{"join", node_id_, c.user_id, conn, status};
-    args.insert(args.end(), c.topics.begin(), c.topics.end());
-    run(std::move(args));
+    const std::string_view status = to_string(c.status);
+    run(presence_user_key(broker_.prefix(), c.user_id), {"connect", c.user_id, conn, status});
+    for (const auto& topic : c.topics) {
+      run(presence_topic_key(broker_.prefix(), topic),
+          {"join", node_id_, c.user_id, conn, status, topic});
+    }
   }
 }
 
@@ -88,21 +107,47 @@ void RedisPresenceStore::schedule_alive() {
 }
 
 void RedisPresenceStore::send_alive() {
-  run({"alive", node_id_, std::to_string(alive_ttl_.count())});
+  if (leaving_ || !broker_.ready_for_key(nodes_key_)) return;
+  const std::string ttl = std::to_string(alive_ttl_.count());
+  broker_.command_for_key(
+      nodes_key_,
+      {"EVALSHA", script_sha_, "1", nodes_key_, broker_.prefix(), "alive", node_id_, ttl},
+      [this](const redisReply* reply) {
+        if (reply == nullptr) return;
+        if (reply_is_error(*reply)) {
+          spdlog::warn("redis presence script failed: {}", reply_string(*reply));
+          return;
+        }
+        if (!reply_is_array(*reply) || reply_size(*reply) == 0) return;
+        if (register_at_next_alive_) {
+          register_at_next_alive_ = false;
+          register_all();
+        }
+        const redisReply& lapsed = reply_at(*reply, 0);
+        if (reply_is_integer(lapsed) && reply_integer(lapsed) == 1) register_at_next_alive_ = true;
+        for (std::size_t i = 1; i < reply_size(*reply); ++i) {
+          std::string dead(reply_string(reply_at(*reply, i)));
+          if (!reaping_.insert(dead).second) continue;  // already ours to finish
+          reap_node(dead, false, [this, dead](bool) { reaping_.erase(dead); });
+        }
+      });
 }
 
-void RedisPresenceStore::run(std::vector<std::string> args) {
-  const std::string key = broker_.prefix() + "nodes";
-  if (!broker_.ready_for_key(key)) return;  // the resync after the reconnect covers it
-  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "0", broker_.prefix()};
-  for (const auto& a : args) argv.push_back(a);
-  broker_.command_for_key(key, argv, [this](const redisReply* reply) {
-    if (reply == nullptr) return;
-    if (reply_is_error(*reply)) {
+void RedisPresenceStore::run(const std::string& key, std::vector<std::string_view> args,
+                             std::function<void(bool)> done) {
+  if (!broker_.ready_for_key(key)) {
+    if (done) done(false);
+    return;
+  }
+  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "1", key, broker_.prefix()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  broker_.command_for_key(key, argv, [this, done = std::move(done)](const redisReply* reply) {
+    const bool ran = reply != nullptr && !reply_is_error(*reply);
+    if (reply != nullptr && !ran) {
       spdlog::warn("redis presence script failed: {}", reply_string(*reply));
-      return;
     }
-    report(*reply);
+    if (ran) report(*reply);
+    if (done) done(ran);
   });
 }
 
@@ -115,11 +160,43 @@ void RedisPresenceStore::report(const redisReply& reply) {
   }
 }
 
+void RedisPresenceStore::node_set(std::string_view command, const std::string& key,
+                                  std::string_view member) {
+  if (!broker_.ready_for_key(key)) return;  // register_all() after the reconnect adds it
+  broker_.command_for_key(key, {command, key, member}, [](const redisReply* reply) {
+    if (reply != nullptr && reply_is_error(*reply)) {
+      spdlog::warn("redis presence node set: {}", reply_string(*reply));
+    }
+  });
+}
+
+void RedisPresenceStore::joined(const std::string& conn, const Connection& c,
+                                const std::string& topic) {
+  if (++topic_connections_[topic] == 1) node_set("SADD", node_topics_key_, topic);
+  run(presence_topic_key(broker_.prefix(), topic),
+      {"join", node_id_, c.user_id, conn, to_string(c.status), topic});
+}
+
+void RedisPresenceStore::left(const std::string& conn, const Connection& c,
+                              const std::string& topic) {
+  run(presence_topic_key(broker_.prefix(), topic), {"leave", node_id_, c.user_id, conn, topic});
+  auto it = topic_connections_.find(topic);
+  if (it != topic_connections_.end() && --it->second <= 0) {
+    topic_connections_.erase(it);
+    node_set("SREM", node_topics_key_, topic);
+  }
+}
+
 void RedisPresenceStore::connect(std::string_view connection_id, std::string_view user_id) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id), user = std::string(user_id)] {
-    auto& c = connections_[conn];
-    c.user_id = user;
-    run({"connect", node_id_, user, conn, std::string(to_string(c.status))});
+    auto [it, added] = connections_.try_emplace(conn);
+    auto& c = it->second;
+    if (added) {
+      c.user_id = user;
+      if (++user_connections_[user] == 1) node_set("SADD", node_users_key_, user);
+    }
+    run(presence_user_key(broker_.prefix(), c.user_id),
+        {"connect", c.user_id, conn, to_string(c.status)});
   });
 }
 
@@ -127,11 +204,14 @@ void RedisPresenceStore::set_status(std::string_view connection_id, PresenceStat
   net::post(broker_.loop(), [this, conn = std::string(connection_id), status] {
     auto it = connections_.find(conn);
     if (it == connections_.end() || it->second.status == status) return;
+    const Connection& c = it->second;
     it->second.status = status;
-    std::vector<std::string> args{"status", node_id_, it->second.user_id, conn,
-                                  std::string(to_string(status))};
-    args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
-    run(std::move(args));
+    for (const auto& topic : c.topics) {
+      run(presence_topic_key(broker_.prefix(), topic),
+          {"status", node_id_, c.user_id, conn, to_string(status), topic});
+    }
+    run(presence_user_key(broker_.prefix(), c.user_id),
+        {"userstatus", c.user_id, conn, to_string(status)});
   });
 }
 
@@ -139,7 +219,7 @@ void RedisPresenceStore::join(std::string_view connection_id, std::string_view t
   net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
     auto it = connections_.find(conn);
     if (it == connections_.end() || !it->second.topics.insert(t).second) return;
-    run({"join", node_id_, it->second.user_id, conn, std::string(to_string(it->second.status)), t});
+    joined(conn, it->second, t);
   });
 }
 
@@ -147,7 +227,7 @@ void RedisPresenceStore::leave(std::string_view connection_id, std::string_view 
   net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
     auto it = connections_.find(conn);
     if (it == connections_.end() || it->second.topics.erase(t) == 0) return;
-    run({"leave", node_id_, it->second.user_id, conn, t});
+    left(conn, it->second, t);
   });
 }
 
@@ -155,19 +235,92 @@ void RedisPresenceStore::disconnect(std::string_view connection_id) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id)] {
     auto it = connections_.find(conn);
     if (it == connections_.end()) return;
-    if (!it->second.topics.empty()) {
-      std::vector<std::string> args{"leave", node_id_, it->second.user_id, conn};
-      args.insert(args.end(), it->second.topics.begin(), it->second.topics.end());
-      run(std::move(args));
+    const Connection& c = it->second;
+    for (const auto& topic : c.topics) left(conn, c, topic);
+    run(presence_user_key(broker_.prefix(), c.user_id), {"disconnect", c.user_id, conn});
+    auto users = user_connections_.find(c.user_id);
+    if (users != user_connections_.end() && --users->second <= 0) {
+      user_connections_.erase(users);
+      node_set("SREM", node_users_key_, c.user_id);
     }
-    run({"disconnect", node_id_, it->second.user_id, conn});
     connections_.erase(it);
   });
 }
 
+void RedisPresenceStore::reap_node(const std::string& node, bool self,
+                                   std::function<void(bool)> done) {
+  auto reap = std::make_shared<Reap>();
+  reap->node = node;
+  reap->self = self;
+  reap->done = std::move(done);
+  reap->pending = 2;  // the two SMEMBERS
+  reap_members(reap, true);
+  reap_members(reap, false);
+}
+
+void RedisPresenceStore::reap_members(const std::shared_ptr<Reap>& reap, bool topics) {
+  const std::string set_key = topics ? presence_node_topics_key(broker_.prefix(), reap->node)
+                                     : presence_node_users_key(broker_.prefix(), reap->node);
+  if (!broker_.ready_for_key(set_key)) {
+    reap->failed = true;
+    return reap_step_done(reap);
+  }
+  broker_.command_for_key(
+      set_key, {"SMEMBERS", set_key}, [this, reap, topics](const redisReply* reply) {
+        if (reply == nullptr || !reply_is_array(*reply)) {
+          reap->failed = true;
+          return reap_step_done(reap);
+        }
+        // One script run per topic or user: each is atomic and idempotent, so another node
+        // reaping the same node at the same time reports nothing twice.
+        for (std::size_t i = 0; i < reply_size(*reply); ++i) {
+          const std::string_view member = reply_string(reply_at(*reply, i));
+          ++reap->pending;
+          run(topics ? presence_topic_key(broker_.prefix(), member)
+                     : presence_user_key(broker_.prefix(), member),
+              {topics ? "reaptopic" : "reapuser", reap->node, member}, [this, reap](bool ran) {
+                if (!ran) reap->failed = true;
+                reap_step_done(reap);
+              });
+        }
+        reap_step_done(reap);  // this reply's own share
+      });
+}
+
+void RedisPresenceStore::reap_step_done(const std::shared_ptr<Reap>& reap) {
+  if (--reap->pending > 0) return;
+  if (reap->failed) return reap->done(false);  // the next alive that finds it dead retries
+  forget_node(reap);
+}
+
+void RedisPresenceStore::forget_node(const std::shared_ptr<Reap>& reap) {
+  // The deadline first, and only while it is still past: a node that came back meanwhile keeps
+  // it and its sets (it registers again itself). Until the deadline is dropped, a failed reap
+  // is retried by the next alive that finds it.
+  if (!broker_.ready_for_key(nodes_key_)) return reap->done(false);
+  auto dropped = [this, reap](const redisReply* reply) {
+    if (reply == nullptr || !reply_is_integer(*reply)) return reap->done(false);
+    if (reply_integer(*reply) == 0) return reap->done(true);  // it lives again
+    const std::string topics_key = presence_node_topics_key(broker_.prefix(), reap->node);
+    const std::string users_key = presence_node_users_key(broker_.prefix(), reap->node);
+    for (const std::string* key : {&topics_key, &users_key}) {
+      // A set left behind by a failed DEL is harmless: its entries are already reaped.
+      if (broker_.ready_for_key(*key)) broker_.command_for_key(*key, {"DEL", *key}, {});
+    }
+    reap->done(true);
+  };
+  if (reap->self) {
+    broker_.command_for_key(nodes_key_, {"ZREM", nodes_key_, reap->node}, dropped);
+  } else {
+    broker_.command_for_key(
+        nodes_key_, {"EVALSHA", script_sha_, "1", nodes_key_, broker_.prefix(), "gone", reap->node},
+        dropped);
+  }
+}
+
 void RedisPresenceStore::users_in(std::string_view topic, UsersCallback done) {
   net::post(broker_.loop(), [this, t = std::string(topic), done = std::move(done)]() mutable {
-    const std::string key = broker_.prefix() + "presence:" + t;
+    const std::string key = presence_topic_key(broker_.prefix(), t);
     broker_.command_for_key(
         key, {"HGETALL", key}, [done = std::move(done)](const redisReply* reply) {
           std::vector<UserPresence> users;
@@ -195,15 +348,10 @@ void RedisPresenceStore::leave_cluster(std::chrono::milliseconds timeout) {
   auto left = std::make_shared<std::promise<void>>();
   auto future = left->get_future();
   net::post(broker_.loop(), [this, left] {
+    leaving_ = true;
     alive_timer_.cancel();
-    const std::string key = broker_.prefix() + "nodes";
-    if (!broker_.ready_for_key(key)) return left->set_value();
-    std::vector<std::string_view> argv{"EVALSHA",        script_sha_, "0",
-                                       broker_.prefix(), "bye",       node_id_};
-    broker_.command_for_key(key, argv, [this, left](const redisReply* reply) {
-      if (reply != nullptr && !reply_is_error(*reply)) report(*reply);
-      left->set_value();
-    });
+    // Reaped like a dead node, by ourselves: others report nothing for us.
+    reap_node(node_id_, true, [left](bool) { left->set_value(); });
   });
   future.wait_for(timeout);
 }

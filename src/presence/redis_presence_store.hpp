@@ -2,6 +2,8 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -15,9 +17,11 @@ namespace realtime {
 class RedisBroker;
 
 // Presence shared by every node through Redis (layout and rules: redis_presence_script.hpp).
-// This node keeps a mirror of its own connections, so after Redis comes back — or after other
-// nodes reaped it while it was cut off — it re-registers them. Every operation runs on the
-// broker's loop, in the order it was called per connection.
+// Each script run touches one topic's or one user's keys, so it works on Redis Cluster too.
+// This node keeps a mirror of its own connections: it keeps the node's topic and user sets
+// from it, and after Redis comes back — or after other nodes reaped it while it was cut off —
+// it re-registers them. Every operation runs on the broker's loop, in the order it was called
+// per connection.
 class RedisPresenceStore final : public PresenceStore {
  public:
   // `user_sink` hears every change of a user's connections or status cluster-wide (from the
@@ -44,22 +48,50 @@ class RedisPresenceStore final : public PresenceStore {
     std::unordered_set<std::string> topics;
   };
 
-  // EVALSHA of the script with `args` after the prefix; changes go to the sinks.
-  void run(std::vector<std::string> args);
+  struct Reap;  // a node's connections being removed (reap_node)
+
+  // EVALSHA of the script with KEYS[1] = `key` and `args` after the prefix; changes go to the
+  // sinks, then `done` (if any) learns whether the script ran. Skipped (done(false)) while
+  // the connection serving `key` is down: the resync after its reconnect covers it.
+  void run(const std::string& key, std::vector<std::string_view> args,
+           std::function<void(bool)> done = {});
   void report(const redisReply& reply);
+  // SADD/SREM on this node's topic or user set, from the local mirror.
+  void node_set(std::string_view command, const std::string& key, std::string_view member);
+  void joined(const std::string& conn, const Connection& c, const std::string& topic);
+  void left(const std::string& conn, const Connection& c, const std::string& topic);
+  // Registers every local connection again (idempotent: unchanged entries report nothing).
+  void register_all();
   void on_commands_ready();
   void schedule_alive();
   void send_alive();
+  // Removes `node`'s connections topic by topic and user by user, then its sets and its
+  // deadline (`self`: unconditionally); done(true) once all of it succeeded.
+  void reap_node(const std::string& node, bool self, std::function<void(bool)> done);
+  void reap_members(const std::shared_ptr<Reap>& reap, bool topics);
+  void reap_step_done(const std::shared_ptr<Reap>& reap);
+  void forget_node(const std::shared_ptr<Reap>& reap);
 
   RedisBroker& broker_;
   std::string node_id_;
   std::string script_sha_;
+  std::string nodes_key_;
+  std::string node_topics_key_;  // this node's
+  std::string node_users_key_;
   std::chrono::milliseconds alive_interval_;
   std::chrono::milliseconds alive_ttl_;
   ChangeSink sink_;
   UserSink user_sink_;
   boost::asio::steady_timer alive_timer_;
-  std::unordered_map<std::string, Connection> connections_;  // loop thread only
+  // Loop thread only.
+  std::unordered_map<std::string, Connection> connections_;
+  std::unordered_map<std::string, int> topic_connections_;  // topic -> local connections in it
+  std::unordered_map<std::string, int> user_connections_;   // user -> local connections
+  std::unordered_set<std::string> reaping_;                 // dead nodes this node is reaping
+  // Our deadline had lapsed: others may have been reaping us. Register again at the next alive,
+  // after reaps in flight have finished.
+  bool register_at_next_alive_ = false;
+  bool leaving_ = false;  // leave_cluster() ran: no more alive, no re-registering
 };
 
 }  // namespace realtime

@@ -1,16 +1,20 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace realtime::testing {
 
-// Who received which published event, for the fault tests' "exactly once" checks. Each event
-// carries a unique "pid" in its data; subscribers are numbered. Thread-safe.
+// Who received which published event, for the fault tests' "exactly once, in order" checks. Each
+// event carries a unique "pid" in its data; subscribers are numbered. A pid "<stream>-<n>" is the
+// n-th event of one ordered stream (one publisher, or one topic published in sequence).
+// Thread-safe.
 class DeliveryLedger {
  public:
   // The data of an event that carries `pid`.
@@ -28,14 +32,25 @@ class DeliveryLedger {
   std::size_t Receivers(const std::string& pid) const;
   // Deliveries beyond the first of any pid to any subscriber.
   std::size_t Duplicates() const;
+  // Deliveries that arrived after a later event of their stream had reached the subscriber.
+  std::size_t OutOfOrder() const;
   std::map<std::string, int> Answers() const;
   // Pids answered with `status`.
   std::vector<std::string> AnsweredWith(int status) const;
+  // Pids answered 202 that some of subscribers 0..subscribers-1 never received.
+  std::vector<std::string> Missed(std::size_t subscribers) const;
+  // How long a fault lasted: the answers of `pids` in time order, split where two are more than
+  // `gap` apart; the longest stretch from first to last (zero for none).
+  std::chrono::milliseconds LongestStretch(const std::vector<std::string>& pids,
+                                           std::chrono::milliseconds gap) const;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::map<std::size_t, std::size_t>> received_;  // pid -> subscriber -> n
   std::map<std::string, int> answers_;
+  std::map<std::string, std::chrono::steady_clock::time_point> answered_at_;
+  std::map<std::pair<std::size_t, std::string>, long long> last_;  // (subscriber, stream) -> n
+  std::size_t out_of_order_ = 0;
 };
 
 }  // namespace realtime::testing

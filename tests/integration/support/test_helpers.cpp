@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -50,12 +51,16 @@ std::unique_ptr<WsClient> ConnectUser(std::uint16_t port, std::string_view user,
   if (!user.empty() && StringField(welcome, "user_id") != user) {
     throw std::runtime_error("welcome names another user: " + json::serialize(welcome));
   }
-  for (const auto& topic : topics) {
-    client->ReadUntil(
+  // In any order: on Redis Cluster each topic is confirmed by the master of its slot.
+  std::set<std::string> waiting(topics.begin(), topics.end());
+  while (!waiting.empty()) {
+    const json::object reply = client->ReadUntil(
         [&](const json::object& f) {
-          return StringField(f, "type") == "subscribed" && StringField(f, "topic") == topic;
+          return StringField(f, "type") == "subscribed" &&
+                 waiting.contains(StringField(f, "topic"));
         },
-        "the subscribed reply for " + topic);
+        "the subscribed reply for " + *waiting.begin());
+    waiting.erase(StringField(reply, "topic"));
   }
   return client;
 }
