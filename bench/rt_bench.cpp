@@ -163,12 +163,14 @@ struct Target {
   bool tokens = false;  // mints connection tokens (POST /realtime/token): probed at start
   bool socketio = false;  // clients speak Socket.IO (Engine.IO 4 over WebSocket), not v1
   int pid = 0;          // for RSS; 0 = unknown
+  std::vector<int> redis_pids;  // the redis-servers it uses (one per master): their CPU too
   std::optional<tcp::endpoint> redis_publish;  // publish by Redis PUBLISH there instead of HTTP
 };
 
 struct Options {
   std::vector<Target> targets;
   std::map<std::string, int> pids;
+  std::map<std::string, std::vector<int>> redis_pids;
   std::map<std::string, std::string> describe;  // free text per target (version, commit)
   std::map<std::string, std::string> redis_publish;  // target -> redis://127.0.0.1:PORT
   std::string redis_prefix = "realtime:";
@@ -219,6 +221,8 @@ struct Options {
 Targets (loopback only), run alternately on the same scenarios:
   --target NAME=ws://127.0.0.1:PORT  repeatable; the first one is "ours" for default ratios
   --pid NAME=PID                     server pid of a target (idle scenario reads its VmRSS)
+  --redis-pids NAME=PID[,PID...]     fanout/chat: the redis-server(s) behind a target (one per
+                                     master): their CPU in the measured window is reported too
   --describe NAME=TEXT               what the target is (version, commit), kept in the JSON
   --ratio A/B                        ratio rows to print (default: first target / each other)
   --api-key KEY                      sent as Authorization: Bearer on publish and token calls
@@ -322,6 +326,12 @@ Options parse_options(int argc, char** argv) {
     if (a == "--help" || a == "-h") usage();
     else if (a == "--target") o.targets.push_back(parse_target(next()));
     else if (a == "--pid") { auto [n, v] = split_eq(next(), "--pid"); o.pids[n] = std::atoi(v.c_str()); }
+    else if (a == "--redis-pids") {
+      auto [n, v] = split_eq(next(), "--redis-pids");
+      std::stringstream ss(v);
+      std::string pid;
+      while (std::getline(ss, pid, ',')) o.redis_pids[n].push_back(std::atoi(pid.c_str()));
+    }
     else if (a == "--describe") { auto [n, v] = split_eq(next(), "--describe"); o.describe[n] = v; }
     else if (a == "--redis-publish") { auto [n, v] = split_eq(next(), "--redis-publish"); o.redis_publish[n] = v; }
     else if (a == "--redis-prefix") o.redis_prefix = next();
@@ -384,6 +394,7 @@ Options parse_options(int argc, char** argv) {
   for (auto& t : o.targets) {
     if (!names.insert(t.name).second) usage("duplicate target name " + t.name);
     if (auto it = o.pids.find(t.name); it != o.pids.end()) t.pid = it->second;
+    if (auto it = o.redis_pids.find(t.name); it != o.redis_pids.end()) t.redis_pids = it->second;
     t.socketio = o.socketio.count(t.name) > 0;
     if (auto it = o.redis_publish.find(t.name); it != o.redis_publish.end()) {
       std::string url = it->second;
@@ -1357,6 +1368,7 @@ struct PhaseResult {
   double deliveries_per_s = 0;
   double published_per_s = 0;
   double server_cpu = -1, client_cpu = -1;  // cores busy during the measured window
+  double redis_cpu = -1, redis_busiest = -1;  // all the target's redis-servers, and the busiest
   std::uint64_t sent = 0, acked = 0, delivered = 0, lost = 0, errors = 0, behind = 0, closed = 0, slow = 0;
   Percentiles lat;  // ns
 };
@@ -1373,6 +1385,8 @@ PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency)
   const auto e0 = b.sum(&Counters::events);
   const auto s0 = pub->acked_msgs.load();
   const double server_cpu0 = process_cpu_seconds(t.pid), client_cpu0 = self_cpu_seconds();
+  std::vector<double> redis_cpu0;
+  for (int pid : t.redis_pids) redis_cpu0.push_back(process_cpu_seconds(pid));
   const std::int64_t t0 = now_ns();
   // A fixed window, whatever the target does (a dead one simply delivers nothing).
   while (seconds_since(t0) < b.opt.duration) sleep_s(0.05);
@@ -1383,6 +1397,13 @@ PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency)
   b.recording = false;
   if (server_cpu0 >= 0 && server_cpu1 >= 0) r.server_cpu = (server_cpu1 - server_cpu0) / secs;
   r.client_cpu = (client_cpu1 - client_cpu0) / secs;
+  for (std::size_t i = 0; i < t.redis_pids.size(); ++i) {
+    const double cpu1 = process_cpu_seconds(t.redis_pids[i]);
+    if (redis_cpu0[i] < 0 || cpu1 < 0) continue;
+    const double cores = (cpu1 - redis_cpu0[i]) / secs;
+    r.redis_cpu = std::max(0.0, r.redis_cpu) + cores;
+    r.redis_busiest = std::max(r.redis_busiest, cores);
+  }
   run_sync(w0, [&] { pub->stop(); });
   // Let the requests in flight be answered (bounded): a reset would drop them unread.
   for (int i = 0; i < 250; ++i) {
@@ -1490,7 +1511,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
   for (int i = 0; i < topics; ++i) topic_list.push_back(topic_name(static_cast<std::size_t>(i)));
 
   struct PerTarget {
-    std::vector<double> max_rates, pub_rates, server_cpu, client_cpu;
+    std::vector<double> max_rates, pub_rates, server_cpu, client_cpu, redis_cpu, redis_busiest;
     std::vector<PhaseResult> max_phases, lat_phases;
     std::vector<std::int64_t> lat_samples;
     std::uint64_t failed = 0, ready = 0;
@@ -1530,6 +1551,12 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
                 << "), lost " << res.lost << ", closed " << res.closed << ", http errors " << res.errors << "\n";
       per[t->name].max_rates.push_back(res.deliveries_per_s);
       if (res.server_cpu >= 0) per[t->name].server_cpu.push_back(res.server_cpu);
+      if (res.redis_cpu >= 0) {
+        per[t->name].redis_cpu.push_back(res.redis_cpu);
+        per[t->name].redis_busiest.push_back(res.redis_busiest);
+        std::cerr << "  redis: " << fixed(res.redis_cpu, 2) << " cores over " << t->redis_pids.size()
+                  << " redis-server(s), the busiest " << fixed(res.redis_busiest, 2) << "\n";
+      }
       per[t->name].client_cpu.push_back(res.client_cpu);
       per[t->name].pub_rates.push_back(res.published_per_s);
       per[t->name].max_phases.push_back(res);
@@ -1588,6 +1615,19 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
       if (median(p.max_rates) > 0) o["server_cpu_us_per_delivery"] = double(std::llround(cores / median(p.max_rates) * 1e8)) / 100;
     }
     o["client_cores"] = double(std::llround(median(p.client_cpu) * 100)) / 100;
+    // Redis' share: CPU per published event, and the published rate at which the busiest
+    // redis-server would use a whole core (where Redis becomes the bottleneck).
+    if (!p.redis_cpu.empty()) {
+      const double cores = median(p.redis_cpu), busiest = median(p.redis_busiest);
+      const double published = median(p.pub_rates);
+      o["redis_servers"] = static_cast<std::int64_t>(t.redis_pids.size());
+      o["redis_cores"] = double(std::llround(cores * 100)) / 100;
+      o["redis_busiest_cores"] = double(std::llround(busiest * 100)) / 100;
+      if (published > 0) {
+        o["redis_cpu_us_per_published"] = double(std::llround(cores / published * 1e8)) / 100;
+        if (busiest > 0) o["redis_bound_published_per_s"] = std::llround(published / busiest);
+      }
+    }
     json::array rounds;
     std::uint64_t lost = 0, closed = 0, slow = 0, errors = 0;
     for (auto& m : p.max_phases) {
@@ -1945,6 +1985,11 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
         result = human(num(o, "deliveries_per_s")) + " deliveries/s";
         if (o.if_contains("server_cpu_us_per_delivery"))
           result += " (" + fixed(num(o, "server_cores"), 2) + " cores, " + fixed(num(o, "server_cpu_us_per_delivery"), 2) + " µs CPU each)";
+        if (o.if_contains("redis_cores"))
+          result += "; " + human(num(o, "published_msgs_per_s")) + " published/s, redis " + fixed(num(o, "redis_cores"), 2) +
+                    " cores over " + fixed(num(o, "redis_servers"), 0) + " (busiest " + fixed(num(o, "redis_busiest_cores"), 2) +
+                    "), " + fixed(num(o, "redis_cpu_us_per_published"), 2) + " µs each: one core at " +
+                    human(num(o, "redis_bound_published_per_s")) + " published/s";
         const std::string base = str(o, "latency_base");
         notes = "latency at " + human(num(o, "latency_rate")) + " deliveries/s (" +
                 (base == "fixed" ? std::string("fixed") : fixed(100 * (o.if_contains("latency_fraction") ? num(o, "latency_fraction") : 0.5), 0) + "% of " + (base.empty() ? std::string("slowest") : base) + "'s max") +
