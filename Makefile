@@ -72,7 +72,7 @@ soak: deps
 # Load generator vs our server (and the uWS reference when it can be installed): docs/performance.md.
 bench: deps
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench
+	@cmake --build --preset release -j $(JOBS) --target nself-realtime rt-bench rt-nodes
 	@scripts/bench
 
 # Latency at several rates (fanout, memory and Redis engines), then docs/perf/latency.png.

@@ -170,6 +170,31 @@ void CheckAndReport(const char* what, const DeliveryLedger& ledger) {
             << missed["b->a"] << "; 503 but delivered anyway: " << refused_delivered << "\n";
 }
 
+// How long publishes were refused and how long 202s missed subscribers, in the worst stretch
+// (printed); returns the latter.
+std::chrono::milliseconds ReportStretches(const char* what, const DeliveryLedger& ledger) {
+  const auto refused = ledger.LongestStretch(ledger.AnsweredWith(503), 1s);
+  const auto missed = ledger.LongestStretch(ledger.Missed(2 * kPerNode), 1s);
+  std::cerr << what << ": longest stretch of 503s " << refused.count()
+            << " ms, of 202s some subscriber missed " << missed.count() << " ms\n";
+  return missed;
+}
+
+// The end of a test under load: stops the publishers, lets deliveries land, checks what holds
+// whatever the fault (no duplicate, nothing out of order, no subscriber dropped, only 202 or 503)
+// and prints the figures. Returns the longest stretch of 202s some subscriber missed.
+std::chrono::milliseconds FinishAndCheck(TwoNodesUnderLoad& load, const char* what) {
+  load.Stop();
+  load.Settle();
+  EXPECT_EQ(load.ledger().Duplicates(), 0u);
+  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
+  for (const auto& [pid, status] : load.ledger().Answers()) {
+    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
+  }
+  CheckAndReport(what, load.ledger());
+  return ReportStretches(what, load.ledger());
+}
+
 TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumesAfterThaw) {
   RedisProcess redis;
   TwoNodesUnderLoad load(redis.Url());
@@ -194,21 +219,12 @@ TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumes
   EXPECT_TRUE(load.ReachesEveryone(load.a(), "after-a"));
   EXPECT_TRUE(load.ReachesEveryone(load.b(), "after-b"));
   std::this_thread::sleep_for(2s);  // publishing on, healthy again
-  load.Stop();
-  load.Settle();
-
-  const DeliveryLedger& ledger = load.ledger();
-  EXPECT_EQ(ledger.Duplicates(), 0u);
-  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
-  EXPECT_TRUE(load.a().running() && load.b().running());
-  EXPECT_FALSE(ledger.AnsweredWith(503).empty()) << "no publish saw the freeze";
-  for (const auto& [pid, status] : ledger.Answers()) {
-    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
-  }
   std::cerr << "frozen Redis: both nodes degraded "
             << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
             << " ms after SIGSTOP\n";
-  CheckAndReport("frozen Redis", ledger);
+  FinishAndCheck(load, "frozen Redis");
+  EXPECT_TRUE(load.a().running() && load.b().running());
+  EXPECT_FALSE(load.ledger().AnsweredWith(503).empty()) << "no publish saw the freeze";
 }
 
 TEST(RedisFaultTest, RedisRestartedUnderLoadResubscribesRebuildsPresenceAndDuplicatesNothing) {
@@ -240,16 +256,8 @@ TEST(RedisFaultTest, RedisRestartedUnderLoadResubscribesRebuildsPresenceAndDupli
         << online(*node) << " users online";
   }
   std::this_thread::sleep_for(2s);  // publishing on, healthy again
-  load.Stop();
-  load.Settle();
-
-  EXPECT_EQ(load.ledger().Duplicates(), 0u);
-  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
+  FinishAndCheck(load, "restarted Redis");
   EXPECT_TRUE(load.a().running() && load.b().running());
-  for (const auto& [pid, status] : load.ledger().Answers()) {
-    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
-  }
-  CheckAndReport("restarted Redis", load.ledger());
 }
 
 // A primary, its replica and three sentinels (and a dead one named first); both nodes find the
@@ -308,33 +316,15 @@ TEST(RedisFaultTest, SentinelFailoverUnderLoadMovesBothNodesToTheNewPrimary) {
   // The old primary was demoted: what the nodes publish now goes through the new one.
   EXPECT_TRUE(WaitUntil([&] { return primary.Command({"ROLE"}).starts_with("slave"); }, 30s));
   std::this_thread::sleep_for(2s);
-  load.Stop();
-  load.Settle();
-
-  EXPECT_EQ(load.ledger().Duplicates(), 0u);
-  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
-  for (const auto& [pid, status] : load.ledger().Answers()) {
-    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
-  }
   std::cerr << "sentinel failover: both nodes on the new primary and healthy "
             << std::chrono::duration_cast<std::chrono::milliseconds>(moved).count()
             << " ms after SENTINEL FAILOVER\n";
-  CheckAndReport("sentinel failover", load.ledger());
+  FinishAndCheck(load, "sentinel failover");
 }
 
 // The slot of kTopic, asked of the cluster (this binary does not link the server's key_slot).
 std::uint16_t SlotOfTopic(const RedisCluster& cluster) {
   return static_cast<std::uint16_t>(std::stoi(cluster.Command(0, {"CLUSTER", "KEYSLOT", kTopic})));
-}
-
-// How long publishes were refused and how long 202s missed subscribers, in the worst stretch
-// (printed); returns the latter.
-std::chrono::milliseconds ReportStretches(const char* what, const DeliveryLedger& ledger) {
-  const auto refused = ledger.LongestStretch(ledger.AnsweredWith(503), 1s);
-  const auto missed = ledger.LongestStretch(ledger.Missed(2 * kPerNode), 1s);
-  std::cerr << what << ": longest stretch of 503s " << refused.count()
-            << " ms, of 202s some subscriber missed " << missed.count() << " ms\n";
-  return missed;
 }
 
 TEST(RedisFaultTest, ClusterSlotMigrationUnderLoadLosesLittleAndNeverDuplicatesOrReorders) {
@@ -358,16 +348,7 @@ TEST(RedisFaultTest, ClusterSlotMigrationUnderLoadLosesLittleAndNeverDuplicatesO
               << " ms after it started\n";
     std::this_thread::sleep_for(2s);
   }
-  load.Stop();
-  load.Settle();
-
-  EXPECT_EQ(load.ledger().Duplicates(), 0u);
-  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
-  for (const auto& [pid, status] : load.ledger().Answers()) {
-    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
-  }
-  CheckAndReport("cluster slot migration", load.ledger());
-  EXPECT_LE(ReportStretches("cluster slot migration", load.ledger()), 5s)
+  EXPECT_LE(FinishAndCheck(load, "cluster slot migration"), 5s)
       << "deliveries were lost for longer than 5 s";
 }
 
@@ -391,16 +372,7 @@ TEST(RedisFaultTest, ClusterMasterKilledAndRestartedUnderLoadDegradesThenResumes
             << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - restart).count()
             << " ms after the master was started again\n";
   std::this_thread::sleep_for(2s);
-  load.Stop();
-  load.Settle();
-
-  EXPECT_EQ(load.ledger().Duplicates(), 0u);
-  EXPECT_EQ(load.unexpected_ends(), 0u) << "subscribers were disconnected";
-  for (const auto& [pid, status] : load.ledger().Answers()) {
-    EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
-  }
-  CheckAndReport("cluster master restart", load.ledger());
-  ReportStretches("cluster master restart", load.ledger());
+  FinishAndCheck(load, "cluster master restart");
 }
 
 }  // namespace

@@ -26,6 +26,7 @@ class RedisProcess {
   RedisProcess& operator=(const RedisProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
   std::string Url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // The same server on its unix socket.
   std::string UnixUrl() const { return "unix://" + socket_path_; }

@@ -217,13 +217,15 @@ std::size_t ServerProcess::OpenFdCount() const {
   return count;
 }
 
-std::chrono::microseconds ServerProcess::CpuTime() const {
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+std::chrono::microseconds ServerProcess::CpuTime() const { return ProcessCpuTime(pid_); }
+
+std::chrono::microseconds ProcessCpuTime(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
   std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   // Fields after the command name, which is in parentheses and may hold spaces.
   const auto close = text.rfind(')');
   if (close == std::string::npos)
-    throw std::runtime_error("no stat for pid " + std::to_string(pid_));
+    throw std::runtime_error("no stat for pid " + std::to_string(pid));
   std::istringstream fields(text.substr(close + 2));
   std::string field;
   unsigned long long utime = 0, stime = 0;

@@ -86,4 +86,7 @@ class ServerProcess {
 // The path of the nself-realtime binary under test.
 std::string ServerBinary();
 
+// CPU time a process has used so far (user + system, every thread), from /proc/PID/stat.
+std::chrono::microseconds ProcessCpuTime(pid_t pid);
+
 }  // namespace realtime::testing
