@@ -62,6 +62,7 @@ local function fold_hash(key)
   return names[best], #vals
 end
 
+local function topic_key(topic) return p .. 'presence:{' .. topic .. '}' end
 local function conn_key(topic, user) return p .. 'pconn:{' .. topic .. '}|' .. user end
 local function user_key(user) return p .. 'user:{' .. user .. '}' end
 local function pusers_key(topic, node) return p .. 'pusers:{' .. topic .. '}|' .. node end
@@ -91,7 +92,7 @@ local function report_user(user)
 end
 
 local function refold(topic, user)
-  local pkey = p .. 'presence:{' .. topic .. '}'
+  local pkey = topic_key(topic)
   local before = redis.call('HGET', pkey, user)
   local old = before and string.match(before, '^([^:]+)') or 'offline'
   local new, count = fold_hash(conn_key(topic, user))

@@ -109,28 +109,32 @@ void RedisPresenceStore::schedule_alive() {
 void RedisPresenceStore::send_alive() {
   if (leaving_ || !broker_.ready_for_key(nodes_key_)) return;
   const std::string ttl = std::to_string(alive_ttl_.count());
-  broker_.command_for_key(
-      nodes_key_,
-      {"EVALSHA", script_sha_, "1", nodes_key_, broker_.prefix(), "alive", node_id_, ttl},
-      [this](const redisReply* reply) {
-        if (reply == nullptr) return;
-        if (reply_is_error(*reply)) {
-          spdlog::warn("redis presence script failed: {}", reply_string(*reply));
-          return;
-        }
-        if (!reply_is_array(*reply) || reply_size(*reply) == 0) return;
-        if (register_at_next_alive_) {
-          register_at_next_alive_ = false;
-          register_all();
-        }
-        const redisReply& lapsed = reply_at(*reply, 0);
-        if (reply_is_integer(lapsed) && reply_integer(lapsed) == 1) register_at_next_alive_ = true;
-        for (std::size_t i = 1; i < reply_size(*reply); ++i) {
-          std::string dead(reply_string(reply_at(*reply, i)));
-          if (!reaping_.insert(dead).second) continue;  // already ours to finish
-          reap_node(dead, false, [this, dead](bool) { reaping_.erase(dead); });
-        }
-      });
+  eval(nodes_key_, {"alive", node_id_, ttl}, [this](const redisReply* reply) {
+    if (reply == nullptr) return;
+    if (reply_is_error(*reply)) {
+      spdlog::warn("redis presence script failed: {}", reply_string(*reply));
+      return;
+    }
+    if (!reply_is_array(*reply) || reply_size(*reply) == 0) return;
+    if (register_at_next_alive_) {
+      register_at_next_alive_ = false;
+      register_all();
+    }
+    const redisReply& lapsed = reply_at(*reply, 0);
+    if (reply_is_integer(lapsed) && reply_integer(lapsed) == 1) register_at_next_alive_ = true;
+    for (std::size_t i = 1; i < reply_size(*reply); ++i) {
+      std::string dead(reply_string(reply_at(*reply, i)));
+      if (!reaping_.insert(dead).second) continue;  // already ours to finish
+      reap_node(dead, false, [this, dead](bool) { reaping_.erase(dead); });
+    }
+  });
+}
+
+void RedisPresenceStore::eval(const std::string& key, std::vector<std::string_view> args,
+                              RedisConnection::ReplyHandler handler) {
+  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "1", key, broker_.prefix()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  broker_.command_for_key(key, argv, std::move(handler));
 }
 
 void RedisPresenceStore::run(const std::string& key, std::vector<std::string_view> args,
@@ -139,9 +143,7 @@ void RedisPresenceStore::run(const std::string& key, std::vector<std::string_vie
     if (done) done(false);
     return;
   }
-  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "1", key, broker_.prefix()};
-  argv.insert(argv.end(), args.begin(), args.end());
-  broker_.command_for_key(key, argv, [this, done = std::move(done)](const redisReply* reply) {
+  eval(key, std::move(args), [this, done = std::move(done)](const redisReply* reply) {
     const bool ran = reply != nullptr && !reply_is_error(*reply);
     if (reply != nullptr && !ran) {
       spdlog::warn("redis presence script failed: {}", reply_string(*reply));
@@ -312,9 +314,7 @@ void RedisPresenceStore::forget_node(const std::shared_ptr<Reap>& reap) {
   if (reap->self) {
     broker_.command_for_key(nodes_key_, {"ZREM", nodes_key_, reap->node}, dropped);
   } else {
-    broker_.command_for_key(
-        nodes_key_, {"EVALSHA", script_sha_, "1", nodes_key_, broker_.prefix(), "gone", reap->node},
-        dropped);
+    eval(nodes_key_, {"gone", reap->node}, dropped);
   }
 }
 

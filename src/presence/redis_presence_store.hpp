@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "presence/presence_store.hpp"
+#include "redis/redis_connection.hpp"
 
 struct redisReply;
 
@@ -50,7 +51,10 @@ class RedisPresenceStore final : public PresenceStore {
 
   struct Reap;  // a node's connections being removed (reap_node)
 
-  // EVALSHA of the script with KEYS[1] = `key` and `args` after the prefix; changes go to the
+  // EVALSHA of the script with KEYS[1] = `key` (which routes it) and `args` after the prefix.
+  void eval(const std::string& key, std::vector<std::string_view> args,
+            RedisConnection::ReplyHandler handler);
+  // eval() of a topic or user operation, once `key`'s connection is up; changes go to the
   // sinks, then `done` (if any) learns whether the script ran. Skipped (done(false)) while
   // the connection serving `key` is down: the resync after its reconnect covers it.
   void run(const std::string& key, std::vector<std::string_view> args,
