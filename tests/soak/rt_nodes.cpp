@@ -59,19 +59,6 @@ std::string topic_name(std::size_t t) { return "room:" + std::to_string(t); }
 // k % topics, so each topic has members on every node.
 std::size_t topic_of(std::size_t k, std::size_t topics) { return k % topics; }
 
-// `"s":N` in an event frame.
-std::optional<std::int64_t> scan_seq(std::string_view frame) {
-  const auto at = frame.find(R"("s":)");
-  if (at == std::string_view::npos) return std::nullopt;
-  std::int64_t v = 0;
-  bool any = false;
-  for (std::size_t i = at + 4; i < frame.size() && frame[i] >= '0' && frame[i] <= '9'; ++i) {
-    v = v * 10 + (frame[i] - '0');
-    any = true;
-  }
-  return any ? std::optional(v) : std::nullopt;
-}
-
 // --clients PORT NODE NODES COUNT TOPICS: one node's connections. Prints "ready N" once all are
 // subscribed, then reads the accepted count of every topic from stdin and prints
 // "result received lost duplicated reordered dropped" once deliveries are complete or quiet.
@@ -79,7 +66,7 @@ int run_clients(std::uint16_t port, std::size_t node, std::size_t nodes, std::si
                 std::size_t topics) {
   raise_open_files();
   struct State {
-    std::int64_t last = 0;
+    std::uint64_t last = 0;
     std::uint64_t received = 0;
   };
   std::vector<State> states(count);
@@ -93,7 +80,7 @@ int run_clients(std::uint16_t port, std::size_t node, std::size_t nodes, std::si
       return;
     }
     if (text.find(R"("event":"m")") == std::string_view::npos) return;  // presence
-    const auto seq = scan_seq(text);
+    const auto seq = ScanSeq(text);
     if (!seq) return;
     std::lock_guard lock(mutex);
     State& s = states[i];
@@ -278,7 +265,7 @@ int main(int argc, char** argv) {
     std::vector<std::size_t> batch_topics;
     for (std::size_t i = 0; i < per_batch; ++i, topic = (topic + 1) % topics) {
       messages.push_back(
-          EventJson(topic_name(topic), "m", "{\"s\":" + std::to_string(++next_seq[topic]) + "}"));
+          EventJson(topic_name(topic), "m", "{\"seq\":" + std::to_string(++next_seq[topic]) + "}"));
       batch_topics.push_back(topic);
     }
     const HttpResponse r =
