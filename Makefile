@@ -4,6 +4,9 @@
 
 PORT ?= 3109
 JOBS ?= $(shell nproc)
+# Tests in flight at once: most of them wait on sockets, timers and child processes, so twice the
+# cores. The load, fault, package and browser tests run alone (RUN_SERIAL in their CMakeLists).
+TEST_JOBS ?= $(shell echo $$(( $(JOBS) * 2 )))
 
 deps:
 	@scripts/install-deps
@@ -38,16 +41,16 @@ run: deps-build
 # Every test (unit, integration, fault, JS) on the release build, then again under ASan +
 # UBSan, then each fuzz target for FUZZ_TEST_SECONDS from its seeds (docs/development.md).
 test: build build-asan build-fuzz
-	ctest --preset release
+	ctest --preset release -j $(TEST_JOBS)
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --preset asan
+		ctest --preset asan -j $(TEST_JOBS)
 	ctest --preset fuzz
 
 unit: build
-	ctest --preset release -L unit
+	ctest --preset release -j $(TEST_JOBS) -L unit
 
 integration: build
-	ctest --preset release -L integration
+	ctest --preset release -j $(TEST_JOBS) -L integration
 
 # nself-realtime_<version>_amd64.deb in build/release (the test label `package` checks it).
 package: deps
