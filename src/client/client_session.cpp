@@ -41,26 +41,27 @@ std::string refusal(const Authorization& a, std::string_view what, std::string_v
 
 ClientSession::ClientSession(Shard& shard, UpgradeGrant grant)
     : shard_(shard),
-      grant_(std::move(grant)),
+      subject_(std::move(grant.subject)),
+      handshake_(std::make_unique<UpgradeGrant>(std::move(grant))),
       connection_id_(shard.context().next_connection_id()),
       rate_limiter_(shard.context().config->client_rate_limit,
                     10.0 * shard.context().config->client_rate_limit, connected_at_),
-      expires_at_ms_(grant_.subject.expires_at * 1000) {}
+      expires_at_ms_(subject_.expires_at * 1000) {}
 
 void ClientSession::start() {
   ServerContext& ctx = shard_.context();
   started_ = true;
-  expires_at_ms_ = grant_.subject.expires_at * 1000;
+  expires_at_ms_ = subject_.expires_at * 1000;
   shard_.attach_user(this);
-  ctx.presence->connect(connection_id_, grant_.subject.user_id);
+  ctx.presence->connect(connection_id_, subject_.user_id);
   send_welcome();
+  // The handshake's parts are done with: an idle connection keeps only its subject.
+  const std::unique_ptr<UpgradeGrant> handshake = std::move(handshake_);
   std::vector<std::string> subscribed;
-  for (const auto& topic : grant_.topics) {
+  for (const auto& topic : handshake->topics) {
     if (subscribe(topic, {})) subscribed.push_back(topic);
   }
-  grant_.topics = {};
-  grant_.accept_key = {};
-  ctx.broker->publish({client_connected_event(grant_.subject.user_id, connection_id_, subscribed)},
+  ctx.broker->publish({client_connected_event(subject_.user_id, connection_id_, subscribed)},
                       nullptr);
 }
 
@@ -318,31 +319,35 @@ bool ClientSession::server_unsubscribe(const std::string& topic, std::string_vie
 }
 
 void ClientSession::schedule_recheck(const std::string& topic, std::chrono::seconds after) {
-  Checked& c = checked_[topic];
+  if (!checked_) checked_ = std::make_unique<std::unordered_map<std::string, Checked>>();
+  Checked& c = (*checked_)[topic];
   if (c.entry) shard_.cancel_recheck(*c.entry);
   c.generation = ++next_generation_;
   c.entry = shard_.schedule_recheck(Clock::now() + spread(after), this, topic);
 }
 
 void ClientSession::stop_checking(const std::string& topic) {
-  auto it = checked_.find(topic);
-  if (it == checked_.end()) return;
+  if (!checked_) return;
+  auto it = checked_->find(topic);
+  if (it == checked_->end()) return;
   if (it->second.entry) shard_.cancel_recheck(*it->second.entry);
-  checked_.erase(it);
+  checked_->erase(it);
 }
 
 void ClientSession::recheck_due(const std::string& topic) {
-  auto it = checked_.find(topic);
-  if (it == checked_.end()) return;
+  if (!checked_) return;
+  auto it = checked_->find(topic);
+  if (it == checked_->end()) return;
   it->second.entry.reset();  // the shard took it out of the queue
   if (ended_ || closing()) return;
   const std::uint64_t generation = it->second.generation;
   auto on_answer = [this, topic, generation](Authorization a) {
-    auto it = checked_.find(topic);
-    if (it == checked_.end() || it->second.generation != generation) return;  // left meanwhile
+    if (!checked_) return;
+    auto it = checked_->find(topic);
+    if (it == checked_->end() || it->second.generation != generation) return;  // left meanwhile
     if (a.outcome == Authorization::Outcome::forbidden) {
-      spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_,
-                   grant_.subject.user_id, topic);
+      spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_, subject_.user_id,
+                   topic);
       server_unsubscribe(topic, "forbidden");
       return;
     }
@@ -395,7 +400,7 @@ void ClientSession::on_typing(ClientMessage msg) {
 std::optional<Authorization> ClientSession::authorize(TopicAction action, const std::string& topic,
                                                       std::function<void(Authorization)> later) {
   return shard_.context().authorizer->authorize(
-      action, topic, grant_.subject,
+      action, topic, subject_,
       [weak = std::weak_ptr<ClientSession>(self()), later = std::move(later)](Authorization a) {
         // On a runner's thread: back to the shard, if the connection is still there.
         auto self = weak.lock();
@@ -419,9 +424,9 @@ void ClientSession::refuse(std::string_view id, const Authorization& a, std::str
 void ClientSession::apply_typing(const ClientMessage& msg) {
   ServerContext& ctx = shard_.context();
   if (msg.typing) {
-    ctx.typing->start(connection_id_, grant_.subject.user_id, msg.topic, msg.thread_id);
+    ctx.typing->start(connection_id_, subject_.user_id, msg.topic, msg.thread_id);
   } else {
-    ctx.typing->stop(connection_id_, grant_.subject.user_id, msg.topic);
+    ctx.typing->stop(connection_id_, subject_.user_id, msg.topic);
   }
   // Only a frame that asked (with an id) gets an ack: typing is sent on keystrokes.
   if (!msg.id.empty()) reply_ack(msg.id);
@@ -436,13 +441,13 @@ void ClientSession::on_refresh(const ClientMessage& msg) {
         "refresh token refused: " + std::string(to_string(err->reason)) + ": " + err->message);
   }
   auto claims = std::move(std::get<ConnectionClaims>(admitted));
-  if (claims.subject.user_id != grant_.subject.user_id) {
+  if (claims.subject.user_id != subject_.user_id) {
     return send_error(msg.id, ErrorCode::forbidden,
                       "the refresh token is for another user; connect anew to change user");
   }
   auto apply = [this, id = msg.id](Subject subject) {
-    grant_.subject = std::move(subject);
-    expires_at_ms_ = grant_.subject.expires_at * 1000;
+    subject_ = std::move(subject);
+    expires_at_ms_ = subject_.expires_at * 1000;
     reply_refreshed(id, expires_at_ms_);
   };
   if (ctx.token_claims == nullptr) return apply(std::move(claims.subject));
@@ -473,10 +478,12 @@ void ClientSession::end() {
   if (!started_) return;
   ServerContext& ctx = shard_.context();
   shard_.detach_user(this);
-  for (auto& [topic, c] : checked_) {
-    if (c.entry) shard_.cancel_recheck(*c.entry);
+  if (checked_) {
+    for (auto& [topic, c] : *checked_) {
+      if (c.entry) shard_.cancel_recheck(*c.entry);
+    }
+    checked_.reset();
   }
-  checked_.clear();
   seams_.reset();
   // After the shards stopped the broker may already be gone: nothing is left to notify.
   const bool notify = !ctx.stopped.load();
@@ -490,10 +497,9 @@ void ClientSession::end() {
     ctx.typing->disconnect(connection_id_);
     ctx.presence->disconnect(connection_id_);
     ctx.broker->publish(
-        {client_disconnected_event(grant_.subject.user_id, connection_id_, session_seconds)},
-        nullptr);
+        {client_disconnected_event(subject_.user_id, connection_id_, session_seconds)}, nullptr);
   }
-  spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, grant_.subject.user_id,
+  spdlog::debug("{} (user {}) disconnected after {}s", connection_id_, subject_.user_id,
                 session_seconds);
 }
 

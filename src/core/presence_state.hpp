@@ -64,22 +64,27 @@ class PresenceState {
   std::size_t user_count() const { return users_.size(); }
 
  private:
-  using StringSet = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+  // Memory per connection matters (tens of thousands idle on a node): every user id and topic
+  // is stored once, as the key of users_ / topics_, and the other indexes hold views of those
+  // keys (a node's key never moves; an entry outlives every view of it, see the .cpp). A
+  // connection is in a few topics at most: small vectors, not hash sets.
   template <typename V>
   using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-
+  using ViewSet = std::unordered_set<std::string_view, StringHash, std::equal_to<>>;
   struct Connection {
-    std::string user_id;
+    std::string_view user_id;  // users_' key
     PresenceStatus status = PresenceStatus::online;
-    StringSet topics;
+    std::vector<std::string_view> topics;  // topics_' keys
   };
   struct User {
     std::array<int, 4> status_counts{};  // connections per PresenceStatus
     int connections = 0;
-    StringMap<int> topics;  // topic -> this user's connections in it
+    // topics_' key -> this user's connections in it
+    std::vector<std::pair<std::string_view, int>> topics;
     PresenceStatus folded() const;
+    std::pair<std::string_view, int>* find(std::string_view topic);
+    const std::pair<std::string_view, int>* find(std::string_view topic) const;
   };
-
   // Removes one of the user's connections from `topic`; appends the offline change if it was the
   // last one.
   void leave_topic(User& user, std::string_view user_id, std::string_view topic,
@@ -90,7 +95,7 @@ class PresenceState {
 
   StringMap<Connection> connections_;
   StringMap<User> users_;
-  StringMap<StringSet> topics_;  // topic -> users present
+  StringMap<ViewSet> topics_;  // topic -> users present (users_' keys)
 };
 
 }  // namespace realtime

@@ -1,10 +1,10 @@
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace realtime {
@@ -41,7 +41,7 @@ class TopicRegistry {
     if (!entry.position.emplace(s, entry.subscribers.size()).second) return {false, false};
     entry.subscribers.push_back(s);
     // The map key's address is stable for the life of the entry, so the view stays valid.
-    by_subscriber_[s].insert(std::string_view(it->first));
+    by_subscriber_[s].push_back(std::string_view(it->first));
     ++subscription_count_;
     return {true, created};
   }
@@ -49,10 +49,12 @@ class TopicRegistry {
   UnsubscribeResult unsubscribe(Subscriber* s, std::string_view topic) {
     auto by = by_subscriber_.find(s);
     if (by == by_subscriber_.end()) return {};
-    auto t = by->second.find(topic);
-    if (t == by->second.end()) return {};
-    by->second.erase(t);
-    if (by->second.empty()) by_subscriber_.erase(by);
+    auto& topics = by->second;
+    auto t = std::find(topics.begin(), topics.end(), topic);
+    if (t == topics.end()) return {};
+    *t = topics.back();
+    topics.pop_back();
+    if (topics.empty()) by_subscriber_.erase(by);
     return {true, remove_from_topic(s, topic)};
   }
 
@@ -77,8 +79,8 @@ class TopicRegistry {
   }
 
   bool is_subscribed(Subscriber* s, std::string_view topic) const {
-    auto by = by_subscriber_.find(s);
-    return by != by_subscriber_.end() && by->second.count(topic) > 0;
+    auto it = topics_.find(topic);
+    return it != topics_.end() && it->second.position.count(s) > 0;
   }
 
   std::size_t subscription_count(Subscriber* s) const {
@@ -126,8 +128,9 @@ class TopicRegistry {
   }
 
   std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> topics_;
-  std::unordered_map<Subscriber*, std::unordered_set<std::string_view, StringHash, std::equal_to<>>>
-      by_subscriber_;
+  // A subscriber's topics (topics_' keys): a connection has a few, so a vector is smaller than a
+  // hash set and as fast to search.
+  std::unordered_map<Subscriber*, std::vector<std::string_view>> by_subscriber_;
   std::size_t subscription_count_ = 0;
 };
 

@@ -220,7 +220,10 @@ void RedisPresenceStore::set_status(std::string_view connection_id, PresenceStat
 void RedisPresenceStore::join(std::string_view connection_id, std::string_view topic) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
     auto it = connections_.find(conn);
-    if (it == connections_.end() || !it->second.topics.insert(t).second) return;
+    if (it == connections_.end()) return;
+    auto& topics = it->second.topics;
+    if (std::find(topics.begin(), topics.end(), t) != topics.end()) return;
+    topics.push_back(t);
     joined(conn, it->second, t);
   });
 }
@@ -228,7 +231,12 @@ void RedisPresenceStore::join(std::string_view connection_id, std::string_view t
 void RedisPresenceStore::leave(std::string_view connection_id, std::string_view topic) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id), t = std::string(topic)] {
     auto it = connections_.find(conn);
-    if (it == connections_.end() || it->second.topics.erase(t) == 0) return;
+    if (it == connections_.end()) return;
+    auto& topics = it->second.topics;
+    auto found = std::find(topics.begin(), topics.end(), t);
+    if (found == topics.end()) return;
+    *found = std::move(topics.back());
+    topics.pop_back();
     left(conn, it->second, t);
   });
 }
