@@ -249,9 +249,10 @@ struct Options {
 
 Targets (loopback only), run alternately on the same scenarios:
   --target NAME=ws://127.0.0.1:PORT  repeatable; the first one is "ours" for default ratios
-  --pid NAME=PID                     server pid of a target (idle scenario reads its VmRSS)
-  --redis-pids NAME=PID[,PID...]     fanout/chat: the redis-server(s) behind a target (one per
-                                     master): their CPU in the measured window is reported too
+  --pid NAME=PID                     server pid of a target: its CPU in every scenario, its
+                                     VmRSS (idle) and open fds (connect's teardown)
+  --redis-pids NAME=PID[,PID...]     the redis-server(s) behind a target (one per master): their
+                                     CPU in the measured window is reported apart
   --describe NAME=TEXT               what the target is (version, commit), kept in the JSON
   --ratio A/B                        ratio rows to print (default: first target / each other)
   --api-key KEY                      sent as Authorization: Bearer on publish and token calls
@@ -2013,7 +2014,7 @@ void run_connect(Bench& b) {
         if (it == acc.end()) continue;
         auto& a = it->second;
         std::vector<std::string> names;
-        if (tokens)
+        if (tokens || t.socketio)  // Socket.IO targets have one flow: one row
           names = {"connect" + suffix};
         else if (acc.count({t.name, true, per_topic}))
           names = {"connect-plain" + suffix};
