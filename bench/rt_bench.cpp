@@ -2537,6 +2537,8 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
                     " cores over " + fixed(num(o, "window_s"), 1) + " s)";
         if (o.if_contains("redis_cpu_us_per_reconnect"))
           result += ", redis " + fixed(num(o, "redis_cpu_us_per_reconnect"), 0) + " µs";
+        if (o.if_contains("client_cpu_us_per_reconnect"))
+          result += "; load generator " + fixed(num(o, "client_cpu_us_per_reconnect"), 0) + " µs";
         result += "; presence frames " +
                   human(num(o, "presence_changed") + num(o, "presence_diff")) + " (" +
                   fixed(num(o, "presence_frames_per_reconnect"), 1) + " per reconnect)";
