@@ -20,10 +20,6 @@
 // Everything runs against loopback targets only; every loop is bounded in count and time, and a
 // watchdog ends the process after --max-seconds whatever happens.
 
-#include <dirent.h>
-#include <netinet/in.h>
-#include <sys/resource.h>
-#include <unistd.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -36,6 +32,10 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json.hpp>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
