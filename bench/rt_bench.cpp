@@ -5,7 +5,13 @@
 //   fanout   N subscribers on one topic; batched POST /realtime/publish as fast as the server
 //            delivers (bounded lag), then a latency phase at a fixed fraction of that rate.
 //   chat     C connections over T topics (C/T per topic); batches to random topics.
-//   connect  token fetch (when the target mints tokens) + upgrade + subscribe for N clients.
+//   connect  token fetch (when the target mints tokens) + upgrade + subscribe (+ the presence
+//            joins it causes) for N clients, K per topic; then every client closes (close frame,
+//            FIN) and the server's open fds are polled back to their baseline: server CPU per
+//            connection for the connect, the disconnect and both.
+//   storm    reconnect storm: N clients in channels of 10 to 5,000 members, all reset at once,
+//            all reconnecting (token + subscribe + presence status): time until all are back,
+//            server CPU per reconnect, presence frames received per channel size.
 //   idle     server RSS before/after N idle subscribed connections -> KiB per connection.
 //   subscribe  C connected clients each cycle subscribe/unsubscribe over their own K topics as
 //            fast as the replies come -> subscribes/s and server CPU per subscribe (compare a
@@ -26,10 +32,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/json.hpp>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -50,6 +58,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "stats.hpp"
@@ -142,6 +151,20 @@ double self_cpu_seconds() {
   return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
+// Open file descriptors of a process (sockets included); -1 when unreadable. The connect
+// scenario's teardown waits for a server's count to come back to its baseline: a server-agnostic
+// "every connection is gone".
+int count_fds(int pid) {
+  if (pid <= 0) return -1;
+  DIR* d = ::opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!d) return -1;
+  int n = 0;
+  while (const dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n;
+}
+
 long read_rss_kib(int pid) {
   if (pid <= 0) return -1;
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -193,6 +216,12 @@ struct Options {
   int connect_clients = 5000;
   int connect_concurrency = 100;
   int idle_connections = 15000;
+  std::vector<int> connect_per_topic = {1, 50};  // connect: clients per topic, one run each
+  double teardown_max_s = 30;                    // connect: bounded wait for the server's fds
+  // storm: (channels, members) pairs; 1x5000 + 4x1000 + 10x300 + 20x100 + 100x10 = 15,000
+  std::vector<std::pair<int, int>> storm_channels = {
+      {1, 5000}, {4, 1000}, {10, 300}, {20, 100}, {100, 10}};
+  int storm_concurrency = 250;
   int setup_concurrency = 256;
   int batch = 100;
   int latency_batch = 0;  // 0: fanout 10, chat the same as batch
@@ -220,9 +249,10 @@ struct Options {
 
 Targets (loopback only), run alternately on the same scenarios:
   --target NAME=ws://127.0.0.1:PORT  repeatable; the first one is "ours" for default ratios
-  --pid NAME=PID                     server pid of a target (idle scenario reads its VmRSS)
-  --redis-pids NAME=PID[,PID...]     fanout/chat: the redis-server(s) behind a target (one per
-                                     master): their CPU in the measured window is reported too
+  --pid NAME=PID                     server pid of a target: its CPU in every scenario, its
+                                     VmRSS (idle) and open fds (connect's teardown)
+  --redis-pids NAME=PID[,PID...]     the redis-server(s) behind a target (one per master): their
+                                     CPU in the measured window is reported apart
   --describe NAME=TEXT               what the target is (version, commit), kept in the JSON
   --ratio A/B                        ratio rows to print (default: first target / each other)
   --api-key KEY                      sent as Authorization: Bearer on publish and token calls
@@ -238,13 +268,18 @@ Targets (loopback only), run alternately on the same scenarios:
                                      data ({"t":...}) whatever the event's shape
 
 Scenarios:
-  --scenario LIST        fanout,chat,connect,idle,subscribe [fanout,chat,connect,idle]
+  --scenario LIST        fanout,chat,connect,idle,subscribe,storm [fanout,chat,connect,idle]
   --rounds N             repeat each target's run N times, alternating order [1]
   --duration S           measured seconds per phase [8]        --warmup S  [1]
   --subscribers N        fanout subscribers [1000]
   --chat-connections N   [10000]   --chat-topics N [1000]
   --connect-clients N    [5000]    --connect-concurrency N [100]
+  --connect-per-topic L  connect: comma list of clients per topic, a run each [1,50]
+                         (records connect, connect-50, ...; connect-plain[-K] without token)
+  --teardown-max S       connect: longest wait for the server's fds after the close [30]
   --idle-connections N   [15000]
+  --storm-channels L     storm: COUNTxMEMBERS list [1x5000,4x1000,10x300,20x100,100x10]
+  --storm-concurrency N  storm: reconnects in flight [250]
   --subscribe-clients N  [200]     --subscribe-topics K (per client) [20]
   --batch N              messages per publish in the max-rate phase [100]
   --latency-batch N      messages per publish in the latency phase [fanout 10, chat = --batch]
@@ -348,7 +383,8 @@ Options parse_options(int argc, char** argv) {
       std::stringstream ss(next());
       std::string s;
       while (std::getline(ss, s, ',')) {
-        if (s != "fanout" && s != "chat" && s != "connect" && s != "idle" && s != "subscribe")
+        if (s != "fanout" && s != "chat" && s != "connect" && s != "idle" && s != "subscribe" &&
+            s != "storm")
           usage("unknown scenario " + s);
         o.scenarios.push_back(s);
       }
@@ -367,6 +403,34 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--connect-clients") o.connect_clients = next_int(1, 18000);
     else if (a == "--connect-concurrency") o.connect_concurrency = next_int(1, 2000);
     else if (a == "--idle-connections") o.idle_connections = next_int(1, 18000);
+    else if (a == "--connect-per-topic") {
+      o.connect_per_topic.clear();
+      std::stringstream ss(next());
+      std::string k;
+      while (std::getline(ss, k, ',')) {
+        const int v = std::atoi(k.c_str());
+        if (v < 1 || v > 18000) usage("--connect-per-topic wants integers in [1, 18000], got " + k);
+        o.connect_per_topic.push_back(v);
+      }
+      if (o.connect_per_topic.empty()) usage("--connect-per-topic is empty");
+    } else if (a == "--teardown-max")
+      o.teardown_max_s = next_double(1, 600);
+    else if (a == "--storm-channels") {
+      o.storm_channels.clear();
+      std::stringstream ss(next());
+      std::string k;
+      while (std::getline(ss, k, ',')) {
+        const auto x = k.find('x');
+        const int count = x == std::string::npos ? 0 : std::atoi(k.substr(0, x).c_str());
+        const int members = x == std::string::npos ? 0 : std::atoi(k.substr(x + 1).c_str());
+        if (count < 1 || members < 1 || count * members > 18000)
+          usage("--storm-channels wants COUNTxMEMBERS items, got " + k);
+        o.storm_channels.emplace_back(count, members);
+      }
+      if (o.storm_channels.empty() || o.storm_channels.size() > 16)
+        usage("--storm-channels wants 1 to 16 items");
+    } else if (a == "--storm-concurrency")
+      o.storm_concurrency = next_int(1, 2000);
     else if (a == "--subscribe-clients") o.subscribe_clients = next_int(1, 18000);
     else if (a == "--subscribe-topics") o.subscribe_topics = next_int(2, 1000);
     else if (a == "--batch") o.batch = next_int(1, 1000);
@@ -419,6 +483,7 @@ struct alignas(64) Counters {
   std::atomic<std::uint64_t> closed{0};      // ready clients the server closed
   std::atomic<std::uint64_t> slow_closed{0}; // ... of which with 4008 (slow consumer)
   std::atomic<std::uint64_t> subscribes{0};  // subscribe scenario: `subscribed` replies
+  std::atomic<std::uint64_t> gone{0};        // clients whose close handshake ended (EOF after ours)
   std::atomic<std::int64_t> last_done_ns{0};
 };
 
@@ -432,7 +497,11 @@ struct ClientPlan {
   bool token = false;
   std::size_t buffer = 16 * 1024;
   int churn_topics = 0;  // subscribe scenario: cycle over topic-0 .. topic-(N-1)
+  int bucket = -1;       // storm: channel-size bucket whose presence frames this client counts
+  bool presence_status = false;  // storm: after `subscribed`, set the status and wait for the ack
 };
+
+constexpr std::size_t max_buckets = 16;
 
 struct Worker {
   explicit Worker(Bench& b, int i) : bench(b), index(i), guard(net::make_work_guard(io)), ping_timer(io) {}
@@ -451,6 +520,9 @@ struct Worker {
   std::size_t next_token_pipe = 0;
   net::steady_timer ping_timer;
   std::vector<std::string> failure_notes;
+  // Storm: presence events received per channel-size bucket (single writer: this thread).
+  std::array<std::atomic<std::uint64_t>, max_buckets> presence_changed{}, presence_diff{};
+  std::vector<std::size_t> failed_indexes;  // launch indexes of clients that never got ready
   // Connection launcher.
   const Target* launch_target = nullptr;
   std::function<ClientPlan(std::size_t)> plan_for;
@@ -462,7 +534,7 @@ struct Worker {
     if (failure_notes.size() < 5) failure_notes.push_back(what);
   }
   void launch_more();
-  void on_client_done(std::int64_t setup_ns, bool ok);
+  void on_client_done(std::int64_t setup_ns, bool ok, std::size_t index);
   void schedule_pings();
   std::shared_ptr<HttpPipe> token_pipe();
 };
@@ -483,6 +555,12 @@ struct Bench {
   std::uint64_t sum(std::atomic<std::uint64_t> Counters::*m) const {
     std::uint64_t s = 0;
     for (auto& w : workers) s += (w->c.*m).load(std::memory_order_relaxed);
+    return s;
+  }
+  std::uint64_t presence_sum(std::array<std::atomic<std::uint64_t>, max_buckets> Worker::*m,
+                             std::size_t bucket) const {
+    std::uint64_t s = 0;
+    for (auto& w : workers) s += ((*w).*m)[bucket].load(std::memory_order_relaxed);
     return s;
   }
 };
@@ -798,6 +876,20 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     abort_socket(sock_);
   }
 
+  // A normal close from the client, as a browser tab closing: a close frame (1000), then FIN;
+  // what the server still sends is read and dropped until its FIN. A client that is not ready
+  // has nothing to close gracefully and is reset.
+  void close_gracefully() {
+    if (state_ == State::dead || state_ == State::closing) return;
+    if (state_ != State::ready) return abort();
+    state_ = State::closing;
+    static constexpr char normal[] = {0x03, static_cast<char>(0xE8)};
+    append_masked_frame(out_, op_close, std::string_view(normal, 2),
+                        static_cast<std::uint32_t>(index_ * 2654435761u));
+    shutdown_after_write_ = true;
+    flush();
+  }
+
   // Subscribe scenario: leave the current topic and subscribe the next, again on every reply.
   void start_churn() {
     if (state_ != State::ready || plan_.churn_topics <= 0 || churning_) return;
@@ -811,7 +903,26 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   }
 
  private:
-  enum class State { token, connecting, handshake, sio_open, sio_connect, subscribing, ready, dead };
+  enum class State {
+    token,
+    connecting,
+    handshake,
+    sio_open,
+    sio_connect,
+    subscribing,
+    status,
+    ready,
+    closing,
+    dead
+  };
+
+  // The end of a normal close: the server's FIN (or a reset) came; an orderly close, no RST.
+  void finish_close() {
+    state_ = State::dead;
+    beast::error_code ec;
+    sock_.close(ec);
+    bump(w_.c.gone);
+  }
 
   void churn_next() {
     if (!w_.bench.churning.load(std::memory_order_relaxed) || state_ != State::ready) {
@@ -868,6 +979,11 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
   void on_read(beast::error_code ec, std::size_t n) {
     if (state_ == State::dead) return;
+    if (state_ == State::closing) {
+      if (ec) return finish_close();
+      len_ = 0;  // whatever the server still sends (its close frame, presence leaves) is dropped
+      return do_read();
+    }
     if (ec) return fail("read: " + ec.message());
     len_ += n;
     std::size_t pos = 0;
@@ -948,6 +1064,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     }
     bump(w_.c.frames);
     std::string_view p = f.payload;
+    if (plan_.bucket >= 0 && !t_.socketio) count_presence(p);
     if (t_.socketio) {
       if (p == "2") {  // Engine.IO ping: the server's heartbeat
         send_frame(op_text, "3");
@@ -969,10 +1086,26 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     }
     if (state_ == State::subscribing) {
       if (p.rfind("{\"type\":\"subscribed\"", 0) == 0) {
+        if (plan_.presence_status) {
+          // A reconnecting app sets its status again; an unchanged status emits no event.
+          state_ = State::status;
+          send_frame(op_text, R"({"type":"presence","status":"online","id":3})");
+          return true;
+        }
         state_ = State::ready;
         report(true);
       } else if (p.rfind("{\"type\":\"error\"", 0) == 0) {
         fail("subscribe refused: " + std::string(p.substr(0, 200)));
+        return false;
+      }
+      return true;
+    }
+    if (state_ == State::status) {
+      if (p.rfind("{\"type\":\"ack\"", 0) == 0 && p.find("\"id\":3") != std::string_view::npos) {
+        state_ = State::ready;
+        report(true);
+      } else if (p.rfind("{\"type\":\"error\"", 0) == 0) {
+        fail("presence status refused: " + std::string(p.substr(0, 200)));
         return false;
       }
       return true;
@@ -1002,6 +1135,19 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     return true;
   }
 
+  // Storm: presence events this client receives, by kind, for its channel-size bucket.
+  void count_presence(std::string_view p) {
+    if (p.rfind("{\"type\":\"event\"", 0) != 0) return;
+    const auto e = p.find("\"event\":\"realtime.presence.");
+    if (e == std::string_view::npos) return;
+    const std::string_view kind = p.substr(e + 27, 8);
+    const auto b = static_cast<std::size_t>(plan_.bucket);
+    if (kind.rfind("changed", 0) == 0)
+      bump(w_.presence_changed[b]);
+    else if (kind.rfind("diff", 0) == 0)
+      bump(w_.presence_diff[b]);
+  }
+
   void send_frame(std::uint8_t opcode, std::string_view payload) {
     append_masked_frame(out_, opcode, payload, static_cast<std::uint32_t>(index_ * 2654435761u));
     last_send_ns_ = now_ns();
@@ -1009,7 +1155,15 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   }
 
   void flush() {
-    if (writing_ || out_.empty() || state_ == State::dead) return;
+    if (writing_ || state_ == State::dead) return;
+    if (out_.empty()) {
+      if (shutdown_after_write_) {  // the close frame is out: FIN
+        shutdown_after_write_ = false;
+        beast::error_code ec;
+        sock_.shutdown(tcp::socket::shutdown_send, ec);
+      }
+      return;
+    }
     writing_ = true;
     wbuf_.swap(out_);
     out_.clear();
@@ -1023,6 +1177,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
   void fail(const std::string& why) {
     if (state_ == State::dead) return;
+    if (state_ == State::closing) return finish_close();
     const bool was_ready = state_ == State::ready;
     state_ = State::dead;
     abort_socket(sock_);
@@ -1037,7 +1192,9 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
 
   void report(bool ok) {
     // Posted: a synchronous failure inside start() must not re-enter the launcher.
-    net::post(w_.io, [w = &w_, ns = now_ns() - started_ns_, ok] { w->on_client_done(ns, ok); });
+    net::post(w_.io, [w = &w_, ns = now_ns() - started_ns_, ok, i = index_] {
+      w->on_client_done(ns, ok, i);
+    });
   }
 
   Worker& w_;
@@ -1050,6 +1207,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   std::size_t cap_ = 0, len_ = 0;
   std::string out_, wbuf_;
   bool writing_ = false;
+  bool shutdown_after_write_ = false;
   bool churning_ = false;
   std::uint64_t churn_index_ = 0;
   State state_ = State::token;
@@ -1067,13 +1225,14 @@ void Worker::launch_more() {
   }
 }
 
-void Worker::on_client_done(std::int64_t setup_ns, bool ok) {
+void Worker::on_client_done(std::int64_t setup_ns, bool ok, std::size_t index) {
   --inflight;
   if (ok) {
     bump(c.ready);
     if (record_setup && samples.size() < sample_cap) samples.push_back(setup_ns);
   } else {
     bump(c.failed);
+    failed_indexes.push_back(index);
   }
   c.last_done_ns.store(now_ns(), std::memory_order_relaxed);
   launch_more();
@@ -1179,6 +1338,89 @@ void close_fleet(Bench& b) {
     w.clients.clear();
     w.clients.shrink_to_fit();
   });
+}
+
+// CPU seconds used so far by a target's server, its redis-servers (summed) and this process:
+// two snapshots bound a measured window.
+struct CpuSnapshot {
+  double server = -1, redis = -1, client = 0;
+  std::int64_t at_ns = 0;
+};
+
+CpuSnapshot cpu_snapshot(const Target& t) {
+  CpuSnapshot c;
+  c.server = process_cpu_seconds(t.pid);
+  if (!t.redis_pids.empty()) {
+    c.redis = 0;
+    for (int pid : t.redis_pids) {
+      const double x = process_cpu_seconds(pid);
+      if (x < 0) {
+        c.redis = -1;
+        break;
+      }
+      c.redis += x;
+    }
+  }
+  c.client = self_cpu_seconds();
+  c.at_ns = now_ns();
+  return c;
+}
+
+// Microseconds of CPU per operation between two snapshots; -1 when unknown.
+struct CpuPerOp {
+  double server = -1, redis = -1, client = -1;
+};
+
+CpuPerOp cpu_per_op(const CpuSnapshot& a, const CpuSnapshot& b, double ops) {
+  CpuPerOp r;
+  if (ops <= 0) return r;
+  if (a.server >= 0 && b.server >= 0) r.server = (b.server - a.server) / ops * 1e6;
+  if (a.redis >= 0 && b.redis >= 0) r.redis = (b.redis - a.redis) / ops * 1e6;
+  r.client = (b.client - a.client) / ops * 1e6;
+  return r;
+}
+
+struct Teardown {
+  double seconds = 0;      // from the first close frame to the server's fds back at the baseline
+  int fds_left = -1;       // open fds above the baseline when the wait ended (0: all gone)
+  std::uint64_t gone = 0;  // clients whose close handshake ended (the server's FIN)
+};
+
+// Every client closes normally (close frame, FIN); then waits until the server has let go of
+// them: its open fds back at `fd_baseline` (or, without a readable pid, every client's close
+// handshake done), at most `max_s`; then `settle_s` more, for work a server defers (last-seen
+// rows are written in 50 ms windows). What is still open after that is reset.
+Teardown teardown_fleet(Bench& b, const Target& t, int fd_baseline, std::uint64_t clients,
+                        double max_s, double settle_s = 0.3) {
+  Teardown td;
+  const auto gone0 = b.sum(&Counters::gone);
+  const std::int64_t start = now_ns();
+  run_all(b, [](Worker& w) {
+    for (auto& c : w.clients) c->close_gracefully();
+  });
+  const bool by_fds = fd_baseline >= 0 && count_fds(t.pid) >= 0;
+  while (true) {
+    if (by_fds) {
+      const int fds = count_fds(t.pid);
+      td.fds_left = std::max(0, fds - fd_baseline);
+      if (fds >= 0 && fds <= fd_baseline) break;
+    } else if (b.sum(&Counters::gone) - gone0 >= clients) {
+      break;
+    }
+    if (seconds_since(start) > max_s) {
+      std::cerr << "  teardown: still "
+                << (by_fds ? std::to_string(td.fds_left) + " server fds above the baseline"
+                           : "closing")
+                << " after " << max_s << " s\n";
+      break;
+    }
+    sleep_s(0.01);
+  }
+  td.seconds = seconds_since(start);
+  sleep_s(settle_s);
+  td.gone = b.sum(&Counters::gone) - gone0;
+  close_fleet(b);
+  return td;
 }
 
 // Waits until no frame arrived for `quiet_s` (presence storms after joins, welcome frames...).
@@ -1673,88 +1915,319 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
 
 // For a target that mints tokens, both the full flow (token + upgrade + subscribe: record
 // "connect") and the plain one ("connect-plain"); a target without tokens runs the plain flow,
-// recorded under both names, so that each ratio row compares what it says.
+// recorded under both names, so that each ratio row compares what it says. Each runs once per
+// --connect-per-topic K (records connect-K, connect-plain-K; K = 1 keeps the bare names).
+//
+// Server CPU is read over two windows: connect (first token request to the last `subscribed`,
+// plus the presence joins it caused, until no frame arrives for 0.3 s) and disconnect (every
+// client closes normally; until the server's open fds are back at their count before the
+// connect, plus 0.3 s for deferred work such as last-seen rows).
 void run_connect(Bench& b) {
   const std::size_t n = static_cast<std::size_t>(b.opt.connect_clients);
   struct Acc {
-    std::vector<double> rates, cpu_us, client_cpu_us;
+    std::vector<double> rates, cpu_us, disconnect_us, total_us, client_cpu_us, redis_us, teardown_s;
     std::vector<std::int64_t> setup;
     std::uint64_t failures = 0;
+    int fds_left = 0;
     std::vector<std::string> notes;
   };
-  std::map<std::pair<std::string, bool>, Acc> acc;
+  using Key = std::tuple<std::string, bool, int>;  // target, token flow, clients per topic
+  std::map<Key, Acc> acc;
   for (int r = 0; r < b.opt.rounds; ++r) {
     for (const Target* tp : order_for_round(b, r)) {
       const Target& t = *tp;
       std::vector<bool> variants;
       if (t.tokens && !b.opt.no_token) variants.push_back(true);
       variants.push_back(false);
-      for (bool tokens : variants) {
-        auto& a = acc[{t.name, tokens}];
-        std::cerr << "[connect] " << t.name << ": " << n << " clients, " << (tokens ? "token + " : "") << "upgrade + subscribe, "
-                  << b.opt.connect_concurrency << " in flight\n";
-        take_samples(b);
-        const double cpu0 = process_cpu_seconds(t.pid), client0 = self_cpu_seconds();
-        auto f = connect_fleet(b, t, n, b.opt.connect_concurrency, tokens, true,
-                               [&](std::size_t i) {
-                                 ClientPlan p;
-                                 p.user = (tokens ? "conn" : "plain") + std::to_string(i);
-                                 p.topic = "channel:conn-" + std::to_string(i % 1000);
-                                 p.token = tokens;
-                                 p.buffer = 4096;
-                                 return p;
-                               },
-                               60);
-        const double cpu1 = process_cpu_seconds(t.pid), client1 = self_cpu_seconds();
-        auto s = take_samples(b);
-        a.setup.insert(a.setup.end(), s.begin(), s.end());
-        const double rate = f.seconds > 0 ? double(f.ready) / f.seconds : 0;
-        std::cerr << "  " << f.ready << " ready, " << f.failed << " failed in " << fixed(f.seconds, 2) << " s: " << human(rate)
-                  << " connections/s\n";
-        for (auto& note : f.notes) std::cerr << "  note: " << note << "\n";
-        a.notes.insert(a.notes.end(), f.notes.begin(), f.notes.end());
-        a.rates.push_back(rate);
-        // Includes the presence joins and, during the run, nothing else: the server is ours alone.
-        if (cpu0 >= 0 && cpu1 >= 0 && f.ready > 0) a.cpu_us.push_back((cpu1 - cpu0) / double(f.ready) * 1e6);
-        // The load generator's own cost: on a shared machine it bounds what any server can reach.
-        if (f.ready > 0) a.client_cpu_us.push_back((client1 - client0) / double(f.ready) * 1e6);
-        if (!a.cpu_us.empty() && !a.client_cpu_us.empty())
-          std::cerr << "  CPU per connection: server " << fixed(a.cpu_us.back(), 0) << " µs, client "
-                    << fixed(a.client_cpu_us.back(), 0) << " µs\n";
-        a.failures += f.failed;
-        quiesce(b, 0.3, 5);
-        close_fleet(b);
-        sleep_s(1);
+      for (int per_topic : b.opt.connect_per_topic) {
+        const std::size_t topics =
+            std::max<std::size_t>(1, n / static_cast<std::size_t>(per_topic));
+        for (bool tokens : variants) {
+          auto& a = acc[{t.name, tokens, per_topic}];
+          std::cerr << "[connect] " << t.name << ": " << n << " clients, " << per_topic
+                    << " per topic, " << (tokens ? "token + " : "") << "upgrade + subscribe, "
+                    << b.opt.connect_concurrency << " in flight; then all close\n";
+          take_samples(b);
+          sleep_s(0.2);
+          const int fds0 = count_fds(t.pid);
+          const auto c0 = cpu_snapshot(t);
+          auto f = connect_fleet(
+              b, t, n, b.opt.connect_concurrency, tokens, true,
+              [&](std::size_t i) {
+                ClientPlan p;
+                p.user = (tokens ? "conn" : "plain") + std::to_string(per_topic) + "-" +
+                         std::to_string(i);
+                p.topic =
+                    "channel:conn" + std::to_string(per_topic) + "-" + std::to_string(i % topics);
+                p.token = tokens;
+                p.buffer = 4096;
+                return p;
+              },
+              60);
+          quiesce(b, 0.3, 10);  // the presence joins still on their way belong to the connects
+          const auto c1 = cpu_snapshot(t);
+          auto s = take_samples(b);
+          a.setup.insert(a.setup.end(), s.begin(), s.end());
+          const double rate = f.seconds > 0 ? double(f.ready) / f.seconds : 0;
+          std::cerr << "  " << f.ready << " ready, " << f.failed << " failed in "
+                    << fixed(f.seconds, 2) << " s: " << human(rate) << " connections/s\n";
+          for (auto& note : f.notes) std::cerr << "  note: " << note << "\n";
+          a.notes.insert(a.notes.end(), f.notes.begin(), f.notes.end());
+          a.rates.push_back(rate);
+          a.failures += f.failed;
+          const auto td = teardown_fleet(b, t, fds0, f.ready, b.opt.teardown_max_s);
+          const auto c2 = cpu_snapshot(t);
+          a.teardown_s.push_back(td.seconds);
+          a.fds_left = std::max(a.fds_left, td.fds_left);
+          if (td.fds_left > 0)
+            a.notes.push_back(std::to_string(td.fds_left) +
+                              " server fds still open after the teardown wait");
+          const auto up = cpu_per_op(c0, c1, double(f.ready)),
+                     down = cpu_per_op(c1, c2, double(f.ready)),
+                     both = cpu_per_op(c0, c2, double(f.ready));
+          if (up.server >= 0 && down.server >= 0) {
+            a.cpu_us.push_back(up.server);
+            a.disconnect_us.push_back(down.server);
+            a.total_us.push_back(both.server);
+          }
+          if (both.redis >= 0) a.redis_us.push_back(both.redis);
+          // The load generator's own cost: on a shared machine it bounds what any server can reach.
+          if (f.ready > 0) a.client_cpu_us.push_back(up.client);
+          std::cerr << "  closed in " << fixed(td.seconds, 2) << " s (" << td.gone
+                    << " close handshakes ended)";
+          if (up.server >= 0)
+            std::cerr << "; server CPU per connection: connect " << fixed(up.server, 0)
+                      << " µs + disconnect " << fixed(down.server, 0)
+                      << " µs = " << fixed(both.server, 0) << " µs";
+          if (both.redis >= 0) std::cerr << "; redis " << fixed(both.redis, 0) << " µs";
+          std::cerr << "; client " << fixed(up.client, 0) << " µs\n";
+          sleep_s(1);
+        }
       }
     }
   }
   for (auto& t : b.opt.targets) {
-    for (bool tokens : {true, false}) {
-      auto it = acc.find({t.name, tokens});
-      if (it == acc.end()) continue;
-      auto& a = it->second;
-      std::vector<std::string> names;
-      if (tokens) names = {"connect"};
-      else if (acc.count({t.name, true})) names = {"connect-plain"};
-      else names = {"connect", "connect-plain"};
-      for (auto& name : names) {
-        json::object o = base_record(b, name, t);
-        o["clients"] = n;
-        o["concurrency"] = b.opt.connect_concurrency;
-        o["token_fetch"] = tokens;
-        o["connections_per_s"] = std::llround(median(a.rates));
-        json::array rr;
-        for (double x : a.rates) rr.emplace_back(std::llround(x));
-        o["connections_per_s_rounds"] = rr;
-        o["failures"] = a.failures;
-        if (!a.cpu_us.empty()) o["server_cpu_us_per_connection"] = std::llround(median(a.cpu_us));
-        if (!a.client_cpu_us.empty()) o["client_cpu_us_per_connection"] = std::llround(median(a.client_cpu_us));
-        auto setup = a.setup;
-        auto p = percentiles(setup);
-        put_latency(o, p);  // per-client setup time
-        o["notes"] = notes_json(a.notes);
-        emit(b, std::move(o));
+    for (int per_topic : b.opt.connect_per_topic) {
+      const std::string suffix = per_topic == 1 ? "" : "-" + std::to_string(per_topic);
+      for (bool tokens : {true, false}) {
+        auto it = acc.find({t.name, tokens, per_topic});
+        if (it == acc.end()) continue;
+        auto& a = it->second;
+        std::vector<std::string> names;
+        if (tokens || t.socketio)  // Socket.IO targets have one flow: one row
+          names = {"connect" + suffix};
+        else if (acc.count({t.name, true, per_topic}))
+          names = {"connect-plain" + suffix};
+        else
+          names = {"connect" + suffix, "connect-plain" + suffix};
+        for (auto& name : names) {
+          json::object o = base_record(b, name, t);
+          o["clients"] = n;
+          o["per_topic"] = per_topic;
+          o["concurrency"] = b.opt.connect_concurrency;
+          o["token_fetch"] = tokens;
+          o["connections_per_s"] = std::llround(median(a.rates));
+          json::array rr;
+          for (double x : a.rates) rr.emplace_back(std::llround(x));
+          o["connections_per_s_rounds"] = rr;
+          o["failures"] = a.failures;
+          if (!a.cpu_us.empty()) {
+            o["server_cpu_us_per_connection"] = std::llround(median(a.cpu_us));
+            o["server_cpu_us_per_disconnect"] = std::llround(median(a.disconnect_us));
+            o["server_cpu_us_per_connection_total"] = std::llround(median(a.total_us));
+          }
+          if (!a.redis_us.empty())
+            o["redis_cpu_us_per_connection_total"] = std::llround(median(a.redis_us));
+          if (!a.client_cpu_us.empty())
+            o["client_cpu_us_per_connection"] = std::llround(median(a.client_cpu_us));
+          o["teardown_s"] = double(std::llround(median(a.teardown_s) * 100)) / 100;
+          o["teardown_fds_left"] = a.fds_left;
+          auto setup = a.setup;
+          auto p = percentiles(setup);
+          put_latency(o, p);  // per-client setup time
+          o["notes"] = notes_json(a.notes);
+          emit(b, std::move(o));
+        }
       }
+    }
+  }
+}
+
+// Reconnect storm: every client of channels from 10 to 5,000 members reset at once (a node
+// restart, a proxy reset), then all reconnect with a fresh token + subscribe + presence status,
+// --storm-concurrency in flight. Server CPU from the reset to the last client back plus the
+// settle (no frame for 0.5 s); presence events received over the same window, per channel size.
+void run_storm(Bench& b) {
+  struct Bucket {
+    int channels, members;
+    std::size_t first;  // first client index of the bucket
+  };
+  std::vector<Bucket> buckets;
+  std::size_t n = 0;
+  for (auto [count, members] : b.opt.storm_channels) {
+    buckets.push_back({count, members, n});
+    n += static_cast<std::size_t>(count) * static_cast<std::size_t>(members);
+  }
+  auto bucket_of = [&](std::size_t client) {
+    std::size_t k = 0;
+    while (k + 1 < buckets.size() && client >= buckets[k + 1].first) ++k;
+    return k;
+  };
+  // Launch order: a fixed shuffle, so that the channels' reconnects interleave as in a real storm.
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(42));
+  std::string layout;
+  for (auto& bk : buckets)
+    layout += (layout.empty() ? "" : " + ") + std::to_string(bk.channels) + "x" +
+              std::to_string(bk.members);
+
+  for (int r = 0; r < b.opt.rounds; ++r) {
+    for (const Target* tp : order_for_round(b, r)) {
+      const Target& t = *tp;
+      const bool tokens = t.tokens && !b.opt.no_token;
+      auto plan_of = [&](std::size_t client) {
+        const std::size_t k = bucket_of(client);
+        const std::size_t in_bucket = client - buckets[k].first;
+        ClientPlan p;
+        p.user = "storm" + std::to_string(client);
+        p.topic = "channel:storm" + std::to_string(buckets[k].members) + "-" +
+                  std::to_string(in_bucket % static_cast<std::size_t>(buckets[k].channels));
+        p.token = tokens;
+        p.buffer = 16 * 1024;
+        p.bucket = static_cast<int>(k);
+        p.presence_status = tokens;  // the reference has no presence
+        return p;
+      };
+      std::cerr << "[storm] " << t.name << ": " << n << " clients in " << layout << " channels, "
+                << (tokens ? "token + subscribe + presence status" : "plain upgrade + subscribe")
+                << "\n";
+      std::vector<std::uint64_t> setup_changed(buckets.size()), setup_diff(buckets.size());
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        setup_changed[k] = b.presence_sum(&Worker::presence_changed, k);
+        setup_diff[k] = b.presence_sum(&Worker::presence_diff, k);
+      }
+      auto f = connect_fleet(
+          b, t, n, b.opt.setup_concurrency, tokens, false,
+          [&](std::size_t i) { return plan_of(order[i]); }, 300);
+      std::cerr << "  connected: " << f.ready << " ready, " << f.failed << " failed in "
+                << fixed(f.seconds, 2) << " s\n";
+      std::vector<std::string> notes = f.notes;
+      quiesce(b, 0.5, 180);  // the joins' presence events
+      run_all(b, [](Worker& w) { w.failed_indexes.clear(); });
+      std::uint64_t setup_presence = 0;
+      std::vector<std::uint64_t> changed0(buckets.size()), diff0(buckets.size());
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        changed0[k] = b.presence_sum(&Worker::presence_changed, k);
+        diff0[k] = b.presence_sum(&Worker::presence_diff, k);
+        setup_presence += changed0[k] - setup_changed[k] + diff0[k] - setup_diff[k];
+      }
+      const std::uint64_t closed_before = b.sum(&Counters::closed);
+      if (f.ready < n)
+        notes.push_back("setup: only " + std::to_string(f.ready) + " of " + std::to_string(n) +
+                        " connected");
+
+      // The storm: reset every socket (SO_LINGER 0), then all reconnect at once.
+      take_samples(b);
+      const auto c0 = cpu_snapshot(t);
+      close_fleet(b);
+      auto back = connect_fleet(
+          b, t, n, b.opt.storm_concurrency, tokens, true,
+          [&](std::size_t i) { return plan_of(order[i]); }, 300);
+      // Reconnects refused during the storm (e.g. the server still holding the old sockets)
+      // retry, as a client's backoff would: up to 3 more passes, 0.5 s apart.
+      std::uint64_t ready = back.ready, retried = 0;
+      std::vector<std::size_t> launched(order);  // the pass's launch index -> client
+      for (int pass = 0; pass < 3 && ready < n; ++pass) {
+        std::vector<std::size_t> again;
+        run_all(b, [&](Worker& w) {
+          for (std::size_t i : w.failed_indexes) again.push_back(launched[i]);
+          w.failed_indexes.clear();
+        });
+        if (again.empty()) break;
+        retried += again.size();
+        launched = again;
+        sleep_s(0.5);
+        auto more = connect_fleet(
+            b, t, launched.size(), b.opt.storm_concurrency, tokens, true,
+            [&](std::size_t i) { return plan_of(launched[i]); }, 120);
+        ready += more.ready;
+        notes.insert(notes.end(), more.notes.begin(), more.notes.end());
+      }
+      std::int64_t last = c0.at_ns;
+      for (auto& w : b.workers) last = std::max(last, w->c.last_done_ns.load());
+      const double all_back_s = double(last - c0.at_ns) / 1e9;
+      quiesce(b, 0.5, 180);  // the presence events the reconnects caused
+      const auto c1 = cpu_snapshot(t);
+      const double window_s = double(c1.at_ns - c0.at_ns) / 1e9;
+      auto setup_times = take_samples(b);
+      const auto lat = percentiles(setup_times);
+      const auto cpu = cpu_per_op(c0, c1, double(ready));
+      notes.insert(notes.end(), back.notes.begin(), back.notes.end());
+      const std::uint64_t closed = b.sum(&Counters::closed) - closed_before;
+
+      json::object o = base_record(b, "storm", t);
+      o["clients"] = n;
+      o["channels"] = layout;
+      o["concurrency"] = b.opt.storm_concurrency;
+      o["token_fetch"] = tokens;
+      o["presence_status"] = tokens;
+      o["setup_ready"] = f.ready;
+      o["setup_presence_frames"] = setup_presence;
+      o["reconnected"] = ready;
+      o["reconnect_failures"] = n - std::min<std::uint64_t>(n, ready);
+      o["retried"] = retried;
+      o["closed_by_server"] = closed;
+      o["all_back_s"] = double(std::llround(all_back_s * 1000)) / 1000;
+      o["reconnects_per_s"] = all_back_s > 0 ? std::llround(double(ready) / all_back_s) : 0;
+      o["window_s"] = double(std::llround(window_s * 100)) / 100;
+      if (cpu.server >= 0) {
+        o["server_cpu_us_per_reconnect"] = std::llround(cpu.server);
+        o["server_cores"] =
+            double(std::llround(cpu.server * double(ready) / 1e6 / window_s * 100)) / 100;
+      }
+      if (cpu.redis >= 0) o["redis_cpu_us_per_reconnect"] = std::llround(cpu.redis);
+      o["client_cpu_us_per_reconnect"] = std::llround(cpu.client);
+      put_latency(o, lat);  // per-client reconnect time, from its launch
+      std::uint64_t total_changed = 0, total_diff = 0;
+      json::array per;
+      std::cerr << "  storm: " << ready << " of " << n << " back in " << fixed(all_back_s, 2)
+                << " s";
+      if (cpu.server >= 0)
+        std::cerr << ", server " << fixed(cpu.server, 0) << " µs CPU per reconnect";
+      if (cpu.redis >= 0) std::cerr << ", redis " << fixed(cpu.redis, 0) << " µs";
+      std::cerr << " (window " << fixed(window_s, 2) << " s)\n";
+      for (std::size_t k = 0; k < buckets.size(); ++k) {
+        const std::uint64_t changed = b.presence_sum(&Worker::presence_changed, k) - changed0[k];
+        const std::uint64_t diff = b.presence_sum(&Worker::presence_diff, k) - diff0[k];
+        total_changed += changed;
+        total_diff += diff;
+        const double clients = double(buckets[k].channels) * buckets[k].members;
+        json::object e;
+        e["members"] = buckets[k].members;
+        e["channels"] = buckets[k].channels;
+        e["clients"] = static_cast<std::int64_t>(clients);
+        e["presence_changed"] = changed;
+        e["presence_diff"] = diff;
+        e["presence_frames_per_reconnect"] =
+            double(std::llround(double(changed + diff) / clients * 100)) / 100;
+        per.push_back(std::move(e));
+        std::cerr << "    " << buckets[k].channels << " x " << buckets[k].members
+                  << " members: " << changed << " presence.changed + " << diff
+                  << " presence.diff = " << fixed(double(changed + diff) / clients, 1)
+                  << " per reconnect\n";
+      }
+      o["presence_changed"] = total_changed;
+      o["presence_diff"] = total_diff;
+      o["presence_frames_per_reconnect"] =
+          ready > 0
+              ? double(std::llround(double(total_changed + total_diff) / double(ready) * 100)) / 100
+              : 0.0;
+      o["by_channel_size"] = per;
+      o["notes"] = notes_json(notes);
+      emit(b, std::move(o));
+      close_fleet(b);
+      sleep_s(2);
     }
   }
 }
@@ -1944,21 +2417,49 @@ std::string ms(const json::object& o, const char* key) {
   return fixed(num(o, key) / 1000.0, 2);
 }
 
+bool is_connect(const std::string& scenario) { return scenario.rfind("connect", 0) == 0; }
+
 // The headline figure of a record, and whether higher is better.
 std::pair<double, bool> headline(const json::object& o) {
   const std::string s = str(o, "scenario");
-  if (s == "connect" || s == "connect-plain") return {num(o, "connections_per_s"), true};
+  if (is_connect(s)) return {num(o, "connections_per_s"), true};
   if (s == "idle") return {num(o, "kib_per_connection"), false};
   if (s == "subscribe") return {num(o, "subscribes_per_s"), true};
+  if (s == "storm") return {num(o, "reconnects_per_s"), true};
   return {num(o, "deliveries_per_s"), true};
+}
+
+// Server CPU per operation (µs) and what the operation is; {-1, ""} when the record has none.
+// The ratio rows compare this: what a server costs per unit of work, which a machine shared
+// with the load generator distorts far less than a rate.
+std::pair<double, std::string> cpu_headline(const json::object& o) {
+  const std::string s = str(o, "scenario");
+  auto get = [&](const char* key, const char* what) -> std::pair<double, std::string> {
+    if (!o.if_contains(key)) return {-1, ""};
+    return {num(o, key), what};
+  };
+  if (s == "fanout" || s == "chat") return get("server_cpu_us_per_delivery", "CPU per delivery");
+  if (is_connect(s)) {
+    if (o.if_contains("server_cpu_us_per_connection_total"))
+      return get("server_cpu_us_per_connection_total", "CPU per connect + disconnect");
+    return get("server_cpu_us_per_connection", "CPU per connection");
+  }
+  if (s == "subscribe") return get("server_cpu_us_per_subscribe", "CPU per subscribe");
+  if (s == "storm") return get("server_cpu_us_per_reconnect", "CPU per reconnect");
+  return {-1, ""};
 }
 
 std::string scenario_label(const json::object& o) {
   const std::string s = str(o, "scenario");
   if (s == "fanout") return "fanout " + human(num(o, "connections")) + " subs/1 topic";
   if (s == "chat") return "chat " + human(num(o, "connections")) + " conns/" + human(num(o, "topics")) + " topics";
-  if (s == "connect") return "connect " + human(num(o, "clients")) + " clients";
-  if (s == "connect-plain") return "connect-plain " + human(num(o, "clients")) + " clients";
+  if (is_connect(s)) {
+    const std::string base = s.rfind("connect-plain", 0) == 0 ? "connect-plain" : "connect";
+    return base + " " + human(num(o, "clients")) + " clients, " + human(num(o, "per_topic", 5)) +
+           "/topic";
+  }
+  if (s == "storm")
+    return "storm " + human(num(o, "clients")) + " clients (" + str(o, "channels") + ")";
   if (s == "idle") return "idle " + human(num(o, "connections")) + " conns";
   if (s == "subscribe") return "subscribe " + human(num(o, "clients")) + " clients";
   return s;
@@ -1966,7 +2467,10 @@ std::string scenario_label(const json::object& o) {
 
 void print_table(const std::vector<json::object>& recs, std::vector<std::pair<std::string, std::string>> ratios, std::ostream& out) {
   if (recs.empty()) return;
-  out << "\n| scenario | target | result | p50 ms | p90 ms | p99 ms | max ms | notes |\n"
+  out << "\nRatio rows (↳): server CPU per operation, A / B (**lower is better**), read from "
+         "/proc/PID/stat over the "
+         "measured window; the rate ratio beside it is context (higher is better).\n"
+      << "\n| scenario | target | result | p50 ms | p90 ms | p99 ms | max ms | notes |\n"
       << "|---|---|---|---|---|---|---|---|\n";
   std::vector<std::string> scen_order, target_order;
   for (auto& o : recs) {
@@ -2001,17 +2505,60 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
         if (num(o, "setup_failures") > 0) notes += "; setup failures " + human(num(o, "setup_failures"));
         if (num(o, "latency_behind") > 0)
           notes += "; **latency rate not sustained** (" + human(num(o, "latency_behind")) + " batches skipped)";
-      } else if (s == "connect" || s == "connect-plain") {
+      } else if (is_connect(s)) {
         result = human(num(o, "connections_per_s")) + " conn/s";
-        if (o.if_contains("server_cpu_us_per_connection")) {
-          result += " (" + fixed(num(o, "server_cpu_us_per_connection"), 0) + " µs CPU each";
+        if (o.if_contains("server_cpu_us_per_connection_total")) {
+          result += "; server CPU per connection: connect " +
+                    fixed(num(o, "server_cpu_us_per_connection"), 0) + " + disconnect " +
+                    fixed(num(o, "server_cpu_us_per_disconnect"), 0) + " = **" +
+                    fixed(num(o, "server_cpu_us_per_connection_total"), 0) + " µs**";
+          if (o.if_contains("redis_cpu_us_per_connection_total"))
+            result +=
+                " (redis " + fixed(num(o, "redis_cpu_us_per_connection_total"), 0) + " µs more)";
           if (o.if_contains("client_cpu_us_per_connection"))
             result += "; load generator " + fixed(num(o, "client_cpu_us_per_connection"), 0) + " µs";
-          result += ")";
+        } else if (o.if_contains("server_cpu_us_per_connection")) {
+          result += " (" + fixed(num(o, "server_cpu_us_per_connection"), 0) + " µs CPU each)";
         }
         auto* tf = o.if_contains("token_fetch");
         notes = std::string(tf && tf->is_bool() && tf->get_bool() ? "token + " : "no token; ") + "upgrade + subscribe, " +
                 std::to_string(int(num(o, "concurrency"))) + " in flight; failures " + human(num(o, "failures")) + "; latency = per-client setup";
+        if (o.if_contains("teardown_s"))
+          notes += "; all closed (close frame + FIN) in " + fixed(num(o, "teardown_s"), 2) + " s" +
+                   (num(o, "teardown_fds_left") > 0
+                        ? ", **" + fixed(num(o, "teardown_fds_left"), 0) + " server fds left**"
+                        : "");
+      } else if (s == "storm") {
+        result = fixed(num(o, "reconnected"), 0) + " back in " + fixed(num(o, "all_back_s"), 2) +
+                 " s (" + human(num(o, "reconnects_per_s")) + "/s)";
+        if (o.if_contains("server_cpu_us_per_reconnect"))
+          result += "; server **" + fixed(num(o, "server_cpu_us_per_reconnect"), 0) +
+                    " µs CPU per reconnect** (" + fixed(num(o, "server_cores"), 2) +
+                    " cores over " + fixed(num(o, "window_s"), 1) + " s)";
+        if (o.if_contains("redis_cpu_us_per_reconnect"))
+          result += ", redis " + fixed(num(o, "redis_cpu_us_per_reconnect"), 0) + " µs";
+        if (o.if_contains("client_cpu_us_per_reconnect"))
+          result += "; load generator " + fixed(num(o, "client_cpu_us_per_reconnect"), 0) + " µs";
+        result += "; presence frames " +
+                  human(num(o, "presence_changed") + num(o, "presence_diff")) + " (" +
+                  fixed(num(o, "presence_frames_per_reconnect"), 1) + " per reconnect)";
+        auto* tf = o.if_contains("token_fetch");
+        notes = std::string(tf && tf->is_bool() && tf->get_bool()
+                                ? "token + subscribe + presence status"
+                                : "no token, no presence") +
+                ", " + std::to_string(int(num(o, "concurrency"))) +
+                " in flight; per reconnect by channel size:";
+        if (auto* per = o.if_contains("by_channel_size"); per && per->is_array()) {
+          for (auto& e : per->as_array()) {
+            if (!e.is_object()) continue;
+            notes += " " + fixed(num(e.as_object(), "members"), 0) + ": " +
+                     fixed(num(e.as_object(), "presence_frames_per_reconnect"), 1) + ";";
+          }
+        }
+        notes += " failures " + human(num(o, "reconnect_failures")) + " (retried " +
+                 human(num(o, "retried")) + ")";
+        if (num(o, "closed_by_server") > 0)
+          notes += "; closed by the server " + human(num(o, "closed_by_server"));
       } else if (s == "subscribe") {
         result = human(num(o, "subscribes_per_s")) + " subscribes/s";
         if (o.if_contains("server_cpu_us_per_subscribe"))
@@ -2031,12 +2578,22 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
       if (ia == by_target.end() || ib == by_target.end()) continue;
       auto [va, higher] = headline(*ia->second);
       auto [vb, _] = headline(*ib->second);
-      std::string r = vb > 0 ? fixed(va / vb, 2) + "×" : "n/a";
+      const std::string rate = vb > 0 ? fixed(va / vb, 2) + "×" : "n/a";
+      auto [ca, what] = cpu_headline(*ia->second);
+      auto [cb, what_b] = cpu_headline(*ib->second);
+      std::string result, notes;
+      if (ca > 0 && cb > 0 && what == what_b) {
+        result = "**CPU " + fixed(ca / cb, 2) + "×** (rate " + rate + ")";
+        notes = what + ": lower is better";
+      } else {
+        result = "**" + rate + "**";
+        notes = higher ? "higher is better" : "lower is better";
+      }
       std::string p99;
       const double pa = num(*ia->second, "p99_us", -1), pb = num(*ib->second, "p99_us", -1);
       if (pa > 0 && pb > 0) p99 = fixed(pa / pb, 2) + "×";
-      out << "| ↳ ratio | " << a << " / " << bname << " | **" << r << "** |  |  | " << p99 << " |  | "
-          << (higher ? "higher is better" : "lower is better") << (p99.empty() ? "" : "; p99 ratio: lower is better") << " |\n";
+      out << "| ↳ ratio | " << a << " / " << bname << " | " << result << " |  |  | " << p99
+          << " |  | " << notes << (p99.empty() ? "" : "; p99 ratio: lower is better") << " |\n";
     }
   }
 }
@@ -2108,6 +2665,12 @@ int main(int argc, char** argv) {
     if (s == "connect") biggest = std::max<std::size_t>(biggest, opt.connect_clients);
     if (s == "idle") biggest = std::max<std::size_t>(biggest, opt.idle_connections);
     if (s == "subscribe") biggest = std::max<std::size_t>(biggest, opt.subscribe_clients);
+    if (s == "storm") {
+      std::size_t storm = 0;
+      for (auto [count, members] : opt.storm_channels)
+        storm += static_cast<std::size_t>(count) * static_cast<std::size_t>(members);
+      biggest = std::max(biggest, storm);
+    }
   }
   const std::size_t sockets = biggest + static_cast<std::size_t>(opt.pipes) + 4 * static_cast<std::size_t>(opt.threads) + 32;
   if (sockets > 19000 || sockets + 16 > rl.rlim_cur) {
@@ -2141,6 +2704,8 @@ int main(int argc, char** argv) {
     else if (s == "connect") run_connect(b);
     else if (s == "idle") run_idle(b);
     else if (s == "subscribe") run_subscribe(b);
+    else if (s == "storm")
+      run_storm(b);
   }
 
   for (auto& w : b.workers) {
