@@ -291,5 +291,33 @@ TEST_F(CompressionTest, SocketIoOverWebSocketGetsCompressedEvents) {
   EXPECT_NE(event.text().find(message), std::string::npos);
 }
 
+TEST_F(CompressionTest, SocketIoUpgradedFromPollingGetsCompressedEvents) {
+  // Engine.IO 4: a polling session, CONNECT over polling, then the upgrade to a WebSocket that
+  // offers permessage-deflate.
+  const auto open = HttpGet(server_.port(), "/socket.io/?EIO=4&transport=polling&user=ada");
+  ASSERT_EQ(open.status, 200) << open.body;
+  const auto sid_at = open.body.find(R"("sid":")");
+  ASSERT_NE(sid_at, std::string::npos) << open.body;
+  const std::string sid =
+      open.body.substr(sid_at + 7, open.body.find('"', sid_at + 7) - sid_at - 7);
+  const std::string polling = "/socket.io/?EIO=4&transport=polling&sid=" + sid;
+  ASSERT_EQ(SendHttp(server_.port(), "POST", polling, "40").status, 200);
+  const auto connected = HttpGet(server_.port(), polling);
+  ASSERT_NE(connected.body.find("40{"), std::string::npos) << connected.body;
+
+  WireClient client(server_.port(), "/socket.io/?EIO=4&transport=websocket&sid=" + sid, kOffer);
+  ASSERT_TRUE(client.negotiated()) << client.head();
+  client.Send(0x81, "2probe");
+  client.ReadUntil("3probe");
+  client.Send(0x81, "5");
+  client.Send(0x81, R"(421["subscribe","chat"])");
+  client.ReadUntil("431[");
+  const std::string message = ChatMessage(4);
+  ASSERT_EQ(Publish(server_.port(), "chat", "message.created", message).status, 202);
+  const Frame event = client.ReadUntil(R"(42["message.created")");
+  EXPECT_TRUE(event.compressed());
+  EXPECT_NE(event.text().find(message), std::string::npos);
+}
+
 }  // namespace
 }  // namespace realtime::testing
