@@ -18,8 +18,9 @@ constexpr unsigned char sync_tail[4] = {0x00, 0x00, 0xff, 0xff};
 constexpr int window_bits = 15;
 // Memory level 8 (zlib's default): a 64 KiB hash table, per shard.
 constexpr int mem_level = 8;
-// zlib's level 6 saves ~10 % more than level 1 on chat JSON; the cost is paid once per publish
-// per node, not per subscriber (docs/performance.md, "permessage-deflate").
+// zlib's default level. On a 640-byte chat event levels 1 to 9 differ by 1 % (410 vs 407 bytes);
+// on larger events the higher level gains more, and its cost is paid once per publish per node,
+// not per subscriber (docs/performance.md, "permessage-deflate").
 constexpr int level = 6;
 
 }  // namespace
