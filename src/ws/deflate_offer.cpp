@@ -1,12 +1,24 @@
 #include "ws/deflate_offer.hpp"
 
-#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 
 namespace realtime::ws {
 namespace {
 
 namespace http = boost::beast::http;
+
+// Tokens compare without regard to ASCII case. Not beast::iequals: Boost 1.81's reads one byte
+// past the end of its arguments once they differ in case (found by permessage_deflate_fuzz).
+bool same_token(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    const auto lower_x = x >= 'A' && x <= 'Z' ? x + 32 : x;
+    const auto lower_y = y >= 'A' && y <= 'Z' ? y + 32 : y;
+    if (lower_x != lower_y) return false;
+  }
+  return true;
+}
 
 // A window size parameter's value: 8..15, a token or a quoted string (RFC 7692 §7.1.2).
 // `required`: server_max_window_bits must carry one, client_max_window_bits may not.
@@ -42,16 +54,16 @@ bool acceptable(std::string_view all, const http::ext_list::value_type& offer) {
     if (name.data() < offer.first.data()) break;
     end = (value.empty() ? name.data() + name.size() : value.data() + value.size());
     bool* seen = nullptr;
-    if (boost::beast::iequals(name, "server_no_context_takeover")) {
+    if (same_token(name, "server_no_context_takeover")) {
       if (!value.empty()) return false;
       seen = &server_no_context;
-    } else if (boost::beast::iequals(name, "client_no_context_takeover")) {
+    } else if (same_token(name, "client_no_context_takeover")) {
       if (!value.empty()) return false;
       seen = &client_no_context;
-    } else if (boost::beast::iequals(name, "server_max_window_bits")) {
+    } else if (same_token(name, "server_max_window_bits")) {
       if (!valid_window_bits(value, true) || window_bits(value) < 15) return false;
       seen = &server_bits;
-    } else if (boost::beast::iequals(name, "client_max_window_bits")) {
+    } else if (same_token(name, "client_max_window_bits")) {
       // We do not limit the client's window: our inflater takes any size up to 15.
       if (!valid_window_bits(value, false)) return false;
       seen = &client_bits;
@@ -68,7 +80,7 @@ bool acceptable(std::string_view all, const http::ext_list::value_type& offer) {
 
 bool accepts_deflate_offer(std::string_view extensions) {
   for (const auto& offer : http::ext_list(extensions)) {
-    if (!boost::beast::iequals(offer.first, "permessage-deflate")) continue;
+    if (!same_token(offer.first, "permessage-deflate")) continue;
     if (acceptable(extensions, offer)) return true;
   }
   return false;

@@ -22,6 +22,15 @@ TEST(DeflateOfferTest, AcceptsWhatBrowsersAndNodeOffer) {
   EXPECT_TRUE(accepts_deflate_offer("permessage-deflate; client_max_window_bits=8"));
 }
 
+TEST(DeflateOfferTest, NamesAreCaseInsensitive) {
+  EXPECT_TRUE(accepts_deflate_offer("PERMESSAGE-DEFLATE; Server_No_Context_Takeover"));
+  // permessage_deflate_fuzz: a name that differs from ours in case at its last byte, at the end
+  // of the header (Beast's iequals read past it).
+  const std::string exact = "x, permessage-deflatE";
+  EXPECT_TRUE(accepts_deflate_offer(std::string_view(exact)));
+  EXPECT_FALSE(accepts_deflate_offer("permessage-deflatx"));
+}
+
 TEST(DeflateOfferTest, RefusesNoOfferAndOtherExtensions) {
   EXPECT_FALSE(accepts_deflate_offer(""));
   EXPECT_FALSE(accepts_deflate_offer("x-webkit-deflate-frame"));
