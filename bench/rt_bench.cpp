@@ -36,6 +36,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -185,6 +186,8 @@ struct Target {
   tcp::endpoint endpoint;
   bool tokens = false;  // mints connection tokens (POST /realtime/token): probed at start
   bool socketio = false;  // clients speak Socket.IO (Engine.IO 4 over WebSocket), not v1
+  bool deflate = false;   // clients offer permessage-deflate (and must get it)
+  bool chat_payload = false;  // events carry a chat message object instead of the padding
   int pid = 0;          // for RSS; 0 = unknown
   std::vector<int> redis_pids;  // the redis-servers it uses (one per master): their CPU too
   std::optional<tcp::endpoint> redis_publish;  // publish by Redis PUBLISH there instead of HTTP
@@ -198,6 +201,8 @@ struct Options {
   std::map<std::string, std::string> redis_publish;  // target -> redis://127.0.0.1:PORT
   std::string redis_prefix = "realtime:";
   std::set<std::string> socketio;  // targets whose clients speak Socket.IO
+  std::set<std::string> deflate;   // targets whose clients offer permessage-deflate
+  std::set<std::string> chat_payload;  // targets whose events carry chat_message_json
   std::vector<std::string> scenarios = {"fanout", "chat", "connect", "idle"};
   int subscribe_clients = 200;
   int subscribe_topics = 20;
@@ -266,6 +271,10 @@ Targets (loopback only), run alternately on the same scenarios:
                                      transport=websocket, CONNECT, 42["subscribe",{"topic"}],
                                      pongs to the server's pings; events are found by their
                                      data ({"t":...}) whatever the event's shape
+  --deflate NAME                     this target's clients offer permessage-deflate: RSV1 frames
+                                     count as deliveries unread, only latency samples are inflated
+  --chat-payload NAME                fanout/chat: this target's events carry a 486-byte chat
+                                     message object ("message") instead of --payload-bytes padding
 
 Scenarios:
   --scenario LIST        fanout,chat,connect,idle,subscribe,storm [fanout,chat,connect,idle]
@@ -371,6 +380,8 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--redis-publish") { auto [n, v] = split_eq(next(), "--redis-publish"); o.redis_publish[n] = v; }
     else if (a == "--redis-prefix") o.redis_prefix = next();
     else if (a == "--socketio") o.socketio.insert(next());
+    else if (a == "--deflate") o.deflate.insert(next());
+    else if (a == "--chat-payload") o.chat_payload.insert(next());
     else if (a == "--ratio") {
       std::string v = next();
       auto slash = v.find('/');
@@ -460,6 +471,8 @@ Options parse_options(int argc, char** argv) {
     if (auto it = o.pids.find(t.name); it != o.pids.end()) t.pid = it->second;
     if (auto it = o.redis_pids.find(t.name); it != o.redis_pids.end()) t.redis_pids = it->second;
     t.socketio = o.socketio.count(t.name) > 0;
+    t.deflate = o.deflate.count(t.name) > 0;
+    t.chat_payload = o.chat_payload.count(t.name) > 0;
     if (auto it = o.redis_publish.find(t.name); it != o.redis_publish.end()) {
       std::string url = it->second;
       if (url.rfind("redis://", 0) != 0) usage("--redis-publish wants redis://127.0.0.1:PORT, got " + url);
@@ -477,6 +490,7 @@ Options parse_options(int argc, char** argv) {
 
 struct alignas(64) Counters {
   std::atomic<std::uint64_t> frames{0};      // every frame received after the upgrade
+  std::atomic<std::uint64_t> wire_bytes{0};  // every byte received (handshakes included)
   std::atomic<std::uint64_t> events{0};      // bench events (carry "data":{"t":...})
   std::atomic<std::uint64_t> ready{0};       // clients upgraded and subscribed
   std::atomic<std::uint64_t> failed{0};      // clients that never got ready
@@ -513,6 +527,13 @@ struct Worker {
   Counters c;
   // Worker-thread-only state below.
   std::vector<std::int64_t> samples;
+  // permessage-deflate targets: the latency samples are inflated (no context takeover: one
+  // message at a time), the other compressed events are counted unread.
+  std::unique_ptr<z_stream, void (*)(z_stream*)> inflater{nullptr, [](z_stream* s) {
+                                                           inflateEnd(s);
+                                                           delete s;
+                                                         }};
+  std::string inflated;
   std::uint32_t sample_counter = 0;
   std::size_t sample_cap = 4'000'000;
   std::vector<std::shared_ptr<WsClient>> clients;
@@ -962,7 +983,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
       self->state_ = State::handshake;
       self->out_ = "GET " + self->path_ + " HTTP/1.1\r\nHost: " + self->t_.host + ":" + std::to_string(self->t_.port) +
                    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n";
+                   "Sec-WebSocket-Version: 13\r\n" +
+                   std::string(self->t_.deflate ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "") + "\r\n";
       self->path_.clear();
       self->path_.shrink_to_fit();
       self->flush();
@@ -986,6 +1008,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     }
     if (ec) return fail("read: " + ec.message());
     len_ += n;
+    bump(w_.c.wire_bytes, n);
     std::size_t pos = 0;
     if (state_ == State::handshake) {
       std::string_view view(buf_.get(), len_);
@@ -999,6 +1022,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
         return fail("upgrade: " + std::string(view.substr(0, eol)));
       }
       pos = end + 4;
+      if (t_.deflate && view.substr(0, end).find("permessage-deflate") == std::string_view::npos)
+        return fail("upgrade: permessage-deflate offered but not negotiated");
       if (t_.socketio) {
         state_ = State::sio_open;  // the open packet comes first
       } else {
@@ -1121,6 +1146,24 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
       return true;
     }
     const std::string_view marker = t_.socketio ? sio_event_marker : event_marker;
+    if (f.rsv1) {
+      // A compressed event (replies and small events come plain): one delivery per frame,
+      // inflated only when it is a latency sample.
+      bump(w_.c.events);
+      if (++w_.sample_counter >= static_cast<std::uint32_t>(w_.bench.opt.sample_every) &&
+          w_.bench.recording.load(std::memory_order_relaxed)) {
+        w_.sample_counter = 0;
+        if (!inflate_sample(p)) return true;
+        const std::string_view text = w_.inflated;
+        const auto at = text.find(marker);
+        if (at == std::string_view::npos) return true;
+        std::int64_t t = 0;
+        for (std::size_t i = at + marker.size(); i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i)
+          t = t * 10 + (text[i] - '0');
+        if (t > 0 && w_.samples.size() < w_.sample_cap) w_.samples.push_back(now_ns() - t);
+      }
+      return true;
+    }
     auto m = p.find(marker);
     if (m == std::string_view::npos) return true;
     bump(w_.c.events);
@@ -1146,6 +1189,30 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
       bump(w_.presence_changed[b]);
     else if (kind.rfind("diff", 0) == 0)
       bump(w_.presence_diff[b]);
+  }
+
+  // Inflates one permessage-deflate message (the sender dropped the sync flush's 00 00 ff ff)
+  // into the worker's scratch.
+  bool inflate_sample(std::string_view compressed) {
+    if (!w_.inflater) {
+      w_.inflater.reset(new z_stream{});
+      if (inflateInit2(w_.inflater.get(), -15) != Z_OK) return false;
+    } else if (inflateReset(w_.inflater.get()) != Z_OK) {
+      return false;
+    }
+    static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
+    w_.inflated.resize(std::max<std::size_t>(compressed.size() * 16, 16384));
+    z_stream& s = *w_.inflater;
+    s.next_out = reinterpret_cast<Bytef*>(w_.inflated.data());
+    s.avail_out = static_cast<uInt>(w_.inflated.size());
+    for (std::string_view part : {compressed, std::string_view(reinterpret_cast<const char*>(tail), 4)}) {
+      s.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(part.data()));
+      s.avail_in = static_cast<uInt>(part.size());
+      const int rc = inflate(&s, Z_SYNC_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) return false;
+    }
+    w_.inflated.resize(w_.inflated.size() - s.avail_out);
+    return true;
   }
 
   void send_frame(std::uint8_t opcode, std::string_view payload) {
@@ -1445,6 +1512,17 @@ bool quiesce(Bench& b, double quiet_s = 0.3, double max_s = 15) {
 // ---------------------------------------------------------------------------------------------
 // Publisher: batched POST /realtime/publish over a few pipelined keep-alive connections.
 
+// --chat-payload: a chat message as an app publishes it (486 bytes of JSON): ids, a user with a
+// display name and avatar URL, a sentence of text, timestamps, reactions, mentions.
+constexpr std::string_view chat_message_json =
+    R"({"id":"msg-01HZX3K9V7Q2","channelId":"channel:general","user":{"id":"user-1842",)"
+    R"("displayName":"Ada Lovelace","avatarUrl":"https://cdn.example.com/avatars/user-1842.png"},)"
+    R"("text":"Has anyone looked at the deploy from this morning? The realtime numbers look )"
+    R"(better than last week; fan-out is fine and the presence diffs are small.",)"
+    R"("createdAt":"2026-12-02T05:31:07.412Z","editedAt":null,"reactions":[{"emoji":"thumbsup",)"
+    R"("count":3},{"emoji":"eyes","count":1}],"mentions":["user-77","user-1003"],"threadId":null,)"
+    R"("attachments":[]})";
+
 struct PublishPlan {
   std::vector<std::string> topics;  // one: fixed topic; more: a random one per message
   int batch = 100;
@@ -1457,7 +1535,9 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
  public:
   Publisher(Bench& b, Worker& w, const Target& t, PublishPlan plan)
       : b_(b), w_(w), t_(t), plan_(std::move(plan)), timer_(w.io), rng_(12345) {
-    pad_.assign(static_cast<std::size_t>(b.opt.payload_bytes), 'x');
+    // What follows "t" in each event's data.
+    if (t.chat_payload) pad_ = ",\"message\":" + std::string(chat_message_json) + "}}";
+    else pad_ = ",\"p\":\"" + std::string(static_cast<std::size_t>(b.opt.payload_bytes), 'x') + "\"}}";
   }
 
   // On the worker thread.
@@ -1550,9 +1630,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
       body_ += plan_.topics.size() == 1 ? plan_.topics[0] : plan_.topics[rng_() % plan_.topics.size()];
       body_ += "\",\"event\":\"bench\",\"data\":{\"t\":";
       body_ += std::to_string(t);
-      body_ += ",\"p\":\"";
       body_ += pad_;
-      body_ += "\"}}";
     }
     body_ += "]}";
     const auto n = static_cast<std::uint64_t>(plan_.batch);
@@ -1570,9 +1648,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
       msg_ += topic;
       msg_ += "\",\"event\":\"bench\",\"data\":{\"t\":";
       msg_ += std::to_string(t);
-      msg_ += ",\"p\":\"";
       msg_ += pad_;
-      msg_ += "\"}}";
       RedisPipe::append_publish(body_, b_.opt.redis_prefix + "topic:" + topic, msg_);
     }
     const auto n = static_cast<std::uint64_t>(plan_.batch);
@@ -1609,6 +1685,7 @@ class Publisher : public std::enable_shared_from_this<Publisher> {
 struct PhaseResult {
   double deliveries_per_s = 0;
   double published_per_s = 0;
+  double wire_bytes_per_delivery = 0;  // what the subscribers received, over what they counted
   double server_cpu = -1, client_cpu = -1;  // cores busy during the measured window
   double redis_cpu = -1, redis_busiest = -1;  // all the target's redis-servers, and the busiest
   std::uint64_t sent = 0, acked = 0, delivered = 0, lost = 0, errors = 0, behind = 0, closed = 0, slow = 0;
@@ -1625,6 +1702,7 @@ PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency)
   sleep_s(b.opt.warmup);
   b.recording = latency;
   const auto e0 = b.sum(&Counters::events);
+  const auto w0_bytes = b.sum(&Counters::wire_bytes);
   const auto s0 = pub->acked_msgs.load();
   const double server_cpu0 = process_cpu_seconds(t.pid), client_cpu0 = self_cpu_seconds();
   std::vector<double> redis_cpu0;
@@ -1633,6 +1711,7 @@ PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency)
   // A fixed window, whatever the target does (a dead one simply delivers nothing).
   while (seconds_since(t0) < b.opt.duration) sleep_s(0.05);
   const auto e1 = b.sum(&Counters::events);
+  const auto w1_bytes = b.sum(&Counters::wire_bytes);
   const auto s1 = pub->acked_msgs.load();
   const double secs = double(now_ns() - t0) / 1e9;
   const double server_cpu1 = process_cpu_seconds(t.pid), client_cpu1 = self_cpu_seconds();
@@ -1668,6 +1747,7 @@ PhaseResult run_phase(Bench& b, const Target& t, PublishPlan plan, bool latency)
   r.delivered = b.sum(&Counters::events) - pub->events_base();
   r.lost = expected > double(r.delivered) ? static_cast<std::uint64_t>(expected - double(r.delivered)) : 0;
   r.deliveries_per_s = double(e1 - e0) / secs;
+  if (e1 > e0) r.wire_bytes_per_delivery = double(w1_bytes - w0_bytes) / double(e1 - e0);
   r.published_per_s = double(s1 - s0) / secs;
   r.errors = pub->errors.load();
   r.behind = pub->behind.load();
@@ -1754,6 +1834,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
 
   struct PerTarget {
     std::vector<double> max_rates, pub_rates, server_cpu, client_cpu, redis_cpu, redis_busiest;
+    std::vector<double> wire_bytes;  // per delivery, max-rate phase
     std::vector<PhaseResult> max_phases, lat_phases;
     std::vector<std::int64_t> lat_samples;
     std::uint64_t failed = 0, ready = 0;
@@ -1792,6 +1873,7 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
                 << " cores; sent " << res.sent << ", acked " << res.acked << ", delivered " << res.delivered
                 << "), lost " << res.lost << ", closed " << res.closed << ", http errors " << res.errors << "\n";
       per[t->name].max_rates.push_back(res.deliveries_per_s);
+      if (res.wire_bytes_per_delivery > 0) per[t->name].wire_bytes.push_back(res.wire_bytes_per_delivery);
       if (res.server_cpu >= 0) per[t->name].server_cpu.push_back(res.server_cpu);
       if (res.redis_cpu >= 0) {
         per[t->name].redis_cpu.push_back(res.redis_cpu);
@@ -1846,6 +1928,9 @@ void run_throughput_scenario(Bench& b, const std::string& scenario) {
     o["batch"] = b.opt.batch;
     o["publish_via"] = t.redis_publish ? "redis" : "http";
     o["payload_bytes"] = b.opt.payload_bytes;
+    if (t.chat_payload) o["payload"] = "chat message object";
+    if (t.deflate) o["permessage_deflate"] = true;
+    if (!p.wire_bytes.empty()) o["wire_bytes_per_delivery"] = std::llround(median(p.wire_bytes));
     o["duration_s"] = b.opt.duration;
     o["deliveries_per_s"] = std::llround(median(p.max_rates));
     o["published_msgs_per_s"] = std::llround(median(p.pub_rates));
@@ -2489,6 +2574,9 @@ void print_table(const std::vector<json::object>& recs, std::vector<std::pair<st
         result = human(num(o, "deliveries_per_s")) + " deliveries/s";
         if (o.if_contains("server_cpu_us_per_delivery"))
           result += " (" + fixed(num(o, "server_cores"), 2) + " cores, " + fixed(num(o, "server_cpu_us_per_delivery"), 2) + " µs CPU each)";
+        if (o.if_contains("wire_bytes_per_delivery"))
+          result += ", " + fixed(num(o, "wire_bytes_per_delivery"), 0) + " B on the wire each" +
+                    (o.if_contains("permessage_deflate") ? " (permessage-deflate)" : "");
         if (o.if_contains("redis_cores"))
           result += "; " + human(num(o, "published_msgs_per_s")) + " published/s, redis " + fixed(num(o, "redis_cores"), 2) +
                     " cores over " + fixed(num(o, "redis_servers"), 0) + " (busiest " + fixed(num(o, "redis_busiest_cores"), 2) +

@@ -24,6 +24,7 @@ enum Opcode : std::uint8_t {
 struct FrameView {
   std::uint8_t opcode = 0;
   bool fin = true;
+  bool rsv1 = false;  // permessage-deflate: a compressed message
   std::string_view payload;
 };
 
@@ -66,6 +67,7 @@ inline ParseStatus parse_frame(const char* data, std::size_t size, FrameView& ou
     return ParseStatus::incomplete;
   }
   out.fin = (p[0] & 0x80) != 0;
+  out.rsv1 = (p[0] & 0x40) != 0;
   out.opcode = p[0] & 0x0F;
   out.payload = std::string_view(data + header, static_cast<std::size_t>(len));
   consumed = total;

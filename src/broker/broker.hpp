@@ -57,6 +57,11 @@ struct TopicFrame {
   std::uint64_t offset = 0;
   std::shared_ptr<const std::vector<std::string>> earlier_rooms;  // see PublishedEvent
   LazyFrame socketio;  // the Socket.IO frame (WebSocket header + Engine.IO text)
+  // The same two compressed with permessage-deflate, filled by the first subscriber that
+  // negotiated it: compressed once per publish per node, nothing where nobody did. A frame too
+  // small to gain goes plain: the slot then holds the plain frame.
+  LazyFrame deflated;
+  LazyFrame socketio_deflated;
 };
 
 // `event` as it reaches this node's subscribers, encoded for v1.

@@ -105,6 +105,23 @@ const std::vector<Setting>& settings() {
        "--max-queue-bytes",
        "unsent bytes per connection; above = close 4008 [1048576]",
        integer_setting(&Config::max_queue_bytes, 4096, 1024LL * 1024 * 1024)},
+      {{"REALTIME_COMPRESSION"},
+       "--compression",
+       "permessage-deflate for WebSocket clients that offer it: on|off [on]",
+       [](Config& c, const std::string& name, const std::string& v) {
+         if (v == "on" || v == "true" || v == "1") {
+           c.compression = true;
+         } else if (v == "off" || v == "false" || v == "0") {
+           c.compression = false;
+         } else {
+           throw ConfigError(name + "=\"" + v + "\" is invalid: expected on or off");
+         }
+       }},
+      {{"REALTIME_COMPRESSION_MIN_BYTES"},
+       "--compression-min-bytes",
+       "events with a smaller payload go uncompressed even to clients that negotiated "
+       "permessage-deflate [256]",
+       integer_setting(&Config::compression_min_bytes, 0, 16 * 1024 * 1024)},
       {{"REALTIME_MAX_SUBSCRIPTIONS"},
        "--max-subscriptions",
        "topics per connection; above = error too_many_subscriptions [1000]",
@@ -356,6 +373,8 @@ std::string Config::describe() const {
       << "REALTIME_THREADS=" << threads << '\n'
       << "REALTIME_MAX_MESSAGE_BYTES=" << max_message_bytes << '\n'
       << "REALTIME_MAX_QUEUE_BYTES=" << max_queue_bytes << '\n'
+      << "REALTIME_COMPRESSION=" << (compression ? "on" : "off") << '\n'
+      << "REALTIME_COMPRESSION_MIN_BYTES=" << compression_min_bytes << '\n'
       << "REALTIME_MAX_SUBSCRIPTIONS=" << max_subscriptions << '\n'
       << "REALTIME_HISTORY_SIZE=" << history.size << '\n'
       << "REALTIME_HISTORY_TTL_SECONDS=" << history.ttl.count() << '\n'

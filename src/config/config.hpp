@@ -28,6 +28,8 @@ struct Config {
   int threads = 0;  // 0 before parse; parse_config() fills in the core count
   std::size_t max_message_bytes = 65536;
   std::size_t max_queue_bytes = 1048576;
+  bool compression = true;                  // permessage-deflate when a client offers it
+  std::size_t compression_min_bytes = 256;  // smaller event payloads go uncompressed
   int max_subscriptions = 1000;
   int client_rate_limit = 100;           // frames per second per connection; bursts of 10x that
   std::size_t max_body_bytes = 1048576;  // HTTP request body (publish batches)

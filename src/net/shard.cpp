@@ -52,6 +52,16 @@ void Shard::start() {
   });
 }
 
+const FramePtr& Shard::deflated(const LazyFrame& slot, const FramePtr& plain) {
+  return slot.get([&]() -> FramePtr {
+    std::string out;
+    if (!ws::deflate_frame(deflater_, *plain, context_.config->compression_min_bytes, out)) {
+      return plain;
+    }
+    return std::make_shared<const std::string>(std::move(out));
+  });
+}
+
 void Shard::stop() {
   work_.reset();
   io_.stop();

@@ -18,6 +18,7 @@
 #include "core/topic_registry.hpp"
 #include "net/write_op_pool.hpp"
 #include "server/metrics.hpp"
+#include "ws/deflate_codec.hpp"
 
 namespace realtime {
 
@@ -80,6 +81,11 @@ class Shard final : public DeliveryTarget {
   void cork(std::shared_ptr<void> keep, WsStream* stream) {
     corked_.push_back({std::move(keep), stream});
   }
+  // permessage-deflate: `plain` compressed once per publish per node, kept in `slot` for every
+  // subscriber that negotiated it (the plain frame when compressing does not pay).
+  const FramePtr& deflated(const LazyFrame& slot, const FramePtr& plain);
+  // Inflates the compressed messages of this shard's connections, one at a time.
+  ws::Inflater& inflater() { return inflater_; }
   // Scratch gather list for a session's sendmsg; sessions write synchronously, one at a time.
   std::vector<struct iovec>& iovecs() { return iovecs_; }
   WriteOpPool& write_op_pool() { return write_op_pool_; }
@@ -107,6 +113,10 @@ class Shard final : public DeliveryTarget {
   RecheckQueue rechecks_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;
+  // One compressor and one inflater for every connection of the shard (no context takeover);
+  // each allocates its zlib state on first use.
+  ws::Deflater deflater_;
+  ws::Inflater inflater_;
   WriteOpPool write_op_pool_;  // before io_: pending waits give their memory back to it
   boost::asio::io_context io_{1};
   // Owning, since a session may end before the flush; declared after io_ so that sessions

@@ -170,6 +170,7 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
   auto accept = context_.api->websocket_accept(request);
   if (auto* refused = std::get_if<HttpResponse>(&accept)) return std::move(*refused);
   std::string accept_key = std::move(std::get<std::string>(accept));
+  const bool deflate = context_.api->negotiate_deflate(request);
   if (query->sid.empty()) {
     if (auto refused = context_.api->take_connection_slot()) return refused;
     auto session =
@@ -178,7 +179,7 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
       std::lock_guard lock(mutex_);
       sessions_.emplace(session->sid(), session);
     }
-    session->open_websocket(std::move(socket), std::move(pending), std::move(accept_key));
+    session->open_websocket(std::move(socket), std::move(pending), std::move(accept_key), deflate);
     return std::nullopt;
   }
   auto session = find(query->sid);
@@ -191,7 +192,7 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
   const int fd = socket.release(ec);
   if (ec) return engineio_error(3, "cannot take the connection");
   net::post(session->executor(), [session, fd, protocol, pending = std::move(pending),
-                                  accept_key = std::move(accept_key)]() mutable {
+                                  accept_key = std::move(accept_key), deflate]() mutable {
     net::ip::tcp::socket moved(session->executor());
     boost::system::error_code ec;
     moved.assign(protocol, fd, ec);
@@ -199,7 +200,8 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
       ::close(fd);
       return;
     }
-    session->upgrade_websocket(std::move(moved), std::move(pending), std::move(accept_key));
+    session->upgrade_websocket(std::move(moved), std::move(pending), std::move(accept_key),
+                               deflate);
   });
   return std::nullopt;
 }

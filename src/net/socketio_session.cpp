@@ -16,6 +16,7 @@
 #include "protocol/topic.hpp"
 #include "server/server_context.hpp"
 #include "util/clock.hpp"
+#include "ws/deflate_offer.hpp"
 
 namespace net = boost::asio;
 namespace sio = realtime::socketio;
@@ -27,13 +28,6 @@ namespace {
 constexpr std::size_t max_pending_replies = 1000;
 // How long a polling session's upgrade may take (the reference server's 10 s).
 constexpr auto upgrade_timeout = std::chrono::seconds(10);
-
-// A WebSocket frame's payload: the frame without its 2-, 4- or 10-byte server header.
-std::string_view ws_payload(const std::string& frame) {
-  const auto len7 = static_cast<unsigned char>(frame[1]) & 0x7f;
-  const std::size_t header = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
-  return std::string_view(frame).substr(header);
-}
 
 std::string string_in(const boost::json::object& o, std::string_view key) {
   const auto* v = o.if_contains(key);
@@ -67,33 +61,36 @@ std::string SocketIoSession::open_polling() {
 }
 
 std::unique_ptr<WsStream> SocketIoSession::make_stream(net::ip::tcp::socket&& socket,
-                                                       std::string pending,
-                                                       std::string accept_key) {
-  auto stream =
-      std::make_unique<WsStream>(std::move(socket), shard(), ws_owner_,
-                                 shard().context().config->max_message_bytes, std::move(pending));
-  stream->start(
+                                                       std::string pending, std::string accept_key,
+                                                       bool deflate) {
+  auto stream = std::make_unique<WsStream>(std::move(socket), shard(), ws_owner_,
+                                           shard().context().config->max_message_bytes,
+                                           std::move(pending), deflate);
+  std::string head =
       "HTTP/1.1 101 Switching Protocols\r\n"
       "Upgrade: websocket\r\n"
       "Connection: Upgrade\r\n"
       "Server: nself-realtime/" REALTIME_VERSION "\r\nSec-WebSocket-Accept: " +
-      accept_key + "\r\n\r\n");
+      accept_key + "\r\n";
+  if (deflate) head += "Sec-WebSocket-Extensions: " + std::string(ws::deflate_response) + "\r\n";
+  head += "\r\n";
+  stream->start(std::move(head));
   return stream;
 }
 
 void SocketIoSession::open_websocket(net::ip::tcp::socket&& socket, std::string pending,
-                                     std::string accept_key) {
+                                     std::string accept_key, bool deflate) {
   transport_ = Transport::websocket;
   shard().track(this);
-  ws_ = make_stream(std::move(socket), std::move(pending), std::move(accept_key));
+  ws_ = make_stream(std::move(socket), std::move(pending), std::move(accept_key), deflate);
   sio::OpenParams open{sid_, false, gateway_.ping_interval_ms(), gateway_.ping_timeout_ms(),
                        shard().context().config->max_message_bytes};
   ws_->send_text(sio::encode_open(open));
 }
 
 void SocketIoSession::upgrade_websocket(net::ip::tcp::socket&& socket, std::string pending,
-                                        std::string accept_key) {
-  auto stream = make_stream(std::move(socket), std::move(pending), std::move(accept_key));
+                                        std::string accept_key, bool deflate) {
+  auto stream = make_stream(std::move(socket), std::move(pending), std::move(accept_key), deflate);
   if (finished_ || closing_ || transport_ != Transport::polling || probe_) {
     // One upgrade per session: a second one (or one for a session that is ending) is refused.
     stream->close(1008, "no upgrade possible");
@@ -475,7 +472,11 @@ void SocketIoSession::deliver(const TopicFrame& item) {
     if (text.empty()) return nullptr;  // an event name Socket.IO reserves: not for this dialect
     return std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, text));
   });
-  if (frame) send_frame(frame, ws_payload(*frame));
+  if (!frame) return;
+  if (transport_ == Transport::websocket && ws_ && ws_->deflate()) {
+    return send_frame(shard().deflated(item.socketio_deflated, frame), {});
+  }
+  send_frame(frame, ws::server_frame_payload(*frame));
 }
 
 // ---------------------------------------------------------------------------------------------

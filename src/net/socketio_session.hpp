@@ -43,10 +43,11 @@ class SocketIoSession final : public ClientSession,
   void on_post(std::string body, Respond respond);
 
   // A WebSocket: a new session's only transport, or a polling session's upgrade probe.
+  // `deflate`: the handshake negotiated permessage-deflate.
   void open_websocket(boost::asio::ip::tcp::socket&& socket, std::string pending,
-                      std::string accept_key);
+                      std::string accept_key, bool deflate);
   void upgrade_websocket(boost::asio::ip::tcp::socket&& socket, std::string pending,
-                         std::string accept_key);
+                         std::string accept_key, bool deflate);
 
   // ClientSession
   void deliver(const TopicFrame& item) override;
@@ -97,7 +98,7 @@ class SocketIoSession final : public ClientSession,
   void switch_to_websocket();
   void drop_probe();
   std::unique_ptr<WsStream> make_stream(boost::asio::ip::tcp::socket&& socket, std::string pending,
-                                        std::string accept_key);
+                                        std::string accept_key, bool deflate);
   // Ends the session: the transport, the client, the gateway's entry, the connection slot.
   void finish();
 

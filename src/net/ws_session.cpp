@@ -4,6 +4,7 @@
 #include "protocol/frame.hpp"
 #include "server/server_context.hpp"
 #include "util/clock.hpp"
+#include "ws/deflate_offer.hpp"
 
 namespace net = boost::asio;
 
@@ -13,7 +14,7 @@ WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant g
                      std::string pending_input)
     : ClientSession(shard, std::move(grant)),
       stream_(std::move(socket), shard, *this, shard.context().config->max_message_bytes,
-              std::move(pending_input)) {}
+              std::move(pending_input), this->grant().deflate) {}
 
 WsSession::~WsSession() { finish(); }
 
@@ -29,6 +30,9 @@ void WsSession::run() {
       grant().accept_key + "\r\n";
   if (grant().subprotocol)
     response += "Sec-WebSocket-Protocol: " + std::string(subprotocol_v1) + "\r\n";
+  if (grant().deflate) {
+    response += "Sec-WebSocket-Extensions: " + std::string(ws::deflate_response) + "\r\n";
+  }
   response += "\r\n";
   stream_.start(std::move(response));
   shard().track(this);

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "client/client_session.hpp"
+#include "net/shard.hpp"
 #include "net/ws_stream.hpp"
 #include "server/http_api.hpp"
 
@@ -31,7 +32,9 @@ class WsSession final : public ClientSession,
   void close(unsigned short code, std::string_view reason) override { stream_.close(code, reason); }
   bool closing() const override { return stream_.closing(); }
   Clock::time_point last_activity() const override { return stream_.last_activity(); }
-  void deliver(const TopicFrame& item) override { stream_.send(item.frame); }
+  void deliver(const TopicFrame& item) override {
+    stream_.send(stream_.deflate() ? shard().deflated(item.deflated, item.frame) : item.frame);
+  }
 
  private:
   // WsStream::Owner

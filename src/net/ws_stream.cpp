@@ -23,8 +23,12 @@ constexpr auto close_deadline = std::chrono::seconds(5);
 }  // namespace
 
 WsStream::WsStream(net::ip::tcp::socket&& socket, Shard& shard, Owner& owner,
-                   std::size_t max_message_bytes, std::string pending_input)
-    : socket_(std::move(socket)), shard_(shard), owner_(owner), decoder_(max_message_bytes) {
+                   std::size_t max_message_bytes, std::string pending_input, bool deflate)
+    : socket_(std::move(socket)),
+      shard_(shard),
+      owner_(owner),
+      decoder_(max_message_bytes),
+      deflate_(deflate) {
   if (!pending_input.empty()) decoder_.feed(pending_input);
 }
 
@@ -74,10 +78,11 @@ void WsStream::on_readable(error_code ec) {
 void WsStream::drain_decoder() {
   using Kind = ws::DecodeEvent::Kind;
   while (!ended_) {
-    ws::DecodeEvent e = decoder_.next();
+    ws::DecodeEvent e = decoder_.next(deflate_ ? &shard_.inflater() : nullptr);
     switch (e.kind) {
       case Kind::need_more:
         decoder_.shrink();
+        if (deflate_) shard_.inflater().shrink();
         return;
       case Kind::message:
         if (closing_) break;  // after our close frame, data is ignored

@@ -39,8 +39,10 @@ class WsStream {
   };
 
   // `pending_input`: bytes that arrived behind the upgrade request, already read by HttpSession.
+  // `deflate`: the handshake negotiated permessage-deflate (the client may send compressed
+  // messages; the owner may send the shard's compressed frames).
   WsStream(boost::asio::ip::tcp::socket&& socket, Shard& shard, Owner& owner,
-           std::size_t max_message_bytes, std::string pending_input);
+           std::size_t max_message_bytes, std::string pending_input, bool deflate = false);
   ~WsStream();
   WsStream(const WsStream&) = delete;
   WsStream& operator=(const WsStream&) = delete;
@@ -61,6 +63,7 @@ class WsStream {
   void abort();
 
   bool closing() const { return closing_ || ended_; }
+  bool deflate() const { return deflate_; }
   bool ended() const { return ended_; }
   std::chrono::steady_clock::time_point last_activity() const { return last_activity_; }
   boost::asio::any_io_executor executor() { return socket_.get_executor(); }
@@ -92,6 +95,7 @@ class WsStream {
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;  // only while closing
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   bool started_ = false;
+  bool deflate_ = false;            // permessage-deflate negotiated
   bool corked_ = false;             // the shard flushes us at the end of its loop turn
   bool waiting_writable_ = false;   // the socket was full: writing resumes when it drains
   bool handshake_unsent_ = false;   // the 101 heads the queue, not yet written whole

@@ -17,6 +17,7 @@
 #include "server/routes/history_routes.hpp"
 #include "server/routes/route_helpers.hpp"
 #include "util/clock.hpp"
+#include "ws/deflate_offer.hpp"
 #include "ws/frame_codec.hpp"
 
 namespace json = boost::json;
@@ -471,6 +472,18 @@ std::variant<std::string, HttpResponse> HttpApi::websocket_accept(
   return ws::accept_key(key);
 }
 
+bool HttpApi::negotiate_deflate(const HttpRequest& request) const {
+  if (!config_.compression) return false;
+  // A client may split its offers over several headers: one list (RFC 9110 §5.3).
+  std::string offers;
+  for (const auto& [name, value] : request.headers) {
+    if (name != "sec-websocket-extensions") continue;
+    if (!offers.empty()) offers += ',';
+    offers += value;
+  }
+  return !offers.empty() && ws::accepts_deflate_offer(offers);
+}
+
 std::optional<HttpResponse> HttpApi::take_connection_slot() const {
   if (!metrics_.try_acquire_connection(config_.max_connections)) {
     return refuse_upgrade(503, "unavailable",
@@ -492,6 +505,7 @@ std::variant<UpgradeGrant, HttpResponse> HttpApi::upgrade(const HttpRequest& req
   grant.accept_key = std::move(std::get<std::string>(accept));
   std::string token;
   grant.subprotocol = offers_subprotocol(request.header("sec-websocket-protocol"));
+  grant.deflate = negotiate_deflate(request);
   for (auto param : url->params()) {
     if (param.key == "user" && config_.dev) {
       grant.subject.user_id = param.value;

@@ -26,6 +26,7 @@ struct UpgradeGrant {
   Subject subject;
   std::vector<std::string> topics;  // ?topics=, unvalidated: the session checks each like subscribe
   bool subprotocol = false;         // the client offered nself-realtime.v1
+  bool deflate = false;             // permessage-deflate negotiated (ws/deflate_offer.hpp)
   std::string accept_key;           // Sec-WebSocket-Accept of the handshake response
   std::string token_id;             // jti of the connection token, empty without one
   std::int64_t token_expires_at = 0;
@@ -56,6 +57,9 @@ class HttpApi {
   std::optional<HttpResponse> refuse_origin(const HttpRequest& request) const;
   // The origin, Sec-WebSocket-Version 13 and a 16-byte key: the Sec-WebSocket-Accept value.
   std::variant<std::string, HttpResponse> websocket_accept(const HttpRequest& request) const;
+  // Whether the upgrade negotiates permessage-deflate: REALTIME_COMPRESSION allows it and the
+  // client's Sec-WebSocket-Extensions offer it in a form we can honour.
+  bool negotiate_deflate(const HttpRequest& request) const;
   // A connection slot (REALTIME_MAX_CONNECTIONS), else 503; give it back with
   // Metrics::release_connection().
   std::optional<HttpResponse> take_connection_slot() const;

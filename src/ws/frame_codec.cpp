@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include "ws/deflate_codec.hpp"
+
 namespace realtime::ws {
 namespace {
 
@@ -84,7 +86,7 @@ void FrameDecoder::shrink() {
   if (!in_message_ && message_.capacity() > 4096) std::string().swap(message_);
 }
 
-DecodeEvent FrameDecoder::next() {
+DecodeEvent FrameDecoder::next(Inflater* inflater) {
   if (failed_) return fail(1002, "the connection already failed");
   if (!in_message_ && !message_.empty()) message_.clear();  // the last message was handed out
   while (true) {
@@ -98,7 +100,12 @@ DecodeEvent FrameDecoder::next() {
     const unsigned len7 = p[1] & 0x7F;
     std::size_t header = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
     if (avail < header) break;
-    if (rsv != 0) return fail(1002, "reserved bits set without a negotiated extension");
+    // RSV1 (permessage-deflate) may open a data message of a connection that negotiated it.
+    const bool compressed =
+        rsv == 0x40 && inflater != nullptr && (p[0] & 0x08) == 0 && op != Opcode::continuation;
+    if (rsv != 0 && !compressed) {
+      return fail(1002, "reserved bits set without a negotiated extension");
+    }
     if (!masked) return fail(1002, "client frames must be masked");
     std::uint64_t length = len7;
     if (len7 == 126) {
@@ -168,9 +175,10 @@ DecodeEvent FrameDecoder::next() {
     if (op != Opcode::continuation) {
       in_message_ = true;
       message_text_ = op == Opcode::text;
+      message_compressed_ = compressed;
       utf8_state_ = utf8_accept;
     }
-    if (message_text_) {
+    if (message_text_ && !message_compressed_) {  // compressed text is checked once inflated
       utf8_state_ = utf8_step(utf8_state_, data);
       if (utf8_state_ == utf8_reject) return fail(1007, "text message is not valid UTF-8");
     }
@@ -189,6 +197,22 @@ DecodeEvent FrameDecoder::next() {
     } else {
       message_.append(data);
       e.payload = message_;
+    }
+    if (message_compressed_) {
+      if (inflater == nullptr) return fail(1002, "compressed message without an inflater");
+      // The bound applies to what the message inflates to: a bomb stops at it.
+      switch (inflater->inflate(e.payload, max_message_)) {
+        case Inflater::Result::ok:
+          break;
+        case Inflater::Result::too_big:
+          return fail(1009, "message inflates to more than REALTIME_MAX_MESSAGE_BYTES");
+        case Inflater::Result::corrupt:
+          return fail(1007, "message is not valid permessage-deflate data");
+      }
+      e.payload = inflater->output();
+      if (message_text_ && utf8_step(utf8_accept, e.payload) != utf8_accept) {
+        return fail(1007, "text message is not valid UTF-8");
+      }
     }
     return e;
   }
@@ -222,6 +246,13 @@ std::string encode_frame(Opcode opcode, std::string_view payload) {
   append_frame_header(out, opcode, payload.size());
   out.append(payload);
   return out;
+}
+
+std::string_view server_frame_payload(std::string_view frame) {
+  if (frame.size() < 2) return {};
+  const auto len7 = static_cast<unsigned char>(frame[1]) & 0x7f;
+  const std::size_t header = len7 < 126 ? 2 : len7 == 126 ? 4 : 10;
+  return frame.size() < header ? std::string_view() : frame.substr(header);
 }
 
 std::string close_payload(std::uint16_t code, std::string_view reason) {

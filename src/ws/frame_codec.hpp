@@ -7,6 +7,8 @@
 
 namespace realtime::ws {
 
+class Inflater;
+
 // WebSocket (RFC 6455) server side, sans-io: bytes in, events out. The Asio layer feeds what it
 // reads and carries out what comes back; no sockets here, so every rule is unit-testable.
 enum class Opcode : std::uint8_t {
@@ -37,13 +39,20 @@ struct DecodeEvent {
 
 // Decodes client-to-server frames: enforces masking, reserved bits, control-frame rules,
 // fragmentation order, the message size limit (1009) and UTF-8 in text (1007).
+//
+// permessage-deflate: a connection that negotiated it passes its shard's inflater to next().
+// Then RSV1 on a data message's first frame marks it compressed: the message is inflated whole
+// (bounded by the size limit: 1009) and corrupt deflate data fails with 1007. Without an
+// inflater, or on a continuation or control frame, RSV1 is a protocol error (1002).
 class FrameDecoder {
  public:
   explicit FrameDecoder(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
 
   // Appends received bytes. Then call next() until it says need_more.
   void feed(std::string_view bytes) { input_.append(bytes); }
-  DecodeEvent next();
+  // `inflater`: the shard's, if this connection negotiated permessage-deflate. A message's
+  // payload may then view the inflater's output: valid until its next use.
+  DecodeEvent next(Inflater* inflater = nullptr);
 
   // Bytes held for an incomplete frame or message (for memory accounting and shrinking).
   std::size_t buffered() const { return input_.size() - consumed_ + message_.size(); }
@@ -58,6 +67,7 @@ class FrameDecoder {
   std::string message_;  // fragments so far
   bool in_message_ = false;
   bool message_text_ = false;
+  bool message_compressed_ = false;
   std::string control_;  // payload of the last control frame (events view it)
   std::uint32_t utf8_state_ = 0;
   bool failed_ = false;
@@ -67,6 +77,8 @@ class FrameDecoder {
 std::string encode_frame(Opcode opcode, std::string_view payload);
 // Appends just the header for a payload of `length` bytes.
 void append_frame_header(std::string& out, Opcode opcode, std::size_t length);
+// The payload of a frame encode_frame() made (unmasked, header of 2, 4 or 10 bytes).
+std::string_view server_frame_payload(std::string_view frame);
 // A close frame's payload: code (big endian) + reason (truncated to fit 125 bytes).
 std::string close_payload(std::uint16_t code, std::string_view reason);
 

@@ -139,6 +139,7 @@ std::string masked_text(const std::string& payload) {
 struct Subscriber {
   int fd = -1;
   std::size_t frames = 0;
+  std::size_t compressed = 0;  // frames with RSV1 (permessage-deflate)
   std::size_t have = 0;
   char buf[1 << 16];
 
@@ -165,6 +166,7 @@ struct Subscriber {
         if (left < header + len) break;
         off += header + len;
         ++frames;
+        if ((p[0] & 0x40) != 0) ++compressed;
       }
       std::memmove(buf, buf + off, have - off);
       have -= off;
@@ -201,10 +203,13 @@ class HotPathAllocations : public ::testing::Test {
       s->fd = connect_to(port_);
       ASSERT_GE(s->fd, 0);
       const std::string user = "u" + std::to_string(subs_.size());
-      ASSERT_TRUE(send_all(s->fd, "GET /realtime/connect?user=" + user +
-                                      " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-                                      "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-                                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+      ASSERT_TRUE(
+          send_all(s->fd, "GET /realtime/connect?user=" + user +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                              "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+                              (deflate_ ? "Sec-WebSocket-Extensions: permessage-deflate\r\n" : "") +
+                              "\r\n"));
       ASSERT_TRUE(send_all(s->fd, masked_text(R"({"type":"subscribe","topic":"channel:alloc"})")));
       const std::string got = read_until(s->fd, "\"subscribed\"");
       ASSERT_NE(got.find("\"subscribed\""), std::string::npos) << got.substr(0, 300);
@@ -236,7 +241,7 @@ class HotPathAllocations : public ::testing::Test {
     for (int i = 0; i < events; ++i) {
       if (i) body += ',';
       body += R"({"topic":"channel:alloc","event":"bench","data":{"i":)" + std::to_string(i) +
-              R"(,"p":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}})";
+              R"(,"p":")" + padding_ + R"("}})";
     }
     body += "]}";
     const std::string request =
@@ -290,8 +295,24 @@ class HotPathAllocations : public ::testing::Test {
     return slope;
   }
 
+  // Subscribers offer permessage-deflate; events are then large enough to be compressed.
+  void use_deflate() {
+    deflate_ = true;
+    padding_ =
+        "Has anyone looked at the deploy from this morning? The realtime numbers look better "
+        "than last week, fan-out is fine and the presence diffs are small. Ada Lovelace "
+        "(user-1842) reacted with thumbsup; mentions: user-77, user-1003; channel general.";
+  }
+  std::size_t compressed_frames() const {
+    std::size_t n = 0;
+    for (const auto& s : subs_) n += s->compressed;
+    return n;
+  }
+
   std::unique_ptr<realtime::Server> server_;
   std::uint16_t port_ = 0;
+  bool deflate_ = false;
+  std::string padding_ = std::string(64, 'x');
   std::vector<std::unique_ptr<Subscriber>> subs_;
   int pub_ = -1;
 };
@@ -306,6 +327,22 @@ TEST_F(HotPathAllocations, BatchedFanoutAllocatesNothingPerSubscriberPerMessage)
 TEST_F(HotPathAllocations, SingleFrameWritesAllocateNothingPerSubscriber) {
   const double slope = per_delivery(50, 1, 20, 200, "single-event publishes");
   EXPECT_LT(slope, 0.01);
+}
+
+// permessage-deflate: each event is compressed once per publish by the first subscriber that
+// needs it; every other subscriber sends that same frame, so the slope stays 0.
+TEST_F(HotPathAllocations, DeflateSubscribersAllocateNothingPerSubscriberPerMessage) {
+  use_deflate();
+  const double slope = per_delivery(10, 100, 20, 200, "fanout batches of 100, deflate");
+  EXPECT_LT(slope, 0.01);
+  EXPECT_GT(compressed_frames(), 0u);
+}
+
+TEST_F(HotPathAllocations, DeflateSingleFrameWritesAllocateNothingPerSubscriber) {
+  use_deflate();
+  const double slope = per_delivery(50, 1, 20, 200, "single-event publishes, deflate");
+  EXPECT_LT(slope, 0.01);
+  EXPECT_GT(compressed_frames(), 0u);
 }
 
 }  // namespace

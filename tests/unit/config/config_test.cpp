@@ -805,3 +805,39 @@ TEST(ConfigHistoryTest, OutOfRangeValuesNameTheVariable) {
 
 }  // namespace
 }  // namespace realtime
+
+namespace realtime {
+namespace {
+
+TEST(ConfigCompressionTest, OnWithA256ByteThresholdByDefault) {
+  const Config c = parse({}, required_env());
+  EXPECT_TRUE(c.compression);
+  EXPECT_EQ(c.compression_min_bytes, 256u);
+}
+
+TEST(ConfigCompressionTest, ReadsTheSwitchAndTheThreshold) {
+  EXPECT_FALSE(parse({}, with(required_env(), "REALTIME_COMPRESSION", "off")).compression);
+  EXPECT_FALSE(parse({"--compression", "false"}, required_env()).compression);
+  EXPECT_TRUE(
+      parse({"--compression=on"}, with(required_env(), "REALTIME_COMPRESSION", "off")).compression);
+  EXPECT_EQ(parse({"--compression-min-bytes", "0"}, required_env()).compression_min_bytes, 0u);
+  EXPECT_EQ(parse({}, with(required_env(), "REALTIME_COMPRESSION_MIN_BYTES", "1024"))
+                .compression_min_bytes,
+            1024u);
+}
+
+TEST(ConfigCompressionTest, RefusesBadValuesByName) {
+  EXPECT_THAT(config_error({}, with(required_env(), "REALTIME_COMPRESSION", "gzip")),
+              HasSubstr("REALTIME_COMPRESSION=\"gzip\" is invalid: expected on or off"));
+  EXPECT_THAT(config_error({"--compression-min-bytes", "-1"}, required_env()),
+              HasSubstr("--compression-min-bytes"));
+}
+
+TEST(ConfigCompressionTest, DescribeShowsBoth) {
+  const std::string text = parse({"--compression", "off"}, required_env()).describe();
+  EXPECT_THAT(text, HasSubstr("REALTIME_COMPRESSION=off\n"));
+  EXPECT_THAT(text, HasSubstr("REALTIME_COMPRESSION_MIN_BYTES=256\n"));
+}
+
+}  // namespace
+}  // namespace realtime

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "ws/deflate_codec.hpp"
+
 namespace realtime::ws {
 namespace {
 
@@ -138,6 +140,103 @@ INSTANTIATE_TEST_SUITE_P(
         Violation{"one_byte_close", client_frame(Opcode::close, "\x03"), 1002},
         Violation{"bad_close_code", client_frame(Opcode::close, close_payload(1005, "")), 1002}),
     [](const auto& info) { return std::string(info.param.name); });
+
+// permessage-deflate: a connection that negotiated it passes its shard's inflater.
+std::string deflated(std::string_view text) {
+  Deflater deflater;
+  std::string out;
+  deflater.compress(text, out);
+  return out;
+}
+
+TEST(FrameDecoderDeflateTest, InflatesACompressedMessage) {
+  Inflater inflater;
+  FrameDecoder d(1024);
+  d.feed(client_frame(Opcode::text, deflated(R"({"type":"ping"})"), true, true, 0x40));
+  auto e = d.next(&inflater);
+  ASSERT_EQ(e.kind, Kind::message);
+  EXPECT_TRUE(e.text);
+  EXPECT_EQ(e.payload, R"({"type":"ping"})");
+  // Uncompressed messages still pass on the same connection.
+  d.feed(client_frame(Opcode::text, "plain"));
+  e = d.next(&inflater);
+  ASSERT_EQ(e.kind, Kind::message);
+  EXPECT_EQ(e.payload, "plain");
+}
+
+TEST(FrameDecoderDeflateTest, InflatesAFragmentedCompressedMessage) {
+  Inflater inflater;
+  FrameDecoder d(1024);
+  const std::string body = deflated(std::string(300, 'a') + "end");
+  // RSV1 on the first frame only (RFC 7692 §6.1), a ping in between.
+  d.feed(client_frame(Opcode::binary, body.substr(0, 3), false, true, 0x40));
+  d.feed(client_frame(Opcode::ping, "p"));
+  d.feed(client_frame(Opcode::continuation, body.substr(3)));
+  EXPECT_EQ(d.next(&inflater).kind, Kind::ping);
+  auto e = d.next(&inflater);
+  ASSERT_EQ(e.kind, Kind::message);
+  EXPECT_FALSE(e.text);
+  EXPECT_EQ(e.payload, std::string(300, 'a') + "end");
+}
+
+struct DeflateViolation {
+  std::string_view name;
+  std::string wire;
+  std::uint16_t code;
+};
+
+class FrameDecoderDeflateViolationTest : public ::testing::TestWithParam<DeflateViolation> {};
+
+TEST_P(FrameDecoderDeflateViolationTest, FailsWithTheRightCloseCode) {
+  Inflater inflater;
+  FrameDecoder d(1000);
+  d.feed(GetParam().wire);
+  auto e = d.next(&inflater);
+  while (e.kind == Kind::ping) e = d.next(&inflater);
+  ASSERT_EQ(e.kind, Kind::error) << GetParam().name;
+  EXPECT_EQ(e.close_code, GetParam().code) << GetParam().name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Rfc7692, FrameDecoderDeflateViolationTest,
+    ::testing::Values(
+        DeflateViolation{"rsv1_on_continuation",
+                         client_frame(Opcode::text, deflated("abc"), false, true, 0x40) +
+                             client_frame(Opcode::continuation, "x", true, true, 0x40),
+                         1002},
+        DeflateViolation{"rsv1_on_ping", client_frame(Opcode::ping, "x", true, true, 0x40), 1002},
+        DeflateViolation{"rsv1_on_close",
+                         client_frame(Opcode::close, close_payload(1000, ""), true, true, 0x40),
+                         1002},
+        DeflateViolation{"rsv2", client_frame(Opcode::text, "x", true, true, 0x20), 1002},
+        DeflateViolation{"rsv1_and_rsv2",
+                         client_frame(Opcode::text, deflated("x"), true, true, 0x60), 1002},
+        DeflateViolation{
+            "bomb",
+            client_frame(Opcode::text, deflated(std::string(100000, 'x')), true, true, 0x40), 1009},
+        DeflateViolation{"corrupt", client_frame(Opcode::text, "\xff\xff\xff", true, true, 0x40),
+                         1007},
+        DeflateViolation{"inflates_to_bad_utf8",
+                         client_frame(Opcode::text, deflated("\xC3\x28"), true, true, 0x40), 1007},
+        DeflateViolation{"compressed_larger_than_the_limit",
+                         client_frame(Opcode::binary, std::string(1001, 'x'), true, true, 0x40),
+                         1009}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(FrameDecoderDeflateTest, RefusesRsv1WithoutANegotiatedExtension) {
+  FrameDecoder d(1024);
+  d.feed(client_frame(Opcode::text, deflated("hello"), true, true, 0x40));
+  EXPECT_EQ(d.next().close_code, 1002);
+}
+
+TEST(FrameDecoderDeflateTest, CompressedBinaryNeedNotBeUtf8) {
+  Inflater inflater;
+  FrameDecoder d(1024);
+  d.feed(client_frame(Opcode::binary, deflated("\xC3\x28"), true, true, 0x40));
+  auto e = d.next(&inflater);
+  ASSERT_EQ(e.kind, Kind::message);
+  EXPECT_EQ(e.payload, "\xC3\x28");
+}
 
 TEST(FrameDecoderTest, OversizedFrameFailsBeforeItsPayloadArrives) {
   FrameDecoder d(100);

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { artifactDir, startServer } from '../support/server.js';
+import { artifactDir, httpPublish, startServer } from '../support/server.js';
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../web');
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -130,6 +130,37 @@ describe('demo chat page', () => {
     await pageA.fill('#message', 'still here');
     await pageA.press('#message', 'Enter');
     await pageB.locator('#messages li', { hasText: 'still here' }).waitFor({ timeout: 10_000 });
+  });
+
+  test('Chromium negotiates permessage-deflate and a compressed event arrives intact', async () => {
+    // A chat message well above REALTIME_COMPRESSION_MIN_BYTES (256): sent compressed.
+    const message = {
+      id: 'msg-browser',
+      user: { id: 'alice', displayName: 'Alice Example', avatarUrl: 'https://cdn.example.com/a/alice.png' },
+      text: 'A message long enough to be compressed: '.repeat(8),
+      reactions: [{ emoji: 'thumbsup', count: 3 }],
+    };
+    const url = `${server.url}/realtime/connect?user=deflate-page&topics=compressed`;
+    await pageB.evaluate((target) => new Promise((resolve, reject) => {
+      const ws = new WebSocket(target);
+      window.deflateSocket = ws;
+      window.deflateEvents = [];
+      ws.onmessage = (e) => {
+        const frame = JSON.parse(e.data);
+        if (frame.type === 'subscribed') resolve();
+        if (frame.type === 'event' && frame.event === 'message.created') window.deflateEvents.push(frame);
+      };
+      ws.onerror = () => reject(new Error('websocket error'));
+    }), url);
+    assert.match(await pageB.evaluate(() => window.deflateSocket.extensions), /^permessage-deflate/);
+    await httpPublish(server.http, 'compressed', 'message.created', message);
+    await pageB.waitForFunction(() => window.deflateEvents.length > 0, null, { timeout: 10_000 });
+    const got = await pageB.evaluate(() => {
+      window.deflateSocket.close();
+      return window.deflateEvents[0];
+    });
+    assert.equal(got.event, 'message.created');
+    assert.deepEqual(got.data, message);
   });
 
   test('A closes the page: B sees A offline, with last seen, within heartbeat + grace', async () => {
