@@ -176,6 +176,30 @@ TEST_F(PresenceDiffTest, FiftyMembersConnectingAtOnceAreAFewDiffs) {
   ExpectStormCoalesced(port(), port());
 }
 
+TEST_F(PresenceDiffTest, MembersWhoDropAndComeBackInOneWindowAreNearlySilent) {
+  const std::string topic = "channel:redeploy";
+  auto observer = Observer(port(), topic);
+  auto pool = ConnectMembers(port(), topic, "r", 20);
+  PresenceTally joins;
+  ReadPresenceUntil(*observer, topic, joins,
+                    [](const PresenceTally& t) { return t.joined.size() == 20; });
+  ReadTrailingPresence(*observer, topic, joins);
+  // A proxy resets them all and they reconnect at once: net, nothing changed.
+  ASSERT_TRUE(pool->CloseAll(30s));
+  pool = ConnectMembers(port(), topic, "r", 20);
+  PresenceTally storm;
+  ReadTrailingPresence(*observer, topic, storm);
+  // The observer's view, replayed: everyone is online again.
+  std::map<std::string, int> online;
+  for (const auto& u : UserNames("r", 20)) online[u] = 1;
+  for (const auto& u : storm.left) --online[u];
+  for (const auto& u : storm.joined) ++online[u];
+  for (const auto& [user, n] : online) EXPECT_EQ(n, 1) << user;
+  // At most the leading leave and the window's diffs, not 40 changes.
+  EXPECT_LT(storm.frames, 10) << "changed " << storm.changed << ", diffs " << storm.diffs;
+  EXPECT_LT(storm.left.size() + storm.joined.size(), 40u);
+}
+
 TEST_F(PresenceDiffTest, ALoneJoinIsStillOnePresenceChangedEvent) {
   auto observer = Observer(port(), "room:lone");
   // Past the window the observer's own join opened: alice's join is a leading edge.
