@@ -126,10 +126,6 @@ json::value ExpectEvent(WsClient& client, std::string_view topic, std::string_vi
   return frame["data"];
 }
 
-namespace {
-
-// `user`'s change in a presence event (changed, or an entry of a diff), as a changed event's
-// data {"user_id","old_status","new_status","topic"}; nullopt when the frame has none.
 std::optional<json::object> PresenceChangeIn(const json::object& frame, std::string_view user) {
   if (!IsPresenceEvent(frame)) return std::nullopt;
   const json::value* data = frame.if_contains("data");
@@ -155,8 +151,6 @@ std::optional<json::object> PresenceChangeIn(const json::object& frame, std::str
   }
   return std::nullopt;
 }
-
-}  // namespace
 
 json::object ReadPresenceChangeOf(WsClient& client, std::string_view user,
                                   std::chrono::milliseconds timeout) {
