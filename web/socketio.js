@@ -94,9 +94,17 @@ $('join').addEventListener('submit', async (e) => {
     typists.delete(userId);
     renderTyping();
   });
-  socket.on('presence:changed', ({ userId, status }) => {
+  const applyPresence = ({ userId, status }) => {
     if (status === 'offline') members.delete(userId);
     else members.set(userId, status);
+  };
+  socket.on('presence:changed', (p) => {
+    applyPresence(p);
+    renderMembers();
+  });
+  // A burst of changes (many members joining or leaving at once) comes as one bulk.
+  socket.on('presence:bulk', ({ presences }) => {
+    presences.forEach(applyPresence);
     renderMembers();
   });
 });

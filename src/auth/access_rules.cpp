@@ -288,6 +288,11 @@ bool AccessRules::any_history() const {
   return false;
 }
 
+bool AccessRules::presence_events(std::string_view topic) const {
+  const Rule* rule = rule_for(topic);
+  return rule == nullptr || rule->presence_events;
+}
+
 AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
   const std::string src(source);
   json::error_code ec;
@@ -330,6 +335,12 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
         rule.history = parse_history(value, where);
         continue;
       }
+      if (key == "presence_events") {
+        if (!value.is_bool())
+          throw ConfigError(where + ": \"presence_events\" must be true or false");
+        rule.presence_events = value.get_bool();
+        continue;
+      }
       ActionRule* action = nullptr;
       if (key == "subscribe")
         action = &rule.subscribe;
@@ -341,7 +352,8 @@ AccessRules AccessRules::parse(std::string_view text, std::string_view source) {
         action = &rule.presence;
       else {
         throw ConfigError(where + ": unknown key \"" + std::string(key) +
-                          "\" (expected match, subscribe, publish, typing, presence, history)");
+                          "\" (expected match, subscribe, publish, typing, presence, history, "
+                          "presence_events)");
       }
       *action = parse_action(value, where, key);
       if (action->check.empty()) continue;

@@ -62,6 +62,9 @@ class AccessRules {
     std::vector<std::string> captures;  // the {name} segments, in order
     ActionRule subscribe, publish, typing, presence;
     std::optional<HistorySpec> history;  // unset: the defaults
+    // "presence_events": false: the topic's subscribers get no presence events (broadcast-style
+    // topics); presence is still tracked and listed.
+    bool presence_events = true;
     const ActionRule& action(TopicAction a) const;
   };
 
@@ -74,6 +77,9 @@ class AccessRules {
   // The first rule matching `topic` whoever asks ({user_id} matches any id); null when none.
   const Rule* rule_for(std::string_view topic) const;
   bool any_history() const;  // a rule says "history" with a size
+  // Whether `topic`'s subscribers get presence events: its first rule's "presence_events"
+  // (true when no rule matches).
+  bool presence_events(std::string_view topic) const;
   // True only when the rules allow without a check.
   bool allowed(TopicAction action, std::string_view topic, const Subject& subject) const {
     return decide(action, topic, subject).kind == AccessDecision::Kind::allow;

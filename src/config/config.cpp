@@ -85,6 +85,11 @@ const std::vector<Setting>& settings() {
        "--heartbeat-seconds",
        "clients must send a frame this often; silent 2x = closed 4009 [30]",
        integer_setting(&Config::heartbeat_seconds, 1, 3600)},
+      {{"REALTIME_PRESENCE_WINDOW_MS"},
+       "--presence-window-ms",
+       "a topic's presence changes within this long of its last event go out as one diff; 0 = "
+       "every change its own event [150]",
+       integer_setting(&Config::presence_window_ms, 0, 10000)},
       {{"REALTIME_TYPING_TIMEOUT_SECONDS"},
        "--typing-timeout-seconds",
        "a typing start not refreshed this long becomes an automatic stop [5]",
@@ -368,6 +373,7 @@ std::string Config::describe() const {
       << "REALTIME_PORT=" << port << '\n'
       << "REALTIME_CORS_ORIGIN=" << (cors_origins.empty() ? "(unset)" : join(cors_origins)) << '\n'
       << "REALTIME_HEARTBEAT_SECONDS=" << heartbeat_seconds << '\n'
+      << "REALTIME_PRESENCE_WINDOW_MS=" << presence_window_ms << '\n'
       << "REALTIME_TYPING_TIMEOUT_SECONDS=" << typing_timeout_seconds << '\n'
       << "REALTIME_MAX_CONNECTIONS=" << max_connections << '\n'
       << "REALTIME_THREADS=" << threads << '\n'

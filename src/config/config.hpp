@@ -23,6 +23,9 @@ struct Config {
   std::uint16_t port = 3109;
   std::vector<std::string> cors_origins;  // empty = none allowed; {"*"} = any
   int heartbeat_seconds = 30;
+  // Presence changes of a topic within this long of its last event go out together (0: each
+  // at once).
+  int presence_window_ms = 150;
   int typing_timeout_seconds = 5;  // a typing start not refreshed this long stops by itself
   int max_connections = 10000;
   int threads = 0;  // 0 before parse; parse_config() fills in the core count

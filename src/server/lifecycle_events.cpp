@@ -32,23 +32,73 @@ PublishedEvent client_disconnected_event(std::string_view user_id, std::string_v
   return {std::string(events_topic), "realtime.client.disconnected", std::move(data), {}};
 }
 
-std::vector<PublishedEvent> presence_changed_events(const std::vector<PresenceChange>& changes) {
-  std::vector<PublishedEvent> events;
-  events.reserve(2 * changes.size());
-  for (const auto& c : changes) {
-    std::string data = "{\"user_id\":";
+namespace {
+
+std::string presence_changed_data(const PresenceChange& c) {
+  std::string data = "{\"user_id\":";
+  append_json_string(data, c.user_id);
+  data += ",\"old_status\":\"";
+  data += to_string(c.old_status);
+  data += "\",\"new_status\":\"";
+  data += to_string(c.new_status);
+  data += "\",\"topic\":";
+  append_json_string(data, c.topic);
+  data += '}';
+  return data;
+}
+
+// {"topic","joins":[{"user_id","status","old_status"}],"leaves":[{"user_id","old_status"}]}
+std::string presence_diff_data(const TopicPresenceUpdate& update) {
+  std::string data = "{\"topic\":";
+  append_json_string(data, update.topic);
+  data += ",\"joins\":[";
+  bool first = true;
+  for (const auto& c : update.changes) {
+    if (c.new_status == PresenceStatus::offline) continue;
+    if (!first) data += ',';
+    first = false;
+    data += "{\"user_id\":";
+    append_json_string(data, c.user_id);
+    data += ",\"status\":\"";
+    data += to_string(c.new_status);
+    data += "\",\"old_status\":\"";
+    data += to_string(c.old_status);
+    data += "\"}";
+  }
+  data += "],\"leaves\":[";
+  first = true;
+  for (const auto& c : update.changes) {
+    if (c.new_status != PresenceStatus::offline) continue;
+    if (!first) data += ',';
+    first = false;
+    data += "{\"user_id\":";
     append_json_string(data, c.user_id);
     data += ",\"old_status\":\"";
     data += to_string(c.old_status);
-    data += "\",\"new_status\":\"";
-    data += to_string(c.new_status);
-    data += "\",\"topic\":";
-    append_json_string(data, c.topic);
-    data += '}';
-    events.push_back({c.topic, "realtime.presence.changed", data, {}});
-    events.push_back({std::string(events_topic), "realtime.presence.changed", std::move(data), {}});
+    data += "\"}";
+  }
+  data += "]}";
+  return data;
+}
+
+}  // namespace
+
+std::vector<PublishedEvent> presence_backend_events(const std::vector<PresenceChange>& changes) {
+  std::vector<PublishedEvent> events;
+  events.reserve(changes.size());
+  for (const auto& c : changes) {
+    events.push_back(
+        {std::string(events_topic), "realtime.presence.changed", presence_changed_data(c), {}});
   }
   return events;
+}
+
+PublishedEvent presence_topic_event(const TopicPresenceUpdate& update) {
+  if (update.changes.size() == 1) {
+    return {
+        update.topic, "realtime.presence.changed", presence_changed_data(update.changes[0]), {}};
+  }
+  return {update.topic, "realtime.presence.diff", presence_diff_data(update), {}};
 }
 
 std::vector<PublishedEvent> typing_events(const std::vector<TypingChange>& changes) {

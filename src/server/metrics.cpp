@@ -57,6 +57,19 @@ std::string Metrics::render_prometheus(std::size_t topics, std::string_view engi
   metric("realtime_heartbeat_timeouts_total", "counter",
          "Connections closed with 4009 because the client went silent.",
          heartbeat_closes_.load(std::memory_order_relaxed));
+  out << "# HELP realtime_presence_events_total Presence events this node published to topics, "
+         "by event.\n# TYPE realtime_presence_events_total counter\n"
+      << "realtime_presence_events_total{event=\"realtime.presence.changed\"} "
+      << presence_changed_events_.load(std::memory_order_relaxed) << '\n'
+      << "realtime_presence_events_total{event=\"realtime.presence.diff\"} "
+      << presence_diff_events_.load(std::memory_order_relaxed) << '\n';
+  metric("realtime_presence_changes_coalesced_total", "counter",
+         "Presence changes that reached their topic inside a diff, or folded into a later change "
+         "of the same user, rather than as an event of their own.",
+         presence_coalesced_.load(std::memory_order_relaxed));
+  metric("realtime_presence_changes_muted_total", "counter",
+         "Presence changes of topics whose rule says \"presence_events\": false (no event).",
+         presence_muted_.load(std::memory_order_relaxed));
   if (database_ != nullptr) {
     metric("realtime_database_up", "gauge",
            "1 while the last-seen database answers (writes, and a probe every 2 s).",

@@ -44,6 +44,14 @@ class Metrics {
     errors_[static_cast<std::size_t>(code)].fetch_add(1, std::memory_order_relaxed);
   }
   void count_rejected_upgrade() { rejected_upgrades_.fetch_add(1, std::memory_order_relaxed); }
+  // The presence publisher's totals (PresenceCoalescer::Counts), stored as they stand.
+  void set_presence_counts(std::uint64_t changed, std::uint64_t diffs, std::uint64_t coalesced,
+                           std::uint64_t muted) {
+    presence_changed_events_.store(changed, std::memory_order_relaxed);
+    presence_diff_events_.store(diffs, std::memory_order_relaxed);
+    presence_coalesced_.store(coalesced, std::memory_order_relaxed);
+    presence_muted_.store(muted, std::memory_order_relaxed);
+  }
 
   // The last-seen writer's counters (set once before the server starts); null: persistence off.
   void set_database(const storage::WriterStats* stats) { database_ = stats; }
@@ -62,6 +70,10 @@ class Metrics {
   std::atomic<std::uint64_t> slow_consumer_closes_{0};
   std::atomic<std::uint64_t> heartbeat_closes_{0};
   std::atomic<std::uint64_t> rejected_upgrades_{0};
+  std::atomic<std::uint64_t> presence_changed_events_{0};
+  std::atomic<std::uint64_t> presence_diff_events_{0};
+  std::atomic<std::uint64_t> presence_coalesced_{0};
+  std::atomic<std::uint64_t> presence_muted_{0};
   std::array<std::atomic<std::uint64_t>, error_code_count> errors_{};
   const storage::WriterStats* database_ = nullptr;
 };

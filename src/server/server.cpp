@@ -23,6 +23,7 @@
 #include "net/shard.hpp"
 #include "net/socketio_gateway.hpp"
 #include "presence/memory_presence_store.hpp"
+#include "presence/presence_publisher.hpp"
 #include "presence/redis_presence_store.hpp"
 #include "presence/redis_typing_directory.hpp"
 #include "presence/typing_tracker.hpp"
@@ -69,6 +70,8 @@ struct Server::Parts {
   RedisPresenceStore* redis_presence = nullptr;
   std::unique_ptr<TokenClaims> token_claims;
   std::unique_ptr<TypingTracker> typing;
+  // Presence events to topics, coalesced per window (created before any change can arrive).
+  std::unique_ptr<PresencePublisher> presence_events;
   std::unique_ptr<RedisTypingDirectory> typing_directory;  // cluster-wide list, with Redis
   std::shared_ptr<JwksFetcher> jwks;                       // HASURA_GRAPHQL_JWT_SECRET with jwk_url
   std::unique_ptr<Security> security;
@@ -121,7 +124,9 @@ struct Server::Parts {
         std::make_unique<storage::LastSeen>(last_seen_writer.get(), [] { return unix_millis(); });
     auto on_topic_changes = [this](const std::vector<PresenceChange>& changes) {
       last_seen->topic_changes(changes);
-      broker->publish(presence_changed_events(changes), nullptr);
+      // Backends hear every change at once; a topic's subscribers through the coalescer.
+      broker->publish(presence_backend_events(changes), nullptr);
+      if (presence_events) presence_events->topic_changes(changes);
     };
     auto on_user_change = [this](const UserChange& change) { last_seen->user_changed(change); };
     std::unique_ptr<PresenceStore> engine_presence;
@@ -149,7 +154,11 @@ struct Server::Parts {
     }
     presence =
         std::make_unique<storage::LastSeenPresenceStore>(std::move(engine_presence), *last_seen);
-    // The first shard's loop runs the typing timeouts: they are rare and cheap.
+    // The first shard's loop runs the presence windows' timer and the typing timeouts: they
+    // are rare and cheap.
+    presence_events = std::make_unique<PresencePublisher>(
+        shards.front()->io().get_executor(), std::chrono::milliseconds(config.presence_window_ms),
+        *broker, metrics, [this] { return authorizer ? authorizer->rules() : nullptr; });
     typing = std::make_unique<TypingTracker>(shards.front()->io().get_executor(),
                                              std::chrono::seconds(config.typing_timeout_seconds),
                                              [this](std::vector<TypingChange> changes) {
@@ -309,6 +318,7 @@ struct Server::Parts {
     listener.reset();
     if (gateway) gateway->drop_all();  // its sessions live on the shards
     typing.reset();                    // its timer belongs to the first shard's loop
+    presence_events.reset();           // so does this one's
     // Shards first: destroying their loops destroys the sessions, which still use the rest.
     shards.clear();
   }
@@ -418,6 +428,9 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   }
   // Whatever is still ours in the cluster's presence goes now, not after the liveness timeout.
   if (p.redis_presence != nullptr) p.redis_presence->leave_cluster(std::chrono::seconds(1));
+  // Presence windows still open (the disconnects above, with Redis their leaves): their diffs
+  // go out now, for the subscribers on other nodes.
+  p.presence_events->flush(std::chrono::milliseconds(500));
   if (p.last_seen_writer) {
     // Connections dropped above never tell presence: their users are offline all the same.
     // (With Redis, `bye` above already reported them, cluster-wide.)

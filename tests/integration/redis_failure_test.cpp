@@ -36,8 +36,7 @@ void WaitHealthy(const ServerProcess& node, std::chrono::seconds timeout = 30s) 
 }
 
 bool IsPresenceOf(const json::object& f, std::string_view user) {
-  return StringField(f, "event") == "realtime.presence.changed" &&
-         StringField(f.at("data").as_object(), "user_id") == user;
+  return PresenceChangeIn(f, user).has_value();
 }
 
 TEST(RedisFailureTest, KilledNodesUsersGoOfflineOnceForEveryObserver) {

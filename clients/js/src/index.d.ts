@@ -100,6 +100,30 @@ export interface PresenceChange {
   ts: number;
 }
 
+/** A user who came online or changed status, in a `realtime.presence.diff`. */
+export interface PresenceJoin {
+  user_id: string;
+  status: Exclude<PresenceStatus, 'offline'>;
+  old_status: PresenceStatus;
+}
+
+/** A user who went offline, in a `realtime.presence.diff`. */
+export interface PresenceLeave {
+  user_id: string;
+  old_status: Exclude<PresenceStatus, 'offline'>;
+}
+
+/**
+ * Several presence changes of a topic sent as one event (a burst of joins and leaves, coalesced
+ * by the server over a short window): each user once, with their net change.
+ */
+export interface PresenceDiff {
+  topic: string;
+  joins: PresenceJoin[];
+  leaves: PresenceLeave[];
+  ts: number;
+}
+
 export interface TypingChange {
   user_id: string;
   state: 'start' | 'stop';
@@ -110,7 +134,10 @@ export interface TypingChange {
 
 export interface SubscriptionHandlers {
   onEvent?: (event: RealtimeEvent) => void;
+  /** Every presence change, one by one (those of a diff too, unless onPresenceDiff is given). */
   onPresence?: (change: PresenceChange) => void;
+  /** A diff whole (joins, then leaves); when given, its changes do not reach onPresence. */
+  onPresenceDiff?: (diff: PresenceDiff) => void;
   onTyping?: (change: TypingChange) => void;
   /** The server refused the subscription (e.g. `forbidden`); it is not retried. */
   onError?: (error: RealtimeError) => void;

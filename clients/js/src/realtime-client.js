@@ -553,11 +553,28 @@ export class RealtimeClient {
       const h = sub.handlers;
       try {
         if (event === 'realtime.presence.changed') h.onPresence?.({ ...data, topic, ts });
+        else if (event === 'realtime.presence.diff') this._presenceDiff(h, data, topic, ts);
         else if (event === 'realtime.typing') h.onTyping?.({ ...data, topic, ts });
         else h.onEvent?.(withOffset ? { topic, event, data, ts, offset } : { topic, event, data, ts });
       } catch (err) {
         this._emit('error', err);
       }
+    }
+    return undefined;
+  }
+
+  // A handler with onPresenceDiff takes the diff whole; otherwise onPresence gets each change
+  // in it, as if they had come one by one (joins, then leaves).
+  _presenceDiff(h, data, topic, ts) {
+    const joins = Array.isArray(data?.joins) ? data.joins : [];
+    const leaves = Array.isArray(data?.leaves) ? data.leaves : [];
+    if (h.onPresenceDiff) return h.onPresenceDiff({ topic, joins, leaves, ts });
+    if (!h.onPresence) return undefined;
+    for (const j of joins) {
+      h.onPresence({ user_id: j.user_id, old_status: j.old_status, new_status: j.status, topic, ts });
+    }
+    for (const l of leaves) {
+      h.onPresence({ user_id: l.user_id, old_status: l.old_status, new_status: 'offline', topic, ts });
     }
     return undefined;
   }
@@ -568,7 +585,9 @@ export class RealtimeClient {
    * Subscribes to `topic` (once per topic, however many handlers) and keeps it subscribed
    * across reconnects. `onEvent({topic, event, data, ts, offset?})` gets the application's
    * events, `onPresence({user_id, old_status, new_status, topic, ts})` and
-   * `onTyping({user_id, state, thread_id, topic, ts})` the server's own. On a topic with
+   * `onTyping({user_id, state, thread_id, topic, ts})` the server's own. Presence changes that
+   * the server sent together (a `realtime.presence.diff`) reach `onPresence` one by one, or,
+   * when given, `onPresenceDiff({topic, joins, leaves, ts})` whole (and `onPresence` not). On a topic with
    * history, a resubscribe after a reconnect asks for what was missed: `onRecovered(info)` when
    * every missed event was replayed (before it), `onResync(info)` when the server could not
    * (the app reloads through its own API). `handlers.since` (`{epoch, offset}`, e.g. a

@@ -318,6 +318,47 @@ test('a topic the backend subscribed us to: subscribed and its events are emitte
   }
 });
 
+test('a presence diff reaches onPresence as its changes, or onPresenceDiff whole', async () => {
+  const diff = {
+    topic: 'channel:9',
+    joins: [{ user_id: 'a', status: 'online', old_status: 'offline' }, { user_id: 'b', status: 'dnd', old_status: 'away' }],
+    leaves: [{ user_id: 'c', old_status: 'online' }],
+  };
+  script = (socket) => {
+    welcome(socket);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(String(data));
+      if (frame.type !== 'subscribe') return;
+      send(socket, { type: 'subscribed', topic: frame.topic, id: frame.id });
+      send(socket, { type: 'event', topic: frame.topic, event: 'realtime.presence.diff', data: diff, ts: 5 });
+      send(socket, {
+        type: 'event', topic: frame.topic, event: 'realtime.presence.changed', ts: 6,
+        data: { user_id: 'd', old_status: 'offline', new_status: 'online', topic: frame.topic },
+      });
+    });
+  };
+  const { client } = newClient();
+  const oneByOne = [];
+  const whole = [];
+  const singles = [];
+  client.subscribe('channel:9', { onPresence: (c) => oneByOne.push(c) });
+  client.subscribe('channel:9', { onPresenceDiff: (d) => whole.push(d), onPresence: (c) => singles.push(c) });
+  try {
+    await client.connect();
+    await waitFor(() => oneByOne.length === 4 && singles.length === 1, { what: 'the presence events' });
+    assert.deepEqual(oneByOne, [
+      { user_id: 'a', old_status: 'offline', new_status: 'online', topic: 'channel:9', ts: 5 },
+      { user_id: 'b', old_status: 'away', new_status: 'dnd', topic: 'channel:9', ts: 5 },
+      { user_id: 'c', old_status: 'online', new_status: 'offline', topic: 'channel:9', ts: 5 },
+      { user_id: 'd', old_status: 'offline', new_status: 'online', topic: 'channel:9', ts: 6 },
+    ]);
+    assert.deepEqual(whole, [{ ...diff, ts: 5 }]);
+    assert.deepEqual(singles.map((c) => c.user_id), ['d']);
+  } finally {
+    client.close();
+  }
+});
+
 // ── history and recovery (the server's side: docs/protocol.md) ──────────────────────────────
 
 const send = (socket, frame) => socket.send(JSON.stringify(frame));

@@ -20,6 +20,7 @@ namespace {
 constexpr std::string_view channel_prefix = "channel:";
 constexpr std::string_view typing_event = "realtime.typing";
 constexpr std::string_view presence_event = "realtime.presence.changed";
+constexpr std::string_view presence_diff_event = "realtime.presence.diff";
 
 std::string generic(std::string_view topic, std::string_view event, std::string_view data,
                     std::int64_t ts_ms, std::uint64_t offset) {
@@ -76,6 +77,22 @@ std::optional<std::string> nchat_typing(std::string_view topic, std::string_view
   return event_message(start ? "typing:start" : "typing:stop", {body});
 }
 
+// {"userId","status"[,"lastSeen"]}: nchat's shape of one user's presence.
+void append_nchat_presence(std::string& out, std::string_view user, PresenceStatus status,
+                           std::int64_t ts_ms) {
+  out += "{\"userId\":";
+  append_json_string(out, user);
+  out += ",\"status\":\"";
+  out += to_string(status);
+  out += '"';
+  if (status == PresenceStatus::offline) {
+    out += ",\"lastSeen\":\"";
+    out += storage::format_timestamp(ts_ms);
+    out += '"';
+  }
+  out += '}';
+}
+
 // realtime.presence.changed {"user_id","old_status","new_status","topic"}.
 std::optional<std::string> nchat_presence(std::string_view data, std::int64_t ts_ms) {
   auto obj = parse_object(data);
@@ -84,18 +101,46 @@ std::optional<std::string> nchat_presence(std::string_view data, std::int64_t ts
   const json::string* status_text = string_field(*obj, "new_status");
   auto status = status_text != nullptr ? parse_presence_status(*status_text) : std::nullopt;
   if (user == nullptr || !status) return std::nullopt;
-  std::string body = "{\"userId\":";
-  append_json_string(body, *user);
-  body += ",\"status\":\"";
-  body += to_string(*status);
-  body += '"';
-  if (*status == PresenceStatus::offline) {
-    body += ",\"lastSeen\":\"";
-    body += storage::format_timestamp(ts_ms);
-    body += '"';
-  }
-  body += '}';
+  std::string body;
+  append_nchat_presence(body, *user, *status, ts_ms);
   return event_message("presence:changed", {body});
+}
+
+// realtime.presence.diff {"topic","joins":[{"user_id","status",...}],"leaves":[{"user_id",...}]}
+// as one presence:bulk: joins with their status, then leaves as offline.
+std::optional<std::string> nchat_presence_diff(std::string_view data, std::int64_t ts_ms) {
+  auto obj = parse_object(data);
+  if (!obj) return std::nullopt;
+  const json::value* joins = obj->if_contains("joins");
+  const json::value* leaves = obj->if_contains("leaves");
+  if (joins == nullptr || leaves == nullptr || !joins->is_array() || !leaves->is_array()) {
+    return std::nullopt;
+  }
+  std::string body = "{\"presences\":[";
+  bool first = true;
+  auto add = [&](const json::value& entry, bool leave) {
+    const json::object* o = entry.if_object();
+    const json::string* user = o != nullptr ? string_field(*o, "user_id") : nullptr;
+    if (user == nullptr) return false;
+    std::optional<PresenceStatus> status = PresenceStatus::offline;
+    if (!leave) {
+      const json::string* text = string_field(*o, "status");
+      status = text != nullptr ? parse_presence_status(*text) : std::nullopt;
+      if (!status) return false;
+    }
+    if (!first) body += ',';
+    first = false;
+    append_nchat_presence(body, *user, *status, ts_ms);
+    return true;
+  };
+  for (const auto& entry : joins->get_array()) {
+    if (!add(entry, false)) return std::nullopt;
+  }
+  for (const auto& entry : leaves->get_array()) {
+    if (!add(entry, true)) return std::nullopt;
+  }
+  body += "]}";
+  return event_message("presence:bulk", {body});
 }
 
 }  // namespace
@@ -110,6 +155,8 @@ std::string encode_published_event(std::string_view topic, std::string_view even
       text = nchat_typing(topic, data, ts_ms);
     } else if (event == presence_event) {
       text = nchat_presence(data, ts_ms);
+    } else if (event == presence_diff_event) {
+      text = nchat_presence_diff(data, ts_ms);
     }
     if (text) return std::move(*text);
   }

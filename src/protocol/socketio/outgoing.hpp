@@ -20,6 +20,8 @@ namespace realtime::socketio {
 //                                     "startedAt"}] / 42["typing:stop",{..., "stoppedAt"}]
 //   realtime.presence.changed         42["presence:changed",{"userId","status","lastSeen"?}]
 //                                     (lastSeen when the user went offline)
+//   realtime.presence.diff            42["presence:bulk",{"presences":[{"userId","status",
+//                                     "lastSeen"?},...]}] (the joins, then the leaves offline)
 //   (times in ISO 8601, from ts) on any topic but realtime.events; otherwise generic.
 std::string encode_published_event(std::string_view topic, std::string_view event,
                                    std::string_view data, std::int64_t ts_ms,

@@ -126,17 +126,38 @@ json::value ExpectEvent(WsClient& client, std::string_view topic, std::string_vi
   return frame["data"];
 }
 
+std::optional<json::object> PresenceChangeIn(const json::object& frame, std::string_view user) {
+  if (!IsPresenceEvent(frame)) return std::nullopt;
+  const json::value* data = frame.if_contains("data");
+  if (data == nullptr || !data->is_object()) return std::nullopt;
+  const json::object& d = data->as_object();
+  if (StringField(frame, "event") == "realtime.presence.changed") {
+    if (StringField(d, "user_id") != user) return std::nullopt;
+    return d;
+  }
+  for (const char* list : {"joins", "leaves"}) {
+    const json::value* entries = d.if_contains(list);
+    if (entries == nullptr || !entries->is_array()) continue;
+    for (const auto& entry : entries->as_array()) {
+      if (!entry.is_object() || StringField(entry.as_object(), "user_id") != user) continue;
+      const bool join = std::string_view(list) == "joins";
+      json::object change;
+      change["user_id"] = user;
+      change["old_status"] = StringField(entry.as_object(), "old_status");
+      change["new_status"] = join ? StringField(entry.as_object(), "status") : "offline";
+      change["topic"] = StringField(d, "topic");
+      return change;
+    }
+  }
+  return std::nullopt;
+}
+
 json::object ReadPresenceChangeOf(WsClient& client, std::string_view user,
                                   std::chrono::milliseconds timeout) {
-  json::object frame = client.ReadUntil(
-      [&](const json::object& f) {
-        if (!IsPresenceEvent(f)) return false;
-        const json::value* data = f.if_contains("data");
-        return data != nullptr && data->is_object() &&
-               StringField(data->as_object(), "user_id") == user;
-      },
-      "a presence change of " + std::string(user), timeout);
-  return std::move(frame["data"].as_object());
+  json::object frame =
+      client.ReadUntil([&](const json::object& f) { return PresenceChangeIn(f, user).has_value(); },
+                       "a presence change of " + std::string(user), timeout);
+  return *PresenceChangeIn(frame, user);
 }
 
 std::optional<double> MetricValue(std::string_view exposition, std::string_view name) {

@@ -46,8 +46,15 @@ HttpResponse Publish(std::uint16_t port, std::string_view topic, std::string_vie
 // Reads the next non-presence frame, which must be `event` on `topic`; returns its data.
 boost::json::value ExpectEvent(WsClient& client, std::string_view topic, std::string_view event);
 
-// Reads until a realtime.presence.changed event about `user` arrives, skipping other frames;
-// returns its data object.
+// `user`'s change in a presence event frame (a realtime.presence.changed about them, or their
+// entry in a realtime.presence.diff) as a changed event's data
+// {"user_id","old_status","new_status","topic"}; nullopt when the frame has none.
+std::optional<boost::json::object> PresenceChangeIn(const boost::json::object& frame,
+                                                    std::string_view user);
+
+// Reads until a presence change of `user` arrives (a realtime.presence.changed event, or their
+// entry in a realtime.presence.diff), skipping other frames; returns it as a changed event's
+// data {"user_id","old_status","new_status","topic"}.
 boost::json::object ReadPresenceChangeOf(WsClient& client, std::string_view user,
                                          std::chrono::milliseconds timeout = kReadTimeout);
 

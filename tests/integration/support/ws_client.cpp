@@ -237,7 +237,8 @@ bool IsPresenceEvent(const json::object& frame) {
   const auto* event = frame.if_contains("event");
   return type != nullptr && type->is_string() && type->get_string() == "event" &&
          event != nullptr && event->is_string() &&
-         event->get_string() == "realtime.presence.changed";
+         (event->get_string() == "realtime.presence.changed" ||
+          event->get_string() == "realtime.presence.diff");
 }
 
 }  // namespace realtime::testing

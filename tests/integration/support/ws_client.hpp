@@ -80,7 +80,7 @@ class WsClient {
   boost::json::object ReadUntil(const std::function<bool(const boost::json::object&)>& wanted,
                                 std::string_view what,
                                 std::chrono::milliseconds timeout = kReadTimeout);
-  // The next message that is not a realtime.presence.changed event. Presence events arrive
+  // The next message that is not a presence event (changed or diff). Presence events arrive
   // asynchronously (a subscriber even gets one for its own join), so most tests skip them.
   boost::json::object ReadSkippingPresence(std::chrono::milliseconds timeout = kReadTimeout);
   // Reads and discards messages until the connection ends.
@@ -96,6 +96,7 @@ class WsClient {
   std::string subprotocol_;
 };
 
+// A realtime.presence.changed or realtime.presence.diff event frame.
 bool IsPresenceEvent(const boost::json::object& frame);
 
 }  // namespace realtime::testing

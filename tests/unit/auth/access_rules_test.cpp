@@ -414,6 +414,35 @@ TEST(AccessRulesParseTest, ReportsTheIndexOfTheBadRule) {
               HasSubstr("topics[2]"));
 }
 
+TEST(AccessRulesParseTest, PresenceEventsDefaultToOnAndARuleTurnsThemOff) {
+  const AccessRules rules = AccessRules::parse(R"({"topics": [
+    {"match": "feed:*", "subscribe": ["*"], "presence_events": false},
+    {"match": "room:*", "subscribe": ["*"], "presence_events": true},
+    {"match": "user:{user_id}", "subscribe": ["*"]}
+  ]})");
+  EXPECT_FALSE(rules.rules()[0].presence_events);
+  EXPECT_TRUE(rules.rules()[1].presence_events);
+  EXPECT_TRUE(rules.rules()[2].presence_events);
+  EXPECT_FALSE(rules.presence_events("feed:news"));
+  EXPECT_TRUE(rules.presence_events("room:1"));
+  // {user_id} matches whoever's topic it is: the decision is about the topic, not the asker.
+  EXPECT_TRUE(rules.presence_events("user:alice"));
+  // No rule matches: events as always (nobody can subscribe there anyway).
+  EXPECT_TRUE(rules.presence_events("feed:a:b"));
+  EXPECT_TRUE(AccessRules::defaults().presence_events("channel:1"));
+}
+
+TEST(AccessRulesParseTest, RejectsPresenceEventsThatAreNotABoolean) {
+  for (const char* value : {"0", "\"false\"", "null", "[]"}) {
+    const std::string message = parse_error(
+        std::string(R"({"topics": [{"match": "feed:*", "presence_events": )") + value + "}]}");
+    EXPECT_THAT(message, HasSubstr("\"presence_events\" must be true or false")) << value;
+    EXPECT_THAT(message, HasSubstr("feed:*")) << value;
+  }
+  EXPECT_THAT(parse_error(R"({"topics": [{"match": "a", "presence_event": false}]})"),
+              HasSubstr("presence_events"));
+}
+
 TEST(AccessRulesParseTest, DefaultRulesJsonParses) {
   EXPECT_NO_THROW(AccessRules::parse(default_rules_json));
 }

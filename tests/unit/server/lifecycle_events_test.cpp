@@ -33,17 +33,53 @@ TEST(LifecycleEventsTest, DisconnectedCarriesTheSessionLength) {
             json::parse(R"({"user_id":"alice","connection_id":"n1-7","session_seconds":42})"));
 }
 
-TEST(LifecycleEventsTest, PresenceChangeGoesToItsTopicAndToTheEventsTopic) {
-  const auto events = presence_changed_events(
-      {{"alice", "channel:1", PresenceStatus::offline, PresenceStatus::online}});
+TEST(LifecycleEventsTest, EveryPresenceChangeGoesToTheEventsTopic) {
+  const auto events = presence_backend_events(
+      {{"alice", "channel:1", PresenceStatus::offline, PresenceStatus::online},
+       {"bob", "channel:2", PresenceStatus::online, PresenceStatus::away}});
   ASSERT_EQ(events.size(), 2u);
-  EXPECT_EQ(events[0].topic, "channel:1");
-  EXPECT_EQ(events[1].topic, "realtime.events");
   for (const auto& e : events) {
+    EXPECT_EQ(e.topic, "realtime.events");
     EXPECT_EQ(e.event, "realtime.presence.changed");
-    EXPECT_EQ(data_of(e), json::parse(R"({"user_id":"alice","old_status":"offline",)"
-                                      R"("new_status":"online","topic":"channel:1"})"));
   }
+  EXPECT_EQ(data_of(events[0]), json::parse(R"({"user_id":"alice","old_status":"offline",)"
+                                            R"("new_status":"online","topic":"channel:1"})"));
+  EXPECT_EQ(data_of(events[1]), json::parse(R"({"user_id":"bob","old_status":"online",)"
+                                            R"("new_status":"away","topic":"channel:2"})"));
+}
+
+TEST(LifecycleEventsTest, OneChangeToATopicIsAPresenceChangedEvent) {
+  const auto e = presence_topic_event(
+      {"channel:1", {{"alice", "channel:1", PresenceStatus::offline, PresenceStatus::online}}});
+  EXPECT_EQ(e.topic, "channel:1");
+  EXPECT_EQ(e.event, "realtime.presence.changed");
+  EXPECT_EQ(data_of(e), json::parse(R"({"user_id":"alice","old_status":"offline",)"
+                                    R"("new_status":"online","topic":"channel:1"})"));
+}
+
+TEST(LifecycleEventsTest, SeveralChangesToATopicAreOnePresenceDiff) {
+  const auto e = presence_topic_event(
+      {"channel:1",
+       {{"alice", "channel:1", PresenceStatus::offline, PresenceStatus::online},
+        {"bob", "channel:1", PresenceStatus::online, PresenceStatus::offline},
+        {"carol", "channel:1", PresenceStatus::online, PresenceStatus::dnd},
+        {"d\"q", "channel:1", PresenceStatus::away, PresenceStatus::offline}}});
+  EXPECT_EQ(e.topic, "channel:1");
+  EXPECT_EQ(e.event, "realtime.presence.diff");
+  EXPECT_EQ(data_of(e),
+            json::parse(R"({"topic":"channel:1","joins":[)"
+                        R"({"user_id":"alice","status":"online","old_status":"offline"},)"
+                        R"({"user_id":"carol","status":"dnd","old_status":"online"}],)"
+                        R"("leaves":[{"user_id":"bob","old_status":"online"},)"
+                        R"({"user_id":"d\"q","old_status":"away"}]})"));
+  const auto only_leaves =
+      presence_topic_event({"t",
+                            {{"a", "t", PresenceStatus::online, PresenceStatus::offline},
+                             {"b", "t", PresenceStatus::online, PresenceStatus::offline}}});
+  EXPECT_EQ(
+      data_of(only_leaves),
+      json::parse(R"({"topic":"t","joins":[],"leaves":[{"user_id":"a","old_status":"online"},)"
+                  R"({"user_id":"b","old_status":"online"}]})"));
 }
 
 TEST(LifecycleEventsTest, TypingGoesToTheTopicExceptTheTypersConnection) {

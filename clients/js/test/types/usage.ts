@@ -1,6 +1,7 @@
 // Compiled by `npm run typecheck` only: the declarations describe the API the README shows.
 import {
-  RealtimeClient, RealtimeError, backoffDelay, type PresenceSnapshot, type StreamPosition,
+  RealtimeClient, RealtimeError, backoffDelay, type PresenceDiff, type PresenceSnapshot,
+  type StreamPosition,
 } from '../../src/index.js';
 
 const client = new RealtimeClient({
@@ -23,6 +24,12 @@ const sub = client.subscribe('channel:42', {
   onTyping: ({ user_id, state }) => console.log(user_id, state === 'start'),
 });
 await sub.ready;
+client.subscribe('channel:43', {
+  onPresenceDiff: ({ topic, joins, leaves, ts }: PresenceDiff) => {
+    for (const j of joins) console.log(topic, j.user_id, j.status, j.old_status, ts);
+    for (const l of leaves) console.log(topic, l.user_id, l.old_status);
+  },
+});
 const saved: StreamPosition | null = client.position('channel:42');
 const history = client.subscribe('channel:7', {
   since: saved ?? undefined,

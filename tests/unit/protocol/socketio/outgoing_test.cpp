@@ -23,6 +23,11 @@ std::string encode(const PublishedEvent& e, const DialectOptions& options = with
   return encode_published_event(e.topic, e.event, e.data, ts, options);
 }
 
+// The topic's event for one change, and its copy to realtime.events.
+std::vector<PublishedEvent> presence_changed_events(const PresenceChange& c) {
+  return {presence_topic_event({c.topic, {c}}), presence_backend_events({c})[0]};
+}
+
 TEST(SocketIoOutgoingTest, GenericEvent) {
   EXPECT_EQ(
       encode_published_event("channel:42", "chat.message", R"({"text":"hi"})", ts, with_nchat),
@@ -74,28 +79,64 @@ TEST(SocketIoOutgoingTest, TypingWithNchatOffIsGeneric) {
 
 TEST(SocketIoOutgoingTest, PresenceChanged) {
   const auto events = presence_changed_events(
-      {{"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online}});
+      {"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online});
   ASSERT_EQ(events.size(), 2u);  // the topic, and realtime.events
   EXPECT_EQ(encode(events[0]), R"(42["presence:changed",{"userId":"u1","status":"online"}])");
 }
 
 TEST(SocketIoOutgoingTest, PresenceChangedToDnd) {
   const auto events =
-      presence_changed_events({{"u1", "general", PresenceStatus::online, PresenceStatus::dnd}});
+      presence_changed_events({"u1", "general", PresenceStatus::online, PresenceStatus::dnd});
   EXPECT_EQ(encode(events[0]), R"(42["presence:changed",{"userId":"u1","status":"dnd"}])");
 }
 
 TEST(SocketIoOutgoingTest, PresenceChangedToOfflineCarriesLastSeen) {
-  const auto events = presence_changed_events(
-      {{"u1", "channel:c1", PresenceStatus::away, PresenceStatus::offline}});
+  const auto events =
+      presence_changed_events({"u1", "channel:c1", PresenceStatus::away, PresenceStatus::offline});
   EXPECT_EQ(
       encode(events[0]),
       R"(42["presence:changed",{"userId":"u1","status":"offline","lastSeen":"2025-11-29T12:34:56.789Z"}])");
 }
 
+TEST(SocketIoOutgoingTest, PresenceDiffIsOnePresenceBulk) {
+  const auto diff =
+      presence_topic_event({"channel:c1",
+                            {{"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online},
+                             {"u2", "channel:c1", PresenceStatus::online, PresenceStatus::offline},
+                             {"u3", "channel:c1", PresenceStatus::online, PresenceStatus::dnd}}});
+  ASSERT_EQ(diff.event, "realtime.presence.diff");
+  // Joins first, then leaves as offline with their last-seen.
+  EXPECT_EQ(encode(diff),
+            R"(42["presence:bulk",{"presences":[{"userId":"u1","status":"online"},)"
+            R"({"userId":"u3","status":"dnd"},)"
+            R"({"userId":"u2","status":"offline","lastSeen":"2025-11-29T12:34:56.789Z"}]}])");
+}
+
+TEST(SocketIoOutgoingTest, PresenceDiffInTheGenericVocabularyPassesThrough) {
+  const auto diff = presence_topic_event(
+      {"channel:c1",
+       {{"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online},
+        {"u2", "channel:c1", PresenceStatus::online, PresenceStatus::offline}}});
+  EXPECT_EQ(encode(diff, generic_only),
+            R"(42["realtime.presence.diff",{"topic":"channel:c1","joins":[{"user_id":"u1",)"
+            R"("status":"online","old_status":"offline"}],"leaves":[{"user_id":"u2",)"
+            R"("old_status":"online"}]},{"topic":"channel:c1","ts":1764419696789}])");
+}
+
+TEST(SocketIoOutgoingTest, MalformedPresenceDiffFallsBackToGeneric) {
+  for (std::string_view data :
+       {"", "null", "{}", R"({"joins":{},"leaves":[]})", R"({"joins":[{"user_id":1}],"leaves":[]})",
+        R"({"joins":[{"user_id":"u","status":"gone"}],"leaves":[]})",
+        R"({"joins":[],"leaves":[{"old_status":"online"}]})", R"({"joins":[7],"leaves":[]})"}) {
+    const std::string text =
+        encode_published_event("channel:c", "realtime.presence.diff", data, ts, with_nchat);
+    EXPECT_EQ(text.rfind(R"(42["realtime.presence.diff",)", 0), 0u) << text;
+  }
+}
+
 TEST(SocketIoOutgoingTest, LifecycleTopicStaysGeneric) {
   const auto events = presence_changed_events(
-      {{"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online}});
+      {"u1", "channel:c1", PresenceStatus::offline, PresenceStatus::online});
   ASSERT_EQ(events[1].topic, "realtime.events");
   const std::string text = encode(events[1]);
   EXPECT_EQ(text.rfind(R"(42["realtime.presence.changed",)", 0), 0u) << text;
@@ -120,9 +161,14 @@ TEST(SocketIoOutgoingTest, MalformedLifecycleDataFallsBackToGeneric) {
 TEST(SocketIoOutgoingTest, EveryEncodingIsOneValidSocketIoEvent) {
   const auto typing = typing_events({{"channel:c1", "u\"1", "th", "c", true}});
   const auto presence =
-      presence_changed_events({{"u1", "t", PresenceStatus::online, PresenceStatus::away}});
+      presence_changed_events({"u1", "t", PresenceStatus::online, PresenceStatus::away});
+  const auto diff =
+      presence_topic_event({"t",
+                            {{"u\"1", "t", PresenceStatus::offline, PresenceStatus::online},
+                             {"u2", "t", PresenceStatus::online, PresenceStatus::offline}}});
   for (const std::string& text :
-       {encode(typing[0]), encode(presence[0]), encode(presence[1]),
+       {encode(typing[0]), encode(presence[0]), encode(presence[1]), encode(diff),
+        encode(diff, generic_only),
         encode_published_event("t", "e", R"({"a":[1,{"b":null}]})", ts, with_nchat)}) {
     ASSERT_EQ(text.substr(0, 2), "42");
     const json::value v = json::parse(text.substr(2));
