@@ -34,7 +34,7 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-HttpSession::HttpSession(net::ip::tcp::socket&& socket, Shard& shard)
+HttpSession::HttpSession(ShardSocket&& socket, Shard& shard)
     : stream_(std::move(socket)), shard_(shard) {
   beast::error_code ignored;
   from_loopback_ = stream_.socket().remote_endpoint(ignored).address().is_loopback();

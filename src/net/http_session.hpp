@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 
+#include "net/shard_socket.hpp"
 #include "server/http_api.hpp"
 
 namespace realtime {
@@ -20,7 +21,7 @@ class Shard;
 // and hands a /realtime/connect upgrade over to a WsSession on the same shard.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(boost::asio::ip::tcp::socket&& socket, Shard& shard);
+  HttpSession(ShardSocket&& socket, Shard& shard);
   void run();
 
  private:
@@ -38,7 +39,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   void do_close();
   void drain();
 
-  boost::beast::tcp_stream stream_;
+  boost::beast::basic_stream<boost::asio::ip::tcp, boost::asio::io_context::executor_type> stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;

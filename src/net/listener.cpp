@@ -35,13 +35,13 @@ void Listener::stop() {
 void Listener::do_accept() {
   Shard& shard = *shards_[next_];
   next_ = (next_ + 1) % shards_.size();
-  acceptor_.async_accept(shard.io(), [self = shared_from_this(), &shard](
-                                         boost::system::error_code ec, net::ip::tcp::socket s) {
-    self->on_accept(shard, ec, std::move(s));
-  });
+  acceptor_.async_accept(
+      shard.io(), [self = shared_from_this(), &shard](boost::system::error_code ec, ShardSocket s) {
+        self->on_accept(shard, ec, std::move(s));
+      });
 }
 
-void Listener::on_accept(Shard& shard, boost::system::error_code ec, net::ip::tcp::socket socket) {
+void Listener::on_accept(Shard& shard, boost::system::error_code ec, ShardSocket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     // Out of file descriptors (or a transient error): back off instead of spinning; the

@@ -6,6 +6,8 @@
 #include <memory>
 #include <vector>
 
+#include "net/shard_socket.hpp"
+
 namespace realtime {
 
 class Shard;
@@ -24,7 +26,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
 
  private:
   void do_accept();
-  void on_accept(Shard& shard, boost::system::error_code ec, boost::asio::ip::tcp::socket socket);
+  void on_accept(Shard& shard, boost::system::error_code ec, ShardSocket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::steady_timer retry_timer_;

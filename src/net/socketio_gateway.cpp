@@ -162,8 +162,7 @@ void SocketIoGateway::handle_http(const HttpRequest& request, Shard& shard, Resp
 }
 
 std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request, Shard& shard,
-                                                     net::ip::tcp::socket& socket,
-                                                     std::string& pending) {
+                                                     ShardSocket& socket, std::string& pending) {
   const auto query = read_query(request.target);
   if (auto bad = check_query(query, "websocket")) return bad;
   if (context_.shutting_down.load()) return engineio_error(3, "server is shutting down");
@@ -193,7 +192,7 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
   if (ec) return engineio_error(3, "cannot take the connection");
   net::post(session->executor(), [session, fd, protocol, pending = std::move(pending),
                                   accept_key = std::move(accept_key), deflate]() mutable {
-    net::ip::tcp::socket moved(session->executor());
+    ShardSocket moved(session->io());
     boost::system::error_code ec;
     moved.assign(protocol, fd, ec);
     if (ec) {

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "net/shard_socket.hpp"
 #include "protocol/socketio/dialect.hpp"
 #include "server/http_types.hpp"
 
@@ -42,8 +43,8 @@ class SocketIoGateway {
 
   // A WebSocket upgrade: a new session (no sid) or the upgrade of a polling one. Takes the socket;
   // a refusal is written by the caller (returned), on `shard`'s thread.
-  std::optional<HttpResponse> upgrade(const HttpRequest& request, Shard& shard,
-                                      boost::asio::ip::tcp::socket& socket, std::string& pending);
+  std::optional<HttpResponse> upgrade(const HttpRequest& request, Shard& shard, ShardSocket& socket,
+                                      std::string& pending);
 
   // The session's side: ends its entry (on its shard, when it ends).
   void forget(const std::string& sid);

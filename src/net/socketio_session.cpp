@@ -49,6 +49,8 @@ SocketIoSession::~SocketIoSession() { finish(); }
 
 net::any_io_executor SocketIoSession::executor() { return shard().io().get_executor(); }
 
+net::io_context& SocketIoSession::io() { return shard().io(); }
+
 // ---------------------------------------------------------------------------------------------
 // Transports
 
@@ -60,9 +62,8 @@ std::string SocketIoSession::open_polling() {
   return sio::encode_open(open);
 }
 
-std::unique_ptr<WsStream> SocketIoSession::make_stream(net::ip::tcp::socket&& socket,
-                                                       std::string pending, std::string accept_key,
-                                                       bool deflate) {
+std::unique_ptr<WsStream> SocketIoSession::make_stream(ShardSocket&& socket, std::string pending,
+                                                       std::string accept_key, bool deflate) {
   auto stream = std::make_unique<WsStream>(std::move(socket), shard(), ws_owner_,
                                            shard().context().config->max_message_bytes,
                                            std::move(pending), deflate);
@@ -78,7 +79,7 @@ std::unique_ptr<WsStream> SocketIoSession::make_stream(net::ip::tcp::socket&& so
   return stream;
 }
 
-void SocketIoSession::open_websocket(net::ip::tcp::socket&& socket, std::string pending,
+void SocketIoSession::open_websocket(ShardSocket&& socket, std::string pending,
                                      std::string accept_key, bool deflate) {
   transport_ = Transport::websocket;
   shard().track(this);
@@ -88,7 +89,7 @@ void SocketIoSession::open_websocket(net::ip::tcp::socket&& socket, std::string 
   ws_->send_text(sio::encode_open(open));
 }
 
-void SocketIoSession::upgrade_websocket(net::ip::tcp::socket&& socket, std::string pending,
+void SocketIoSession::upgrade_websocket(ShardSocket&& socket, std::string pending,
                                         std::string accept_key, bool deflate) {
   auto stream = make_stream(std::move(socket), std::move(pending), std::move(accept_key), deflate);
   if (finished_ || closing_ || transport_ != Transport::polling || probe_) {

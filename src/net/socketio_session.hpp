@@ -34,6 +34,8 @@ class SocketIoSession final : public ClientSession,
   const std::string& sid() const { return sid_; }
   // The session's shard's loop: where its methods must run.
   boost::asio::any_io_executor executor() override;
+  // Its shard's loop: where a socket handed to it must live.
+  boost::asio::io_context& io();
 
   // Polling. The handshake's answer (the open packet) is what open_polling() returns.
   std::string open_polling();
@@ -44,10 +46,10 @@ class SocketIoSession final : public ClientSession,
 
   // A WebSocket: a new session's only transport, or a polling session's upgrade probe.
   // `deflate`: the handshake negotiated permessage-deflate.
-  void open_websocket(boost::asio::ip::tcp::socket&& socket, std::string pending,
-                      std::string accept_key, bool deflate);
-  void upgrade_websocket(boost::asio::ip::tcp::socket&& socket, std::string pending,
-                         std::string accept_key, bool deflate);
+  void open_websocket(ShardSocket&& socket, std::string pending, std::string accept_key,
+                      bool deflate);
+  void upgrade_websocket(ShardSocket&& socket, std::string pending, std::string accept_key,
+                         bool deflate);
 
   // ClientSession
   void deliver(const TopicFrame& item) override;
@@ -97,7 +99,7 @@ class SocketIoSession final : public ClientSession,
   void on_upgrade_message(std::string_view payload, bool text);
   void switch_to_websocket();
   void drop_probe();
-  std::unique_ptr<WsStream> make_stream(boost::asio::ip::tcp::socket&& socket, std::string pending,
+  std::unique_ptr<WsStream> make_stream(ShardSocket&& socket, std::string pending,
                                         std::string accept_key, bool deflate);
   // Ends the session: the transport, the client, the gateway's entry, the connection slot.
   void finish();

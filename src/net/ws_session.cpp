@@ -10,7 +10,7 @@ namespace net = boost::asio;
 
 namespace realtime {
 
-WsSession::WsSession(net::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
+WsSession::WsSession(ShardSocket&& socket, Shard& shard, UpgradeGrant grant,
                      std::string pending_input)
     : ClientSession(shard, std::move(grant)),
       stream_(std::move(socket), shard, *this, shard.context().config->max_message_bytes,

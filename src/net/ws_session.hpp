@@ -22,8 +22,7 @@ class WsSession final : public ClientSession,
                         public std::enable_shared_from_this<WsSession> {
  public:
   // `pending_input`: bytes that arrived after the upgrade request, already read by HttpSession.
-  WsSession(boost::asio::ip::tcp::socket&& socket, Shard& shard, UpgradeGrant grant,
-            std::string pending_input);
+  WsSession(ShardSocket&& socket, Shard& shard, UpgradeGrant grant, std::string pending_input);
   ~WsSession() override;
 
   // Sends the 101 and the welcome, then reads.

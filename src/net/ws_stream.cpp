@@ -22,8 +22,8 @@ constexpr auto close_deadline = std::chrono::seconds(5);
 
 }  // namespace
 
-WsStream::WsStream(net::ip::tcp::socket&& socket, Shard& shard, Owner& owner,
-                   std::size_t max_message_bytes, std::string pending_input, bool deflate)
+WsStream::WsStream(ShardSocket&& socket, Shard& shard, Owner& owner, std::size_t max_message_bytes,
+                   std::string pending_input, bool deflate)
     : socket_(std::move(socket)),
       shard_(shard),
       owner_(owner),

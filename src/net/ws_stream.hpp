@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "net/frame_ring.hpp"
+#include "net/shard_socket.hpp"
 #include "protocol/frame.hpp"
 #include "ws/frame_codec.hpp"
 
@@ -41,8 +42,8 @@ class WsStream {
   // `pending_input`: bytes that arrived behind the upgrade request, already read by HttpSession.
   // `deflate`: the handshake negotiated permessage-deflate (the client may send compressed
   // messages; the owner may send the shard's compressed frames).
-  WsStream(boost::asio::ip::tcp::socket&& socket, Shard& shard, Owner& owner,
-           std::size_t max_message_bytes, std::string pending_input, bool deflate = false);
+  WsStream(ShardSocket&& socket, Shard& shard, Owner& owner, std::size_t max_message_bytes,
+           std::string pending_input, bool deflate = false);
   ~WsStream();
   WsStream(const WsStream&) = delete;
   WsStream& operator=(const WsStream&) = delete;
@@ -85,7 +86,7 @@ class WsStream {
   void close_socket();
   void end();
 
-  boost::asio::ip::tcp::socket socket_;
+  ShardSocket socket_;
   Shard& shard_;
   Owner& owner_;
   ws::FrameDecoder decoder_;
