@@ -130,7 +130,13 @@ TEST(PresenceStormTest, FramesPerConnectStormWithAndWithoutCoalescing) {
       "window 0 | default | observer, N leaves: window 0 | default | server CPU for the joins, "
       "window 0 | default |\n");
   for (const std::string& redis_url : {std::string(), redis.Url()}) {
+    // Under ASan the server is a -O0 sanitized build: 1,000 members without coalescing are
+    // half a million frames there, minutes of CI for the same property.
+#ifdef __SANITIZE_ADDRESS__
+    for (std::size_t n : {10, 100}) {
+#else
     for (std::size_t n : {10, 100, 1000}) {
+#endif
       const StormFigures before = Storm("0", n, redis_url);
       const StormFigures after = Storm("150", n, redis_url);
       std::printf("| %s | %zu | %llu | %llu | %llu | %llu | %llu | %llu | %.0f ms | %.0f ms |\n",
