@@ -73,8 +73,11 @@ std::uint64_t Settled(const std::unique_ptr<std::atomic<std::uint64_t>[]>& count
 StormFigures Storm(std::string_view window_ms, std::size_t n, const std::string& redis_url) {
   std::vector<std::string> args{"--presence-window-ms", std::string(window_ms)};
   if (!redis_url.empty()) {
-    args.insert(args.end(), {"--redis-url", redis_url, "--token-secret",
-                             "presence-storm-tests-token-secret-0123456"});
+    // Every run shares one redis-server: a prefix of its own keeps an earlier node's presence
+    // (until it is reaped) from making this run's users look present already.
+    args.insert(args.end(), {"--redis-url", redis_url, "--redis-prefix",
+                             "storm-" + std::string(window_ms) + "-" + std::to_string(n) + ":",
+                             "--token-secret", "presence-storm-tests-token-secret-0123456"});
   }
   ServerProcess server{ServerProcess::DevArgs(std::move(args))};
   EXPECT_TRUE(WaitUntil([&] { return HttpGet(server.port(), "/health").status == 200; }, 30s));
