@@ -208,24 +208,48 @@ const AccessRules::ActionRule& AccessRules::Rule::action(TopicAction a) const {
 
 namespace {
 
+// Walks a topic or pattern one ':'-separated segment at a time: matching runs on every
+// subscribe, publish and presence event, and must not allocate.
+class SegmentCursor {
+ public:
+  explicit SegmentCursor(std::string_view s) : rest_(s) {}
+  bool done() const { return done_; }
+  std::string_view next() {
+    const auto colon = rest_.find(':');
+    const std::string_view seg = rest_.substr(0, colon);
+    if (colon == std::string_view::npos) {
+      done_ = true;
+    } else {
+      rest_.remove_prefix(colon + 1);
+    }
+    return seg;
+  }
+
+ private:
+  std::string_view rest_;
+  bool done_ = false;
+};
+
 // `any_user`: {user_id} matches any one segment, as for a question about the topic itself.
 bool match_pattern(std::string_view pattern, std::string_view topic, std::string_view user_id,
                    bool any_user, CheckParams* captures) {
-  const auto p = segments(pattern);
-  const auto t = segments(topic);
-  for (std::size_t i = 0; i < p.size(); ++i) {
-    if (p[i] == "**") return t.size() > i;  // one or more segments left
-    if (i >= t.size()) return false;
-    if (p[i] == "{user_id}") {
-      if (any_user ? t[i].empty() : (user_id.empty() || t[i] != user_id)) return false;
-    } else if (is_capture(p[i])) {
-      if (t[i].empty()) return false;
-      if (captures != nullptr) captures->emplace_back(p[i].substr(1, p[i].size() - 2), t[i]);
-    } else if (p[i] != "*" && p[i] != t[i]) {
+  SegmentCursor p(pattern);
+  SegmentCursor t(topic);
+  while (!p.done()) {
+    const std::string_view ps = p.next();
+    if (ps == "**") return !t.done();  // one or more segments left
+    if (t.done()) return false;
+    const std::string_view ts = t.next();
+    if (ps == "{user_id}") {
+      if (any_user ? ts.empty() : (user_id.empty() || ts != user_id)) return false;
+    } else if (is_capture(ps)) {
+      if (ts.empty()) return false;
+      if (captures != nullptr) captures->emplace_back(ps.substr(1, ps.size() - 2), ts);
+    } else if (ps != "*" && ps != ts) {
       return false;
     }
   }
-  return p.size() == t.size();
+  return t.done();
 }
 
 std::size_t history_number(const json::value& v, const std::string& where, std::string_view key,

@@ -1,9 +1,10 @@
 #include "auth/jwt.hpp"
 
 #include <jwt.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -12,6 +13,8 @@
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 namespace json = boost::json;
 
@@ -60,13 +63,68 @@ const EVP_MD* hmac_digest(JwtAlgorithm alg) {
   }
 }
 
+// OpenSSL 3's one-shot HMAC() fetches the algorithm and builds a context on every call: some
+// thirty allocations, twice per connect with a token. Each thread keeps a keyed context per
+// (digest, key) instead (a few: the token secret, a Hasura HS* secret) and re-initialises it.
+class HmacContexts {
+ public:
+  ~HmacContexts() {
+    for (auto& e : entries_) {
+      EVP_MAC_CTX_free(e.ctx);
+      OPENSSL_cleanse(e.key.data(), e.key.size());
+    }
+    EVP_MAC_free(mac_);
+  }
+
+  // A context ready for update(), or null when OpenSSL refuses.
+  EVP_MAC_CTX* ready(const EVP_MD* md, std::string_view key) {
+    for (auto& e : entries_) {
+      if (e.md == md && e.key == key) {
+        return EVP_MAC_init(e.ctx, nullptr, 0, nullptr) == 1 ? e.ctx : nullptr;
+      }
+    }
+    if (mac_ == nullptr) mac_ = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (mac_ == nullptr) return nullptr;
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac_);
+    if (ctx == nullptr) return nullptr;
+    static constexpr unsigned char empty = 0;  // OpenSSL refuses a null key even of length 0
+    const OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                         const_cast<char*>(EVP_MD_get0_name(md)), 0),
+        OSSL_PARAM_construct_end()};
+    if (EVP_MAC_init(ctx, key.empty() ? &empty : reinterpret_cast<const unsigned char*>(key.data()),
+                     key.size(), params) != 1) {
+      EVP_MAC_CTX_free(ctx);
+      return nullptr;
+    }
+    if (entries_.size() == max_entries) {  // keys come from the configuration: never many
+      EVP_MAC_CTX_free(entries_.front().ctx);
+      OPENSSL_cleanse(entries_.front().key.data(), entries_.front().key.size());
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back({md, std::string(key), ctx});
+    return ctx;
+  }
+
+ private:
+  struct Entry {
+    const EVP_MD* md;
+    std::string key;
+    EVP_MAC_CTX* ctx;
+  };
+  static constexpr std::size_t max_entries = 8;
+  EVP_MAC* mac_ = nullptr;
+  std::vector<Entry> entries_;
+};
+
 std::optional<std::string> hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
+  thread_local HmacContexts contexts;
+  EVP_MAC_CTX* ctx = contexts.ready(md, key);
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  static constexpr char empty = 0;  // OpenSSL refuses a null key pointer even of length 0
-  if (HMAC(md, key.empty() ? &empty : key.data(), static_cast<int>(key.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), out,
-           &len) == nullptr) {
+  std::size_t len = 0;
+  if (ctx == nullptr ||
+      EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(ctx, out, &len, sizeof out) != 1) {
     return std::nullopt;
   }
   return std::string(reinterpret_cast<const char*>(out), len);

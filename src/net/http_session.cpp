@@ -34,11 +34,8 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-HttpSession::HttpSession(ShardSocket&& socket, Shard& shard)
-    : stream_(std::move(socket)), shard_(shard) {
-  beast::error_code ignored;
-  from_loopback_ = stream_.socket().remote_endpoint(ignored).address().is_loopback();
-}
+HttpSession::HttpSession(ShardSocket&& socket, Shard& shard, bool from_loopback)
+    : stream_(std::move(socket)), shard_(shard), from_loopback_(from_loopback) {}
 
 void HttpSession::run() {
   // Start on the shard's own thread; the accept may have completed on another one.

@@ -21,7 +21,7 @@ class Shard;
 // and hands a /realtime/connect upgrade over to a WsSession on the same shard.
 class HttpSession : public std::enable_shared_from_this<HttpSession> {
  public:
-  HttpSession(ShardSocket&& socket, Shard& shard);
+  HttpSession(ShardSocket&& socket, Shard& shard, bool from_loopback);
   void run();
 
  private:
@@ -44,7 +44,7 @@ class HttpSession : public std::enable_shared_from_this<HttpSession> {
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::shared_ptr<Response> response_;
   Shard& shard_;
-  bool from_loopback_ = false;  // asked once per connection, not per request
+  bool from_loopback_ = false;  // the peer's address, known from the accept
 };
 
 }  // namespace realtime

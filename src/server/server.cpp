@@ -86,8 +86,8 @@ struct Server::Parts {
   std::unique_ptr<ProxyCheckRunner> proxy_checks;
   std::unique_ptr<SqlCheckRunner> sql_checks;
   std::unique_ptr<HttpApi> api;
-  std::unique_ptr<SocketIoGateway> gateway;  // null: REALTIME_SOCKETIO_PATH=off
-  std::shared_ptr<Listener> listener;
+  std::unique_ptr<SocketIoGateway> gateway;          // null: REALTIME_SOCKETIO_PATH=off
+  std::vector<std::shared_ptr<Listener>> listeners;  // one per shard, one port
   // Registered before the port opens, so a SIGTERM right after start-up is never lost.
   net::io_context signals_io;
   net::signal_set signals{signals_io, SIGINT, SIGTERM, SIGHUP};
@@ -315,7 +315,7 @@ struct Server::Parts {
     checks_work.reset();
     checks_io.stop();
     if (checks_thread.joinable()) checks_thread.join();
-    listener.reset();
+    listeners.clear();
     if (gateway) gateway->drop_all();  // its sessions live on the shards
     typing.reset();                    // its timer belongs to the first shard's loop
     presence_events.reset();           // so does this one's
@@ -382,20 +382,20 @@ void Server::start() {
   net::ip::tcp::endpoint endpoint(net::ip::make_address(p.config.host), p.config.port);
   std::vector<Shard*> shards;
   for (auto& s : p.shards) shards.push_back(s.get());
-  p.listener = std::make_shared<Listener>(p.shards.front()->io(), endpoint, std::move(shards));
-  p.listener->run();
+  p.listeners = Listener::open(endpoint, shards);
+  for (auto& l : p.listeners) l->run();
   if (p.redis_broker != nullptr) {
     p.redis_broker->start();
     p.redis_presence->start();
   }
   for (auto& s : p.shards) s->start();
-  const auto local = p.listener->local_endpoint();
+  const auto local = p.listeners.front()->local_endpoint();
   spdlog::info("nself-realtime {} listening on {}:{} (engine {}, {} shards, node {})",
                REALTIME_VERSION, local.address().to_string(), local.port(), p.broker->engine(),
                p.shards.size(), p.context.node_id);
 }
 
-std::uint16_t Server::port() const { return parts_->listener->local_endpoint().port(); }
+std::uint16_t Server::port() const { return parts_->listeners.front()->local_endpoint().port(); }
 
 int Server::run_until_signal(std::chrono::milliseconds grace) {
   auto& p = *parts_;
@@ -417,7 +417,7 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   notify_stopping("closing " + std::to_string(p.metrics.connections()) + " connections");
 
   p.context.shutting_down = true;
-  p.listener->stop();
+  for (auto& l : p.listeners) l->stop();
   for (auto& s : p.shards) s->close_all(close_code::going_away);
   const auto deadline = std::chrono::steady_clock::now() + grace;
   while (p.metrics.connections() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "auth/hasura_jwt.hpp"
+#include "auth/jwt.hpp"
 
 namespace json = boost::json;
 
@@ -96,6 +97,32 @@ TEST(JwtVerifierTest, EmptyTokenIsMissing) {
   auto result = verifier.verify("", "", 0);
   ASSERT_TRUE(std::holds_alternative<AuthError>(result));
   EXPECT_EQ(std::get<AuthError>(result).reason, AuthFailure::missing_token);
+}
+
+// Each thread keeps keyed HMAC contexts: a token must verify under its own key only, whatever
+// keys came before, also past the cache's size (eviction) and across digests.
+TEST(JwtHmacTest, KeyedContextsNeverMixKeys) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 12; ++i) keys.push_back(std::string(32, static_cast<char>('a' + i)));
+  boost::json::object claims{{"sub", "u1"}};
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string token = sign_hs256(claims, keys[i]);
+      EXPECT_TRUE(std::holds_alternative<boost::json::object>(
+          decode_verified(token, JwtAlgorithm::HS256, keys[i])))
+          << "key " << i << " round " << round;
+      const auto& other = keys[(i + 1) % keys.size()];
+      auto refused = decode_verified(token, JwtAlgorithm::HS256, other);
+      ASSERT_TRUE(std::holds_alternative<AuthError>(refused));
+      EXPECT_EQ(std::get<AuthError>(refused).reason, AuthFailure::bad_signature);
+      // The same key under another digest is another context: the header names HS256, so
+      // HS384 is refused before any HMAC, and the HS256 context stays usable.
+      EXPECT_TRUE(
+          std::holds_alternative<AuthError>(decode_verified(token, JwtAlgorithm::HS384, keys[i])));
+    }
+  }
+  // The same claims and key sign to the same token every time (a reused context is reset).
+  EXPECT_EQ(sign_hs256(claims, keys[0]), sign_hs256(claims, keys[0]));
 }
 
 }  // namespace
