@@ -8,7 +8,10 @@
 
 #include <atomic>
 #include <iostream>
+#include <map>
 #include <memory>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "support/client_pool.hpp"
@@ -138,12 +141,18 @@ class TwoNodesUnderLoad {
 };
 
 // The deliveries that 202s did not make, by route: "a->b" counts subscribers on node b that
-// missed an event node a answered 202 for.
-std::map<std::string, std::size_t> MissedByRoute(const DeliveryLedger& ledger) {
+// missed an event node a answered 202 for. Pids in `excused` are counted apart, as "excused".
+std::map<std::string, std::size_t> MissedByRoute(const DeliveryLedger& ledger,
+                                                 const std::set<std::string>& excused) {
   std::map<std::string, std::size_t> missed;
   for (const auto& pid : ledger.AnsweredWith(202)) {
     for (std::size_t s = 0; s < 2 * kPerNode; ++s) {
-      if (ledger.Count(s, pid) == 0) ++missed[pid.substr(0, 1) + "->" + (s < kPerNode ? "a" : "b")];
+      if (ledger.Count(s, pid) != 0) continue;
+      if (excused.contains(pid)) {
+        ++missed["excused"];
+      } else {
+        ++missed[pid.substr(0, 1) + "->" + (s < kPerNode ? "a" : "b")];
+      }
     }
   }
   return missed;
@@ -152,22 +161,24 @@ std::map<std::string, std::size_t> MissedByRoute(const DeliveryLedger& ledger) {
 // What the publishers saw and what became of it, printed for docs/reliability.md. A node
 // answers 202 only while it can deliver to its own subscribers, so no route "a->a" or "b->b";
 // the other node's subscribers may miss what is published while their node resubscribes (at
-// most once).
-void CheckAndReport(const char* what, const DeliveryLedger& ledger) {
+// most once). `excused`: 202s that may miss anyone (see the frozen-Redis test).
+void CheckAndReport(const char* what, const DeliveryLedger& ledger,
+                    const std::set<std::string>& excused) {
   std::map<int, std::size_t> statuses;
   for (const auto& [pid, status] : ledger.Answers()) ++statuses[status];
   std::size_t refused_delivered = 0;
   for (const auto& pid : ledger.AnsweredWith(503)) {
     if (ledger.Receivers(pid) > 0) ++refused_delivered;
   }
-  auto missed = MissedByRoute(ledger);
+  auto missed = MissedByRoute(ledger, excused);
   EXPECT_EQ(missed["a->a"], 0u) << "node a answered 202 for events its own subscribers missed";
   EXPECT_EQ(missed["b->b"], 0u) << "node b answered 202 for events its own subscribers missed";
   EXPECT_EQ(ledger.OutOfOrder(), 0u) << "a subscriber got a publisher's events out of order";
   std::cerr << what << ": answers";
   for (const auto& [status, n] : statuses) std::cerr << " " << status << "x" << n;
   std::cerr << "; deliveries of 202s missed on the other node: a->b " << missed["a->b"] << ", b->a "
-            << missed["b->a"] << "; 503 but delivered anyway: " << refused_delivered << "\n";
+            << missed["b->a"] << "; 503 but delivered anyway: " << refused_delivered
+            << "; misses of excused 202s: " << missed["excused"] << "\n";
 }
 
 // How long publishes were refused and how long 202s missed subscribers, in the worst stretch
@@ -183,7 +194,8 @@ std::chrono::milliseconds ReportStretches(const char* what, const DeliveryLedger
 // The end of a test under load: stops the publishers, lets deliveries land, checks what holds
 // whatever the fault (no duplicate, nothing out of order, no subscriber dropped, only 202 or 503)
 // and prints the figures. Returns the longest stretch of 202s some subscriber missed.
-std::chrono::milliseconds FinishAndCheck(TwoNodesUnderLoad& load, const char* what) {
+std::chrono::milliseconds FinishAndCheck(TwoNodesUnderLoad& load, const char* what,
+                                         const std::set<std::string>& excused = {}) {
   load.Stop();
   load.Settle();
   EXPECT_EQ(load.ledger().Duplicates(), 0u);
@@ -191,7 +203,7 @@ std::chrono::milliseconds FinishAndCheck(TwoNodesUnderLoad& load, const char* wh
   for (const auto& [pid, status] : load.ledger().Answers()) {
     EXPECT_TRUE(status == 202 || status == 503) << pid << " got " << status;
   }
-  CheckAndReport(what, load.ledger());
+  CheckAndReport(what, load.ledger(), excused);
   return ReportStretches(what, load.ledger());
 }
 
@@ -222,7 +234,13 @@ TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumes
   std::cerr << "frozen Redis: both nodes degraded "
             << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
             << " ms after SIGSTOP\n";
-  FinishAndCheck(load, "frozen Redis");
+  // Redis writes a PUBLISH's reply before the message to the subscribers' connections (the
+  // client last made pending is written first). A SIGSTOP between the two leaves an event
+  // answered 202 whose message sits in Redis' output buffer; the probe then replaces the
+  // subscriber connection and the message is gone, even for the node that published it. Only
+  // the 202s answered around the stop may do that (history and recovery cover it for clients).
+  const auto excused = load.ledger().AnsweredWithin(202, frozen - 200ms, frozen + 1s);
+  FinishAndCheck(load, "frozen Redis", {excused.begin(), excused.end()});
   EXPECT_TRUE(load.a().running() && load.b().running());
   EXPECT_FALSE(load.ledger().AnsweredWith(503).empty()) << "no publish saw the freeze";
 }

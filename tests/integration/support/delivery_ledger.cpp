@@ -83,6 +83,19 @@ std::vector<std::string> DeliveryLedger::AnsweredWith(int status) const {
   return out;
 }
 
+std::vector<std::string> DeliveryLedger::AnsweredWithin(
+    int status, std::chrono::steady_clock::time_point from,
+    std::chrono::steady_clock::time_point to) const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> out;
+  for (const auto& [pid, s] : answers_) {
+    if (s != status) continue;
+    const auto at = answered_at_.find(pid);
+    if (at != answered_at_.end() && at->second >= from && at->second <= to) out.push_back(pid);
+  }
+  return out;
+}
+
 std::vector<std::string> DeliveryLedger::Missed(std::size_t subscribers) const {
   std::vector<std::string> out;
   for (const auto& pid : AnsweredWith(202)) {

@@ -37,6 +37,9 @@ class DeliveryLedger {
   std::map<std::string, int> Answers() const;
   // Pids answered with `status`.
   std::vector<std::string> AnsweredWith(int status) const;
+  // Pids answered with `status` at a time within [from, to].
+  std::vector<std::string> AnsweredWithin(int status, std::chrono::steady_clock::time_point from,
+                                          std::chrono::steady_clock::time_point to) const;
   // Pids answered 202 that some of subscribers 0..subscribers-1 never received.
   std::vector<std::string> Missed(std::size_t subscribers) const;
   // How long a fault lasted: the answers of `pids` in time order, split where two are more than
