@@ -234,8 +234,8 @@ TEST(RedisFaultTest, FrozenRedisDegradesWithinTheProbeWindowAndEverythingResumes
   std::cerr << "frozen Redis: both nodes degraded "
             << std::chrono::duration_cast<std::chrono::milliseconds>(detected).count()
             << " ms after SIGSTOP\n";
-  // Redis writes a PUBLISH's reply before the message to the subscribers' connections (the
-  // client last made pending is written first). A SIGSTOP between the two leaves an event
+  // Redis writes a PUBLISH's reply and the message to each subscriber connection in separate
+  // writes (the reply can go first). A SIGSTOP between them leaves an event
   // answered 202 whose message sits in Redis' output buffer; the probe then replaces the
   // subscriber connection and the message is gone, even for the node that published it. Only
   // the 202s answered around the stop may do that (history and recovery cover it for clients).
