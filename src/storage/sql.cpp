@@ -88,33 +88,51 @@ const std::vector<Migration>& migrations(SqlDialect dialect) {
   return dialect == SqlDialect::postgres ? postgres : sqlite;
 }
 
+namespace {
+
+// The statement's text for `rows` rows: the parameters are numbered, the values never inlined.
+std::string upsert_sql(SqlDialect dialect, std::size_t rows) {
+  const std::string ts_cast = dialect == SqlDialect::postgres ? "::timestamptz" : "";
+  const std::string int_cast = dialect == SqlDialect::postgres ? "::integer" : "";
+  std::string sql =
+      "INSERT INTO np_realtime_presence "
+      "(source_account_id, user_id, status, last_seen_at, connections, updated_at) VALUES ";
+  std::size_t n = 2;
+  for (std::size_t i = 0; i < rows; ++i) {
+    if (i > 0) sql += ", ";
+    sql += '(' + placeholder(dialect, 1) + ", " + placeholder(dialect, n) + ", " +
+           placeholder(dialect, n + 1) + ", " + placeholder(dialect, n + 2) + ts_cast + ", " +
+           placeholder(dialect, n + 3) + int_cast + ", " + now_sql(dialect) + ')';
+    n += 4;
+  }
+  sql +=
+      " ON CONFLICT (source_account_id, user_id) DO UPDATE SET status = excluded.status, "
+      "last_seen_at = excluded.last_seen_at, connections = excluded.connections, updated_at = " +
+      now_sql(dialect) + " WHERE np_realtime_presence.last_seen_at <= excluded.last_seen_at";
+  return sql;
+}
+
+}  // namespace
+
 Statement upsert_statement(SqlDialect dialect, std::string_view account,
                            const std::vector<PresenceRow>& rows) {
   Statement out;
   out.params.reserve(1 + rows.size() * 4);
   out.params.emplace_back(account);
-  const std::string ts_cast = dialect == SqlDialect::postgres ? "::timestamptz" : "";
-  const std::string int_cast = dialect == SqlDialect::postgres ? "::integer" : "";
-  out.sql =
-      "INSERT INTO np_realtime_presence "
-      "(source_account_id, user_id, status, last_seen_at, connections, updated_at) VALUES ";
-  std::size_t n = 2;
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const PresenceRow& r = rows[i];
-    if (i > 0) out.sql += ", ";
-    out.sql += '(' + placeholder(dialect, 1) + ", " + placeholder(dialect, n) + ", " +
-               placeholder(dialect, n + 1) + ", " + placeholder(dialect, n + 2) + ts_cast + ", " +
-               placeholder(dialect, n + 3) + int_cast + ", " + now_sql(dialect) + ')';
-    n += 4;
+  for (const PresenceRow& r : rows) {
     out.params.push_back(r.user_id);
     out.params.emplace_back(to_string(r.status));
     out.params.push_back(format_timestamp(r.last_seen_ms));
     out.params.push_back(std::to_string(r.connections));
   }
-  out.sql +=
-      " ON CONFLICT (source_account_id, user_id) DO UPDATE SET status = excluded.status, "
-      "last_seen_at = excluded.last_seen_at, connections = excluded.connections, updated_at = " +
-      now_sql(dialect) + " WHERE np_realtime_presence.last_seen_at <= excluded.last_seen_at";
+  if (rows.size() == 1) {
+    // The one-row text is asked for every row SQLite writes: built once per dialect.
+    static const std::string postgres_one = upsert_sql(SqlDialect::postgres, 1);
+    static const std::string sqlite_one = upsert_sql(SqlDialect::sqlite, 1);
+    out.sql = dialect == SqlDialect::postgres ? postgres_one : sqlite_one;
+  } else {
+    out.sql = upsert_sql(dialect, rows.size());
+  }
   out.reuse = rows.size() == 1;
   return out;
 }

@@ -50,6 +50,24 @@ TEST(UpsertStatementTest, ParametersGrowFourPerRow) {
   EXPECT_THAT(s.sql, Not(HasSubstr("$4002")));
 }
 
+// One row: the text SQLite keeps prepared (built once per dialect), the values only in params.
+TEST(UpsertStatementTest, OneRowIsTheSameReusableTextWhateverTheRow) {
+  for (SqlDialect dialect : {SqlDialect::sqlite, SqlDialect::postgres}) {
+    const Statement a = upsert_statement(dialect, "primary", {two_rows[0]});
+    const Statement b = upsert_statement(dialect, "other", {two_rows[1]});
+    EXPECT_TRUE(a.reuse);
+    EXPECT_EQ(a.sql, b.sql);
+    EXPECT_THAT(a.sql, HasSubstr(dialect == SqlDialect::sqlite ? "(?1, ?2, ?3, ?4, ?5, "
+                                                               : "($1, $2, $3, $4::timestamptz, "
+                                                                 "$5::integer, now())"));
+    EXPECT_THAT(a.sql, Not(HasSubstr(dialect == SqlDialect::sqlite ? "?6" : "$6")));
+    EXPECT_THAT(a.sql, HasSubstr("ON CONFLICT (source_account_id, user_id) DO UPDATE SET"));
+    EXPECT_EQ(b.params,
+              (std::vector<std::string>{"other", "bob", "dnd", "2025-11-27T17:00:00.123Z", "2"}));
+  }
+  EXPECT_FALSE(upsert_statement(SqlDialect::sqlite, "primary", two_rows).reuse);
+}
+
 TEST(SelectStatementTest, ListsEachUserAsAParameter) {
   const Statement pg = select_statement(SqlDialect::postgres, "primary", {"a", "b"});
   EXPECT_THAT(pg.sql, HasSubstr("source_account_id = $1 AND user_id IN ($2, $3)"));
