@@ -38,7 +38,7 @@ HttpSession::HttpSession(ShardSocket&& socket, Shard& shard, bool from_loopback)
     : stream_(std::move(socket)), shard_(shard), from_loopback_(from_loopback) {}
 
 void HttpSession::run() {
-  // Start on the shard's own thread; the accept may have completed on another one.
+  // Runs inline: the shard's own listener accepted the socket on this thread.
   net::dispatch(stream_.get_executor(),
                 beast::bind_front_handler(&HttpSession::do_read, shared_from_this()));
 }
