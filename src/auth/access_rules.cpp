@@ -14,15 +14,33 @@ namespace json = boost::json;
 namespace realtime {
 namespace {
 
+// Walks a topic or pattern one ':'-separated segment at a time: matching runs on every
+// subscribe, publish and presence event, and must not allocate.
+class SegmentCursor {
+ public:
+  explicit SegmentCursor(std::string_view s) : rest_(s) {}
+  bool done() const { return done_; }
+  std::string_view next() {
+    const auto colon = rest_.find(':');
+    const std::string_view seg = rest_.substr(0, colon);
+    if (colon == std::string_view::npos) {
+      done_ = true;
+    } else {
+      rest_.remove_prefix(colon + 1);
+    }
+    return seg;
+  }
+
+ private:
+  std::string_view rest_;
+  bool done_ = false;
+};
+
+// The segments at once, for checking a pattern when the rules are loaded.
 std::vector<std::string_view> segments(std::string_view s) {
   std::vector<std::string_view> out;
-  std::size_t pos = 0;
-  while (true) {
-    auto colon = s.find(':', pos);
-    out.push_back(s.substr(pos, colon == std::string_view::npos ? s.npos : colon - pos));
-    if (colon == std::string_view::npos) return out;
-    pos = colon + 1;
-  }
+  for (SegmentCursor c(s); !c.done();) out.push_back(c.next());
+  return out;
 }
 
 bool is_capture(std::string_view segment) {
@@ -207,28 +225,6 @@ const AccessRules::ActionRule& AccessRules::Rule::action(TopicAction a) const {
 }
 
 namespace {
-
-// Walks a topic or pattern one ':'-separated segment at a time: matching runs on every
-// subscribe, publish and presence event, and must not allocate.
-class SegmentCursor {
- public:
-  explicit SegmentCursor(std::string_view s) : rest_(s) {}
-  bool done() const { return done_; }
-  std::string_view next() {
-    const auto colon = rest_.find(':');
-    const std::string_view seg = rest_.substr(0, colon);
-    if (colon == std::string_view::npos) {
-      done_ = true;
-    } else {
-      rest_.remove_prefix(colon + 1);
-    }
-    return seg;
-  }
-
- private:
-  std::string_view rest_;
-  bool done_ = false;
-};
 
 // `any_user`: {user_id} matches any one segment, as for a question about the topic itself.
 bool match_pattern(std::string_view pattern, std::string_view topic, std::string_view user_id,
