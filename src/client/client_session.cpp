@@ -45,13 +45,11 @@ ClientSession::ClientSession(Shard& shard, UpgradeGrant grant)
       handshake_(std::make_unique<UpgradeGrant>(std::move(grant))),
       connection_id_(shard.context().next_connection_id()),
       rate_limiter_(shard.context().config->client_rate_limit,
-                    10.0 * shard.context().config->client_rate_limit, connected_at_),
-      expires_at_ms_(subject_.expires_at * 1000) {}
+                    10.0 * shard.context().config->client_rate_limit, connected_at_) {}
 
 void ClientSession::start() {
   ServerContext& ctx = shard_.context();
   started_ = true;
-  expires_at_ms_ = subject_.expires_at * 1000;
   shard_.attach_user(this);
   ctx.presence->connect(connection_id_, subject_.user_id);
   send_welcome();
@@ -73,7 +71,7 @@ void ClientSession::sweep(Clock::time_point now, std::int64_t now_ms) {
     return close(close_code::heartbeat_timeout, "heartbeat timeout");
   }
   // Closed within a sweep (at most 5 s) of the expiry: the grace a refresh may still use.
-  if (expires_at_ms_ > 0 && now_ms >= expires_at_ms_) {
+  if (expires_at_ms() > 0 && now_ms >= expires_at_ms()) {
     close(close_code::unauthorized, "connection expired");
   }
 }
@@ -446,9 +444,11 @@ void ClientSession::on_refresh(const ClientMessage& msg) {
                       "the refresh token is for another user; connect anew to change user");
   }
   auto apply = [this, id = msg.id](Subject subject) {
+    // The same user id, and the same buffer: the shard's user index views it.
+    std::string user_id = std::move(subject_.user_id);
     subject_ = std::move(subject);
-    expires_at_ms_ = subject_.expires_at * 1000;
-    reply_refreshed(id, expires_at_ms_);
+    subject_.user_id = std::move(user_id);
+    reply_refreshed(id, expires_at_ms());
   };
   if (ctx.token_claims == nullptr) return apply(std::move(claims.subject));
   // Single use across the cluster, like a token presented at connect.

@@ -15,6 +15,7 @@
 #include "auth/authorizer.hpp"
 #include "broker/history_types.hpp"
 #include "core/rate_limiter.hpp"
+#include "core/topic_registry.hpp"
 #include "net/shard.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
@@ -36,9 +37,18 @@ class ClientSession {
   ClientSession& operator=(const ClientSession&) = delete;
 
   const std::string& connection_id() const { return connection_id_; }
+  // This client's places in the shard's TopicRegistry (kept here, not in a map there).
+  std::vector<TopicSlot<ClientSession>>& topic_slots() { return topic_slots_; }
+  // The shard's intrusive lists: its tracked sessions, and each user's sessions.
+  struct ShardLinks {
+    ClientSession* prev = nullptr;
+    ClientSession* next = nullptr;
+    ClientSession* next_of_user = nullptr;
+  };
+  ShardLinks& shard_links() { return shard_links_; }
   const std::string& user_id() const { return subject_.user_id; }
   // Unix ms after which the connection is closed with 4001 (0 = never).
-  std::int64_t expires_at_ms() const { return expires_at_ms_; }
+  std::int64_t expires_at_ms() const { return subject_.expires_at * 1000; }
 
   // Fan-out: queues the event in this client's dialect. Never re-enters the registry.
   virtual void deliver(const TopicFrame& item) = 0;
@@ -142,12 +152,13 @@ class ClientSession {
   void stop_checking(const std::string& topic);
 
   Shard& shard_;
+  std::vector<TopicSlot<ClientSession>> topic_slots_;
+  ShardLinks shard_links_;
   Subject subject_;
   std::unique_ptr<UpgradeGrant> handshake_;  // the rest of the upgrade's grant, until start()
   std::string connection_id_;
   Clock::time_point connected_at_ = Clock::now();
-  RateLimiter rate_limiter_;  // after connected_at_: initialised from it
-  std::int64_t expires_at_ms_ = 0;
+  RateLimiter rate_limiter_;        // after connected_at_: initialised from it
   std::size_t pending_checks_ = 0;  // subscriptions waiting for a check
   // Subscriptions kept by a check, with their entry in the shard's recheck queue (none while the
   // check is being asked again). The generation tells an answer for a subscription that left

@@ -125,32 +125,78 @@ void Shard::close_all(unsigned short code) {
   net::post(io_, [this, code] {
     // close() does not detach synchronously, but copy anyway: the set is not ours to iterate
     // while sessions change it.
-    std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-    for (ClientSession* s : sessions) s->close(code, "server shutting down");
+    for (ClientSession* s : tracked_sessions()) s->close(code, "server shutting down");
   });
 }
 
+void Shard::track(ClientSession* session) {
+  auto& links = session->shard_links();
+  if (links.prev != nullptr || sessions_ == session) return;  // tracked already
+  links.next = sessions_;
+  if (sessions_ != nullptr) sessions_->shard_links().prev = session;
+  sessions_ = session;
+}
+
+void Shard::untrack(ClientSession* session) {
+  auto& links = session->shard_links();
+  if (links.prev == nullptr && sessions_ != session) return;  // not tracked
+  if (links.prev != nullptr) {
+    links.prev->shard_links().next = links.next;
+  } else {
+    sessions_ = links.next;
+  }
+  if (links.next != nullptr) links.next->shard_links().prev = links.prev;
+  links.prev = links.next = nullptr;
+}
+
+std::vector<ClientSession*> Shard::tracked_sessions() const {
+  std::vector<ClientSession*> out;
+  for (ClientSession* s = sessions_; s != nullptr; s = s->shard_links().next) out.push_back(s);
+  return out;
+}
+
 void Shard::attach_user(ClientSession* session) {
-  auto it = users_.find(session->user_id());
-  if (it == users_.end())
-    it = users_.emplace(session->user_id(), std::vector<ClientSession*>{}).first;
-  it->second.push_back(session);
+  auto [it, first] = users_.try_emplace(std::string_view(session->user_id()), session);
+  if (first) return;
+  // After the first: the key keeps viewing the first session's user id.
+  session->shard_links().next_of_user = it->second->shard_links().next_of_user;
+  it->second->shard_links().next_of_user = session;
 }
 
 void Shard::detach_user(ClientSession* session) {
-  auto it = users_.find(session->user_id());
+  auto it = users_.find(std::string_view(session->user_id()));
   if (it == users_.end()) return;
-  std::erase(it->second, session);
-  if (it->second.empty()) users_.erase(it);
+  ClientSession* next = session->shard_links().next_of_user;
+  session->shard_links().next_of_user = nullptr;
+  if (it->second == session) {
+    if (next == nullptr) {
+      users_.erase(it);
+      return;
+    }
+    // The key views this session's user id: re-key the node on the next one (no allocation).
+    auto node = users_.extract(it);
+    node.key() = std::string_view(next->user_id());
+    node.mapped() = next;
+    users_.insert(std::move(node));
+    return;
+  }
+  for (ClientSession* s = it->second; s != nullptr; s = s->shard_links().next_of_user) {
+    if (s->shard_links().next_of_user == session) {
+      s->shard_links().next_of_user = next;
+      return;
+    }
+  }
 }
 
 void Shard::apply(UserCommand command, std::function<void(std::size_t)> done) {
   net::post(io_, [this, command = std::move(command), done = std::move(done)] {
     std::size_t affected = 0;
-    auto it = users_.find(command.user_id);
+    auto it = users_.find(std::string_view(command.user_id));
     if (it != users_.end()) {
       // A copy: closing or leaving does not detach synchronously, but the list is not ours.
-      const std::vector<ClientSession*> sessions = it->second;
+      std::vector<ClientSession*> sessions;
+      for (ClientSession* s = it->second; s != nullptr; s = s->shard_links().next_of_user)
+        sessions.push_back(s);
       for (ClientSession* s : sessions) {
         switch (command.kind) {
           case UserCommand::Kind::subscribe:
@@ -238,9 +284,7 @@ void Shard::schedule_heartbeat_sweep() {
 void Shard::on_heartbeat_sweep() {
   const auto now = std::chrono::steady_clock::now();
   const std::int64_t now_ms = unix_millis();
-  // A copy: closing does not untrack synchronously, but the set is not ours to walk meanwhile.
-  const std::vector<ClientSession*> sessions(sessions_.begin(), sessions_.end());
-  for (ClientSession* s : sessions) s->sweep(now, now_ms);
+  for (ClientSession* s : tracked_sessions()) s->sweep(now, now_ms);
 }
 
 }  // namespace realtime

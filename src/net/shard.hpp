@@ -58,8 +58,9 @@ class Shard final : public DeliveryTarget {
   // The shard's own thread only.
   TopicRegistry<ClientSession>& registry() { return registry_; }
   // Sessions the heartbeat sweep and the shutdown see: from their transport's start to its end.
-  void track(ClientSession* session) { sessions_.insert(session); }
-  void untrack(ClientSession* session) { sessions_.erase(session); }
+  // Both are idempotent.
+  void track(ClientSession* session);
+  void untrack(ClientSession* session);
   // The user -> sessions index of the server API's commands: from start() to end().
   void attach_user(ClientSession* session);
   void detach_user(ClientSession* session);
@@ -95,6 +96,8 @@ class Shard final : public DeliveryTarget {
   void run_loop();
   void on_deliver(const std::shared_ptr<const FrameBatch>& batch);
   bool reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const;
+  // A copy of the tracked sessions: closing or sweeping one may untrack it (or another).
+  std::vector<ClientSession*> tracked_sessions() const;
   void flush_corked();
   void schedule_heartbeat_sweep();
   void on_heartbeat_sweep();
@@ -107,9 +110,11 @@ class Shard final : public DeliveryTarget {
   // Declared before io_ so they outlive it: destroying io_ destroys pending handlers, and with
   // them the last sessions, which still detach themselves from these.
   TopicRegistry<ClientSession> registry_;
-  std::unordered_set<ClientSession*> sessions_;
-  // user id -> that user's connections on this shard (the server API's commands)
-  std::unordered_map<std::string, std::vector<ClientSession*>, StringHash, std::equal_to<>> users_;
+  // Both indexes are intrusive (ClientSession::ShardLinks): an idle connection's bytes count.
+  ClientSession* sessions_ = nullptr;  // head of the tracked sessions' list
+  // user id -> the first of that user's connections on this shard (the server API's commands);
+  // the key views that session's user id, and moves to the next one when it detaches.
+  std::unordered_map<std::string_view, ClientSession*, StringHash, std::equal_to<>> users_;
   RecheckQueue rechecks_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;

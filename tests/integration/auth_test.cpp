@@ -305,6 +305,42 @@ TEST_F(AuthTest, RefreshWithAnotherUsersOrAnInvalidTokenIsRefused) {
   EXPECT_EQ(StringField(client->ReadSkippingPresence(), "code"), "unauthorized");
 }
 
+// The shard's index of a user's connections views the session's user id: a refresh must keep
+// it, and the index must move on when the first tab closes. A user id longer than a short
+// string's inline buffer lives on the heap, where a moved buffer would dangle (ASan sees it).
+TEST_F(AuthTest, ServerCommandsFindEveryTabOfAUserAfterARefreshAndAClosedTab) {
+  const std::string user = "a-user-id-longer-than-sso-0123456789";
+  auto first = MustConnect(ServiceToken(user, "user"));
+  auto second = MustConnect(ServiceToken(user, "user"));
+  auto third = MustConnect(ServiceToken(user, "user"));
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  ASSERT_NE(third, nullptr);
+  for (auto* tab : {first.get(), second.get()}) {
+    tab->Send(R"({"type":"refresh","id":"r1","token":")" + ServiceToken(user, "user") + R"("})");
+    EXPECT_EQ(StringField(tab->ReadSkippingPresence(), "type"), "refreshed");
+  }
+  first->Close();
+  // A new topic each time: `local` counts the connections it was added to.
+  int probe = 0;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto r = HttpPostJson(server_.port(), "/realtime/subscribe",
+                                    R"({"user_id":")" + user + R"(","topic":"room:probe-)" +
+                                        std::to_string(++probe) + "\"}",
+                                    {{"X-Plugin-Secret", kKey}});
+        return r.status == 200 && r.Json().at("local") == json::value(2);
+      },
+      std::chrono::seconds(5)));
+  const auto r = HttpPostJson(server_.port(), "/realtime/disconnect",
+                              R"({"user_id":")" + user + R"(","reason":"banned"})",
+                              {{"X-Plugin-Secret", kKey}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json().at("local"), json::value(2)) << r.body;
+  EXPECT_EQ(second->WaitForClose().code, 4003);
+  EXPECT_EQ(third->WaitForClose().code, 4003);
+}
+
 TEST_F(AuthTest, AServiceMayMintATokenWithOrWithoutAConnectionExpiry) {
   const std::int64_t at = (Now() + 600) * 1000;
   auto r = HttpPostJson(server_.port(), "/realtime/token",

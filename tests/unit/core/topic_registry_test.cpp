@@ -21,6 +21,8 @@ using ::testing::UnorderedElementsAreArray;
 
 struct Sub {
   int id = 0;
+  std::vector<TopicSlot<Sub>> slots;
+  std::vector<TopicSlot<Sub>>& topic_slots() { return slots; }
 };
 
 using Registry = TopicRegistry<Sub>;
@@ -34,7 +36,7 @@ std::vector<Sub*> subscribers_of(const Registry& r, std::string_view topic) {
 class TopicRegistryTest : public ::testing::Test {
  protected:
   Registry registry;
-  Sub a{1}, b{2}, c{3}, d{4};
+  Sub a{1, {}}, b{2, {}}, c{3, {}}, d{4, {}};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -369,6 +371,13 @@ void expect_same_state(const Registry& registry, const ReferenceModel& model,
     ASSERT_EQ(registry.subscription_count(s), expected.size());
     for (const std::string& topic : topic_names) {
       ASSERT_EQ(registry.is_subscribed(s, topic), expected.count(topic) > 0);
+    }
+    // Each slot points at the subscriber's own place in its topic's list.
+    for (const auto& slot : sub.slots) {
+      const std::vector<Sub*>* in_topic = registry.subscribers(slot.topic->first);
+      ASSERT_NE(in_topic, nullptr);
+      ASSERT_LT(slot.index, in_topic->size());
+      ASSERT_EQ((*in_topic)[slot.index], s) << "sub " << sub.id << " in " << slot.topic->first;
     }
   }
 }
