@@ -83,12 +83,13 @@ void FrameDecoder::shrink() {
   // An idle connection keeps no input buffer: most clients send a frame now and then, and a
   // malloc per read costs less than tens of thousands of idle buffers.
   if (input_.empty()) std::string().swap(input_);
-  if (!in_message_ && message_.capacity() > 4096) std::string().swap(message_);
+  if (!in_message_ && fragments_ && fragments_->capacity() > 4096) fragments_.reset();
 }
 
 DecodeEvent FrameDecoder::next(Inflater* inflater) {
   if (failed_) return fail(1002, "the connection already failed");
-  if (!in_message_ && !message_.empty()) message_.clear();  // the last message was handed out
+  // The last message was handed out.
+  if (!in_message_ && fragments_ && !fragments_->empty()) fragments_->clear();
   while (true) {
     const std::size_t avail = input_.size() - consumed_;
     const auto* p = reinterpret_cast<const unsigned char*>(input_.data() + consumed_);
@@ -133,7 +134,8 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
       if (op != Opcode::continuation && in_message_) {
         return fail(1002, "new message before the previous one ended");
       }
-      const std::uint64_t so_far = op == Opcode::continuation ? message_.size() : 0;
+      const std::uint64_t so_far =
+          op == Opcode::continuation && fragments_ ? fragments_->size() : 0;
       if (length > max_message_ || so_far + length > max_message_) {
         return fail(1009, "message larger than REALTIME_MAX_MESSAGE_BYTES");
       }
@@ -150,10 +152,10 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
 
     DecodeEvent e;
     if (control) {
+      // Events view the input buffer, which holds until the next call.
       if (op == Opcode::ping || op == Opcode::pong) {
-        control_.assign(data);
         e.kind = op == Opcode::ping ? DecodeEvent::Kind::ping : DecodeEvent::Kind::pong;
-        e.payload = control_;
+        e.payload = data;
         return e;
       }
       if (data.size() == 1) return fail(1002, "close frame with a one-byte payload");
@@ -163,11 +165,10 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
         e.close_code = static_cast<std::uint16_t>((static_cast<unsigned char>(data[0]) << 8) |
                                                   static_cast<unsigned char>(data[1]));
         if (!valid_close_code(e.close_code)) return fail(1002, "invalid close code");
-        control_.assign(data.substr(2));
-        if (utf8_step(utf8_accept, control_) != utf8_accept) {
+        e.reason = data.substr(2);
+        if (utf8_step(utf8_accept, e.reason) != utf8_accept) {
           return fail(1007, "close reason is not UTF-8");
         }
-        e.reason = control_;
       }
       return e;
     }
@@ -183,7 +184,8 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
       if (utf8_state_ == utf8_reject) return fail(1007, "text message is not valid UTF-8");
     }
     if (!fin) {
-      message_.append(data);
+      if (!fragments_) fragments_ = std::make_unique<std::string>();
+      fragments_->append(data);
       continue;
     }
     in_message_ = false;
@@ -192,11 +194,11 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
     }
     e.kind = DecodeEvent::Kind::message;
     e.text = message_text_;
-    if (message_.empty()) {
+    if (!fragments_ || fragments_->empty()) {
       e.payload = data;  // the common case: one frame, no copy
     } else {
-      message_.append(data);
-      e.payload = message_;
+      fragments_->append(data);
+      e.payload = *fragments_;
     }
     if (message_compressed_) {
       if (inflater == nullptr) return fail(1002, "compressed message without an inflater");

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -55,7 +56,9 @@ class FrameDecoder {
   DecodeEvent next(Inflater* inflater = nullptr);
 
   // Bytes held for an incomplete frame or message (for memory accounting and shrinking).
-  std::size_t buffered() const { return input_.size() - consumed_ + message_.size(); }
+  std::size_t buffered() const {
+    return input_.size() - consumed_ + (fragments_ ? fragments_->size() : 0);
+  }
   void shrink();
 
  private:
@@ -64,11 +67,11 @@ class FrameDecoder {
   std::size_t max_message_;
   std::string input_;
   std::size_t consumed_ = 0;
-  std::string message_;  // fragments so far
+  // A fragmented message's frames so far; allocated by the first one (most never are).
+  std::unique_ptr<std::string> fragments_;
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
-  std::string control_;  // payload of the last control frame (events view it)
   std::uint32_t utf8_state_ = 0;
   bool failed_ = false;
 };
