@@ -160,6 +160,13 @@ UserSummary PresenceState::summary_of(std::string_view user_id) const {
   return {u->second.folded(), u->second.connections};
 }
 
+std::vector<std::string> PresenceState::users() const {
+  std::vector<std::string> out;
+  out.reserve(users_.size());
+  for (const auto& [user_id, user] : users_) out.push_back(user_id);
+  return out;
+}
+
 std::string PresenceState::user_of(std::string_view connection_id) const {
   auto c = connections_.find(connection_id);
   return c == connections_.end() ? std::string() : std::string(c->second.user_id);

@@ -60,6 +60,8 @@ class PresenceState {
   UserSummary summary_of(std::string_view user_id) const;
   // The user of a connection; empty when the connection is unknown.
   std::string user_of(std::string_view connection_id) const;
+  // Every user with a connection.
+  std::vector<std::string> users() const;
   std::size_t connection_count() const { return connections_.size(); }
   std::size_t user_count() const { return users_.size(); }
 

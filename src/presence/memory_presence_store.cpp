@@ -45,6 +45,11 @@ void MemoryPresenceStore::disconnect(std::string_view connection_id) {
   report(user_id, before);
 }
 
+std::vector<std::string> MemoryPresenceStore::connected_users() {
+  std::lock_guard lock(mutex_);
+  return state_.users();
+}
+
 void MemoryPresenceStore::users_in(std::string_view topic, UsersCallback done) {
   std::vector<UserPresence> users;
   {

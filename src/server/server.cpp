@@ -68,6 +68,7 @@ struct Server::Parts {
   RedisBroker* redis_broker = nullptr;  // the broker, when the engine is Redis
   std::unique_ptr<PresenceStore> presence;
   RedisPresenceStore* redis_presence = nullptr;
+  MemoryPresenceStore* memory_presence = nullptr;  // the presence, when the engine is embedded
   std::unique_ptr<TokenClaims> token_claims;
   std::unique_ptr<TypingTracker> typing;
   // Presence events to topics, coalesced per window (created before any change can arrive).
@@ -150,7 +151,9 @@ struct Server::Parts {
       engine_presence = std::move(store);
     } else {
       broker = std::make_unique<MemoryBroker>(std::move(targets), history);
-      engine_presence = std::make_unique<MemoryPresenceStore>(on_topic_changes, on_user_change);
+      auto store = std::make_unique<MemoryPresenceStore>(on_topic_changes, on_user_change);
+      memory_presence = store.get();
+      engine_presence = std::move(store);
     }
     presence =
         std::make_unique<storage::LastSeenPresenceStore>(std::move(engine_presence), *last_seen);
@@ -434,7 +437,8 @@ int Server::run_until_signal(std::chrono::milliseconds grace) {
   if (p.last_seen_writer) {
     // Connections dropped above never tell presence: their users are offline all the same.
     // (With Redis, `bye` above already reported them, cluster-wide.)
-    if (const std::size_t dropped = p.redis_presence ? 0 : p.last_seen->all_offline();
+    if (const std::size_t dropped =
+            p.memory_presence ? p.last_seen->all_offline(p.memory_presence->connected_users()) : 0;
         dropped > 0) {
       spdlog::info("last-seen: {} users of dropped connections recorded offline", dropped);
     }

@@ -10,26 +10,13 @@ LastSeen::LastSeen(LastSeenWriter* writer, Clock clock)
 
 void LastSeen::user_changed(const UserChange& change) {
   if (writer_ == nullptr) return;
-  {
-    std::lock_guard lock(mutex_);
-    if (change.connections > 0) {
-      connected_[change.user_id] = change.connections;
-    } else {
-      connected_.erase(change.user_id);
-    }
-  }
   writer_->record({change.user_id, change.status, clock_(), change.connections});
 }
 
-std::size_t LastSeen::all_offline() {
-  std::unordered_map<std::string, int> users;
-  {
-    std::lock_guard lock(mutex_);
-    users.swap(connected_);
-  }
+std::size_t LastSeen::all_offline(const std::vector<std::string>& users) {
   if (writer_ == nullptr) return 0;
   const std::int64_t now = clock_();
-  for (const auto& [user_id, connections] : users) {
+  for (const std::string& user_id : users) {
     writer_->record({user_id, PresenceStatus::offline, now, 0});
   }
   return users.size();

@@ -4,7 +4,6 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "core/presence_state.hpp"
@@ -33,17 +32,16 @@ class LastSeen {
   // offline with their last_seen; `done` runs once, on any thread.
   void add_departed(std::string topic, std::vector<UserPresence> present,
                     std::function<void(std::vector<UserPresence>)> done);
-  // At shutdown, after the connections had their chance to close: records every user still
-  // connected to this node as offline (their sessions are dropped without telling presence).
-  // Returns how many.
-  std::size_t all_offline();
+  // At shutdown, after the connections had their chance to close: records `users` (those still
+  // connected to this node, from the embedded engine's presence) as offline, since their
+  // sessions are dropped without telling presence. Returns how many.
+  std::size_t all_offline(const std::vector<std::string>& users);
 
  private:
   LastSeenWriter* writer_;
   Clock clock_;
   std::mutex mutex_;
   TopicHistory history_{users_per_topic, max_topics};
-  std::unordered_map<std::string, int> connected_;  // users with connections on this node
 };
 
 }  // namespace realtime::storage

@@ -87,6 +87,19 @@ TEST_F(PresenceStateTest, ConnectedUserIsOnlineByDefault) {
   EXPECT_EQ(state.user_count(), 1u);
 }
 
+TEST_F(PresenceStateTest, UsersListsEachConnectedUserOnce) {
+  EXPECT_THAT(state.users(), IsEmpty());
+  state.connect("c1", "alice");
+  state.connect("c2", "alice");
+  state.connect("c3", "bob");
+  EXPECT_THAT(state.users(), UnorderedElementsAre("alice", "bob"));
+  state.disconnect("c3");
+  state.disconnect("c1");
+  EXPECT_THAT(state.users(), ElementsAre("alice"));
+  state.disconnect("c2");
+  EXPECT_THAT(state.users(), IsEmpty());
+}
+
 TEST_F(PresenceStateTest, ConnectWithAStatusUsesIt) {
   state.connect("c1", "alice", away);
   EXPECT_EQ(state.status_of("alice"), away);
