@@ -173,19 +173,18 @@ void RedisPresenceStore::node_set(std::string_view command, const std::string& k
 }
 
 void RedisPresenceStore::joined(const std::string& conn, const Connection& c,
-                                const std::string& topic) {
-  if (++topic_connections_[topic] == 1) node_set("SADD", node_topics_key_, topic);
+                                std::string_view topic) {
   run(presence_topic_key(broker_.prefix(), topic),
       {"join", node_id_, c.user_id, conn, to_string(c.status), topic});
 }
 
 void RedisPresenceStore::left(const std::string& conn, const Connection& c,
-                              const std::string& topic) {
+                              std::string_view topic) {
   run(presence_topic_key(broker_.prefix(), topic), {"leave", node_id_, c.user_id, conn, topic});
   auto it = topic_connections_.find(topic);
   if (it != topic_connections_.end() && --it->second <= 0) {
-    topic_connections_.erase(it);
     node_set("SREM", node_topics_key_, topic);
+    topic_connections_.erase(it);  // `topic` dangles from here on
   }
 }
 
@@ -194,8 +193,9 @@ void RedisPresenceStore::connect(std::string_view connection_id, std::string_vie
     auto [it, added] = connections_.try_emplace(conn);
     auto& c = it->second;
     if (added) {
-      c.user_id = user;
-      if (++user_connections_[user] == 1) node_set("SADD", node_users_key_, user);
+      auto users = user_connections_.try_emplace(user, 0).first;
+      c.user_id = users->first;
+      if (++users->second == 1) node_set("SADD", node_users_key_, c.user_id);
     }
     run(presence_user_key(broker_.prefix(), c.user_id),
         {"connect", c.user_id, conn, to_string(c.status)});
@@ -223,8 +223,10 @@ void RedisPresenceStore::join(std::string_view connection_id, std::string_view t
     if (it == connections_.end()) return;
     auto& topics = it->second.topics;
     if (std::find(topics.begin(), topics.end(), t) != topics.end()) return;
-    topics.push_back(t);
-    joined(conn, it->second, t);
+    auto entry = topic_connections_.try_emplace(t, 0).first;
+    topics.push_back(entry->first);
+    if (++entry->second == 1) node_set("SADD", node_topics_key_, entry->first);
+    joined(conn, it->second, entry->first);
   });
 }
 
@@ -235,9 +237,10 @@ void RedisPresenceStore::leave(std::string_view connection_id, std::string_view 
     auto& topics = it->second.topics;
     auto found = std::find(topics.begin(), topics.end(), t);
     if (found == topics.end()) return;
-    *found = std::move(topics.back());
+    const std::string_view key = *found;
+    *found = topics.back();
     topics.pop_back();
-    left(conn, it->second, t);
+    left(conn, it->second, key);
   });
 }
 
@@ -250,8 +253,8 @@ void RedisPresenceStore::disconnect(std::string_view connection_id) {
     run(presence_user_key(broker_.prefix(), c.user_id), {"disconnect", c.user_id, conn});
     auto users = user_connections_.find(c.user_id);
     if (users != user_connections_.end() && --users->second <= 0) {
-      user_connections_.erase(users);
       node_set("SREM", node_users_key_, c.user_id);
+      user_connections_.erase(users);  // c.user_id dangles from here on
     }
     connections_.erase(it);
   });

@@ -5,8 +5,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 #include "presence/presence_store.hpp"
 #include "redis/redis_connection.hpp"
@@ -43,11 +45,16 @@ class RedisPresenceStore final : public PresenceStore {
   void users_in(std::string_view topic, UsersCallback done) override;
 
  private:
+  // Memory per connection matters: each user id and topic is stored once, as the key of
+  // user_connections_ / topic_connections_, and a connection holds views of those keys (an
+  // entry outlives every connection counted in it).
   struct Connection {
-    std::string user_id;
+    std::string_view user_id;  // user_connections_' key
     PresenceStatus status = PresenceStatus::online;
-    std::vector<std::string> topics;  // a few per connection: smaller than a hash set
+    std::vector<std::string_view> topics;  // topic_connections_' keys; a few per connection
   };
+  template <typename V>
+  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
   struct Reap;  // a node's connections being removed (reap_node)
 
@@ -62,8 +69,9 @@ class RedisPresenceStore final : public PresenceStore {
   void report(const redisReply& reply);
   // SADD/SREM on this node's topic or user set, from the local mirror.
   void node_set(std::string_view command, const std::string& key, std::string_view member);
-  void joined(const std::string& conn, const Connection& c, const std::string& topic);
-  void left(const std::string& conn, const Connection& c, const std::string& topic);
+  void joined(const std::string& conn, const Connection& c, std::string_view topic);
+  // `topic`: the view the connection held; it dies here with the topic's last local connection.
+  void left(const std::string& conn, const Connection& c, std::string_view topic);
   // Registers every local connection again (idempotent: unchanged entries report nothing).
   void register_all();
   void on_commands_ready();
@@ -88,10 +96,10 @@ class RedisPresenceStore final : public PresenceStore {
   UserSink user_sink_;
   boost::asio::steady_timer alive_timer_;
   // Loop thread only.
-  std::unordered_map<std::string, Connection> connections_;
-  std::unordered_map<std::string, int> topic_connections_;  // topic -> local connections in it
-  std::unordered_map<std::string, int> user_connections_;   // user -> local connections
-  std::unordered_set<std::string> reaping_;                 // dead nodes this node is reaping
+  StringMap<Connection> connections_;
+  StringMap<int> topic_connections_;         // topic -> local connections in it
+  StringMap<int> user_connections_;          // user -> local connections
+  std::unordered_set<std::string> reaping_;  // dead nodes this node is reaping
   // Our deadline had lapsed: others may have been reaping us. Register again at the next alive,
   // after reaps in flight have finished.
   bool register_at_next_alive_ = false;
