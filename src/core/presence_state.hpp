@@ -70,8 +70,6 @@ class PresenceState {
   // is stored once, as the key of users_ / topics_, and the other indexes hold views of those
   // keys (a node's key never moves; an entry outlives every view of it, see the .cpp). A
   // connection is in a few topics at most: small vectors, not hash sets.
-  template <typename V>
-  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
   using ViewSet = std::unordered_set<std::string_view, StringHash, std::equal_to<>>;
   struct Connection {
     std::string_view user_id;  // users_' key

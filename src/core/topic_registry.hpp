@@ -16,6 +16,10 @@ struct StringHash {
   }
 };
 
+// A map keyed by string that finds by string_view without building a string.
+template <typename V>
+using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+
 // Where a subscriber stands in one topic: the topic's entry in the registry and the
 // subscriber's index in that topic's subscriber list.
 template <typename Subscriber>
@@ -127,7 +131,7 @@ class TopicRegistry {
     return true;
   }
 
-  std::unordered_map<std::string, std::vector<Subscriber*>, StringHash, std::equal_to<>> topics_;
+  StringMap<std::vector<Subscriber*>> topics_;
   std::size_t subscription_count_ = 0;
 };
 

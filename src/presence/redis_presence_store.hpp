@@ -53,8 +53,6 @@ class RedisPresenceStore final : public PresenceStore {
     PresenceStatus status = PresenceStatus::online;
     std::vector<std::string_view> topics;  // topic_connections_' keys; a few per connection
   };
-  template <typename V>
-  using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
   struct Reap;  // a node's connections being removed (reap_node)
 
