@@ -37,6 +37,11 @@ std::string refusal(const Authorization& a, std::string_view what, std::string_v
   return out;
 }
 
+// REALTIME_CLIENT_RATE_LIMIT frames per second, in bursts of up to 10x that.
+RateLimit frame_limit(const Config& config) {
+  return {double(config.client_rate_limit), 10.0 * config.client_rate_limit};
+}
+
 }  // namespace
 
 ClientSession::ClientSession(Shard& shard, UpgradeGrant grant)
@@ -44,8 +49,16 @@ ClientSession::ClientSession(Shard& shard, UpgradeGrant grant)
       subject_(std::move(grant.subject)),
       handshake_(std::make_unique<UpgradeGrant>(std::move(grant))),
       connection_id_(shard.context().next_connection_id()),
-      rate_limiter_(shard.context().config->client_rate_limit,
-                    10.0 * shard.context().config->client_rate_limit, connected_at_) {}
+      rate_limiter_(frame_limit(*shard.context().config), connected_at_) {}
+
+ClientSession::Tracking& ClientSession::tracking() {
+  if (!tracking_) tracking_ = std::make_unique<Tracking>();
+  return *tracking_;
+}
+
+bool ClientSession::take_frame_budget(Clock::time_point now) {
+  return rate_limiter_.try_take(frame_limit(*shard_.context().config), now);
+}
 
 void ClientSession::start() {
   ServerContext& ctx = shard_.context();
@@ -115,7 +128,8 @@ bool ClientSession::subscribe(const std::string& topic, std::string_view id, con
     return true;
   }
   const auto limit = static_cast<std::size_t>(ctx.config->max_subscriptions);
-  if (registry.subscription_count(this) + pending_checks_ >= limit) {
+  const std::size_t pending_checks = tracking_ ? tracking_->pending_checks : 0;
+  if (registry.subscription_count(this) + pending_checks >= limit) {
     send_error(id, ErrorCode::too_many_subscriptions,
                "this connection already has REALTIME_MAX_SUBSCRIPTIONS (" +
                    std::to_string(ctx.config->max_subscriptions) + ") subscriptions");
@@ -123,11 +137,11 @@ bool ClientSession::subscribe(const std::string& topic, std::string_view id, con
   }
   auto answer = authorize(TopicAction::subscribe, topic,
                           [this, topic, id = std::string(id), since](Authorization a) {
-                            --pending_checks_;
+                            --tracking().pending_checks;
                             on_authorized(topic, id, since, std::move(a));
                           });
   if (!answer) {
-    ++pending_checks_;
+    ++tracking().pending_checks;
     return true;
   }
   const bool allowed = answer->allowed();
@@ -150,10 +164,9 @@ void ClientSession::join(const std::string& topic, const std::string& id, bool s
   if (ctx.history != nullptr && !is_reserved_topic(topic) && ctx.history->limits_for(topic)) {
     // Before the registry: every live event from now on is held until the history read.
     drop_seam(topic);
-    if (!seams_) seams_ = std::make_unique<std::vector<Seam>>();
-    Seam& seam = seams_->emplace_back();
+    Seam& seam = tracking().seams.emplace_back();
     seam.topic = topic;
-    seam.generation = ++next_generation_;
+    seam.generation = ++tracking_->next_generation;
   }
   if (shard_.registry().subscribe(this, topic).topic_created) {
     ctx.broker->topic_added(topic, shard_.index());
@@ -178,8 +191,8 @@ void ClientSession::on_live(const std::string& topic, const std::string& id, boo
   ServerContext& ctx = shard_.context();
   if (!shard_.registry().is_subscribed(this, topic)) return;
   const Seam* seam = nullptr;
-  if (seams_) {
-    for (const auto& s : *seams_) {
+  if (tracking_) {
+    for (const auto& s : tracking_->seams) {
       if (s.topic == topic && s.holding) seam = &s;
     }
   }
@@ -212,8 +225,8 @@ void ClientSession::on_live(const std::string& topic, const std::string& id, boo
 void ClientSession::on_history(const std::string& topic, const std::string& id, bool server,
                                std::uint64_t generation, const Since& since, HistoryResult result) {
   Seam* seam = nullptr;
-  if (seams_) {
-    for (auto& s : *seams_) {
+  if (tracking_) {
+    for (auto& s : tracking_->seams) {
       if (s.topic == topic && s.generation == generation) seam = &s;
     }
   }
@@ -256,7 +269,7 @@ void ClientSession::reply_live(const std::string& topic, const std::string& id, 
 
 bool ClientSession::at_seam(const TopicFrame& item,
                             const std::shared_ptr<const FrameBatch>& batch) {
-  for (auto& seam : *seams_) {
+  for (auto& seam : tracking_->seams) {
     if (seam.topic != item.topic) continue;
     if (closing()) return true;
     if (seam.holding) {
@@ -277,9 +290,8 @@ bool ClientSession::at_seam(const TopicFrame& item,
 }
 
 void ClientSession::drop_seam(std::string_view topic) {
-  if (!seams_) return;
-  std::erase_if(*seams_, [&](const Seam& s) { return s.topic == topic; });
-  if (seams_->empty()) seams_.reset();
+  if (!tracking_) return;
+  std::erase_if(tracking_->seams, [&](const Seam& s) { return s.topic == topic; });
 }
 
 bool ClientSession::leave(const std::string& topic) {
@@ -317,32 +329,32 @@ bool ClientSession::server_unsubscribe(const std::string& topic, std::string_vie
 }
 
 void ClientSession::schedule_recheck(const std::string& topic, std::chrono::seconds after) {
-  if (!checked_) checked_ = std::make_unique<std::unordered_map<std::string, Checked>>();
-  Checked& c = (*checked_)[topic];
+  Checked& c = tracking().checked[topic];
   if (c.entry) shard_.cancel_recheck(*c.entry);
-  c.generation = ++next_generation_;
+  c.generation = ++tracking_->next_generation;
   c.entry = shard_.schedule_recheck(Clock::now() + spread(after), this, topic);
 }
 
 void ClientSession::stop_checking(const std::string& topic) {
-  if (!checked_) return;
-  auto it = checked_->find(topic);
-  if (it == checked_->end()) return;
+  if (!tracking_) return;
+  auto it = tracking_->checked.find(topic);
+  if (it == tracking_->checked.end()) return;
   if (it->second.entry) shard_.cancel_recheck(*it->second.entry);
-  checked_->erase(it);
+  tracking_->checked.erase(it);
 }
 
 void ClientSession::recheck_due(const std::string& topic) {
-  if (!checked_) return;
-  auto it = checked_->find(topic);
-  if (it == checked_->end()) return;
+  if (!tracking_) return;
+  auto it = tracking_->checked.find(topic);
+  if (it == tracking_->checked.end()) return;
   it->second.entry.reset();  // the shard took it out of the queue
   if (ended_ || closing()) return;
   const std::uint64_t generation = it->second.generation;
   auto on_answer = [this, topic, generation](Authorization a) {
-    if (!checked_) return;
-    auto it = checked_->find(topic);
-    if (it == checked_->end() || it->second.generation != generation) return;  // left meanwhile
+    if (!tracking_) return;
+    // Gone, or left and came back meanwhile: not this subscription's answer.
+    auto it = tracking_->checked.find(topic);
+    if (it == tracking_->checked.end() || it->second.generation != generation) return;
     if (a.outcome == Authorization::Outcome::forbidden) {
       spdlog::info("{} (user {}) lost access to {}: unsubscribed", connection_id_, subject_.user_id,
                    topic);
@@ -478,13 +490,12 @@ void ClientSession::end() {
   if (!started_) return;
   ServerContext& ctx = shard_.context();
   shard_.detach_user(this);
-  if (checked_) {
-    for (auto& [topic, c] : *checked_) {
+  if (tracking_) {
+    for (auto& [topic, c] : tracking_->checked) {
       if (c.entry) shard_.cancel_recheck(*c.entry);
     }
-    checked_.reset();
+    tracking_.reset();
   }
-  seams_.reset();
   // After the shards stopped the broker may already be gone: nothing is left to notify.
   const bool notify = !ctx.stopped.load();
   shard_.registry().unsubscribe_all(this, [&](std::string_view topic, bool topic_removed) {

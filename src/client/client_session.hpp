@@ -55,7 +55,7 @@ class ClientSession {
   // The shard's fan-out: deliver(), unless the item's topic is at the seam of a subscription
   // that is reading its history (held until the history went out, or already in it).
   void offer(const TopicFrame& item, const std::shared_ptr<const FrameBatch>& batch) {
-    if (seams_ && item.offset != 0 && at_seam(item, batch)) return;
+    if (tracking_ && !tracking_->seams.empty() && item.offset != 0 && at_seam(item, batch)) return;
     deliver(item);
   }
 
@@ -86,7 +86,7 @@ class ClientSession {
   // A command decoded by the dialect.
   void handle(ClientMessage msg);
   // Frames per second: false = drop this one (REALTIME_CLIENT_RATE_LIMIT).
-  bool take_frame_budget(Clock::time_point now) { return rate_limiter_.try_take(now); }
+  bool take_frame_budget(Clock::time_point now);
   // Leaves every topic, presence and the shard; once, when the connection ends.
   void end();
   bool started() const { return started_; }
@@ -158,8 +158,7 @@ class ClientSession {
   std::unique_ptr<UpgradeGrant> handshake_;  // the rest of the upgrade's grant, until start()
   std::string connection_id_;
   Clock::time_point connected_at_ = Clock::now();
-  RateLimiter rate_limiter_;        // after connected_at_: initialised from it
-  std::size_t pending_checks_ = 0;  // subscriptions waiting for a check
+  RateLimiter rate_limiter_;  // after connected_at_: initialised from it
   // Subscriptions kept by a check, with their entry in the shard's recheck queue (none while the
   // check is being asked again). The generation tells an answer for a subscription that left
   // and came back meanwhile. Server-side subscriptions are not here: checks do not apply.
@@ -167,11 +166,9 @@ class ClientSession {
     std::uint64_t generation = 0;
     std::optional<Shard::RecheckQueue::iterator> entry;
   };
-  // Null for nearly every connection (no checked topic): 8 bytes instead of an empty map's 56.
-  std::unique_ptr<std::unordered_map<std::string, Checked>> checked_;
   // Subscriptions of history topics between join and the first live event past their history
   // read: while `holding`, live events wait in `held`; after, those up to `floor` were in the
-  // history already and are dropped. Null for nearly every connection.
+  // history already and are dropped.
   struct Seam {
     std::string topic;
     std::uint64_t generation = 0;
@@ -180,8 +177,16 @@ class ClientSession {
     std::size_t held_bytes = 0;
     std::vector<std::pair<std::shared_ptr<const FrameBatch>, const TopicFrame*>> held;
   };
-  std::unique_ptr<std::vector<Seam>> seams_;
-  std::uint64_t next_generation_ = 0;
+  // What only some connections need: checks and history seams. Allocated by the first and kept
+  // (its generations must not restart); null for nearly every connection, 8 bytes in each.
+  struct Tracking {
+    std::size_t pending_checks = 0;  // subscriptions waiting for a check
+    std::uint64_t next_generation = 0;
+    std::unordered_map<std::string, Checked> checked;
+    std::vector<Seam> seams;
+  };
+  Tracking& tracking();
+  std::unique_ptr<Tracking> tracking_;
   bool started_ = false;
   bool ended_ = false;
 };

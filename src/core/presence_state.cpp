@@ -31,9 +31,9 @@ void PresenceState::connect(std::string_view connection_id, std::string_view use
   if (status == PresenceStatus::offline) status = PresenceStatus::online;
   if (connections_.find(connection_id) != connections_.end()) return;
   auto user = users_.try_emplace(std::string(user_id)).first;
-  connections_.try_emplace(std::string(connection_id),
-                           Connection{std::string_view(user->first), status, {}});
-  ++user->second.connections;
+  Connection& conn = connections_.try_emplace(std::string(connection_id)).first->second;
+  conn.user_id = user->first;
+  conn.status = status;
   ++user->second.status_counts[static_cast<int>(status)];
   // A connection that joined no topic yet is in no topic, so nobody sees a change.
 }
@@ -103,9 +103,8 @@ std::vector<PresenceChange> PresenceState::disconnect(std::string_view connectio
   User& user = u->second;
   const PresenceStatus before = user.folded();
   for (std::string_view topic : conn.topics) leave_topic(user, conn.user_id, topic, before, out);
-  --user.connections;
   --user.status_counts[static_cast<int>(conn.status)];
-  if (user.connections == 0) {
+  if (user.connections() == 0) {
     users_.erase(u);  // conn.user_id dangles from here on
     return out;
   }
@@ -157,7 +156,7 @@ PresenceStatus PresenceState::status_of(std::string_view user_id) const {
 UserSummary PresenceState::summary_of(std::string_view user_id) const {
   auto u = users_.find(user_id);
   if (u == users_.end()) return {};
-  return {u->second.folded(), u->second.connections};
+  return {u->second.folded(), u->second.connections()};
 }
 
 std::vector<std::string> PresenceState::users() const {

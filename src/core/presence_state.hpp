@@ -1,5 +1,7 @@
 #pragma once
 
+#include <boost/container/small_vector.hpp>
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -69,18 +71,21 @@ class PresenceState {
   // Memory per connection matters (tens of thousands idle on a node): every user id and topic
   // is stored once, as the key of users_ / topics_, and the other indexes hold views of those
   // keys (a node's key never moves; an entry outlives every view of it, see the .cpp). A
-  // connection is in a few topics at most: small vectors, not hash sets.
+  // connection is in a few topics at most: small vectors, not hash sets, holding the first topic
+  // in place (most connections are in one: no allocation for it).
   using ViewSet = std::unordered_set<std::string_view, StringHash, std::equal_to<>>;
   struct Connection {
     std::string_view user_id;  // users_' key
     PresenceStatus status = PresenceStatus::online;
-    std::vector<std::string_view> topics;  // topics_' keys
+    boost::container::small_vector<std::string_view, 1> topics;  // topics_' keys
   };
   struct User {
     std::array<int, 4> status_counts{};  // connections per PresenceStatus
-    int connections = 0;
+    int connections() const {
+      return status_counts[0] + status_counts[1] + status_counts[2] + status_counts[3];
+    }
     // topics_' key -> this user's connections in it
-    std::vector<std::pair<std::string_view, int>> topics;
+    boost::container::small_vector<std::pair<std::string_view, int>, 1> topics;
     PresenceStatus folded() const;
     std::pair<std::string_view, int>* find(std::string_view topic);
     const std::pair<std::string_view, int>* find(std::string_view topic) const;

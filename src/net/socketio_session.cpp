@@ -485,6 +485,7 @@ void SocketIoSession::deliver(const TopicFrame& item) {
 
 void SocketIoSession::sweep(Clock::time_point now, std::int64_t now_ms) {
   if (finished_) return;
+  if (ws_) ws_->sweep_idle();
   const auto heartbeat = std::chrono::seconds(shard().context().config->heartbeat_seconds);
   if (probe_ && now - probe_started_ > upgrade_timeout) {
     upgrade_.on_timeout();

@@ -31,6 +31,10 @@ class WsSession final : public ClientSession,
   void close(unsigned short code, std::string_view reason) override { stream_.close(code, reason); }
   bool closing() const override { return stream_.closing(); }
   Clock::time_point last_activity() const override { return stream_.last_activity(); }
+  void sweep(Clock::time_point now, std::int64_t now_ms) override {
+    ClientSession::sweep(now, now_ms);
+    stream_.sweep_idle();
+  }
   void deliver(const TopicFrame& item) override {
     stream_.send(stream_.deflate() ? shard().deflated(item.deflated, item.frame) : item.frame);
   }

@@ -70,48 +70,53 @@ void WsStream::on_readable(error_code ec) {
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_read();
   if (n <= 0) return end();  // EOF or reset: the peer is gone
   last_activity_ = std::chrono::steady_clock::now();
-  decoder_.feed(std::string_view(scratch.data(), static_cast<std::size_t>(n)));
+  // Decoded where it landed: drain_decoder() is done with it before the next read.
+  decoder_.feed_in_place(scratch.data(), static_cast<std::size_t>(n));
   drain_decoder();
   if (!ended_) do_read();
 }
 
 void WsStream::drain_decoder() {
-  using Kind = ws::DecodeEvent::Kind;
-  while (!ended_) {
-    ws::DecodeEvent e = decoder_.next(deflate_ ? &shard_.inflater() : nullptr);
-    switch (e.kind) {
-      case Kind::need_more:
-        decoder_.shrink();
-        if (deflate_) shard_.inflater().shrink();
-        return;
-      case Kind::message:
-        if (closing_) break;  // after our close frame, data is ignored
-        owner_.on_ws_message(e.payload, e.text, last_activity_);
-        break;
-      case Kind::ping:
-        if (!closing_) send_control(ws::Opcode::pong, e.payload);
-        break;
-      case Kind::pong:
-        break;
-      case Kind::close:
-        if (closing_) {
-          close_socket();  // the answer to our close: the handshake is complete
-          return;
-        }
-        // Echo the peer's close, then end the connection once it is written.
-        closing_ = true;
-        close_after_write_ = true;
-        send_control(ws::Opcode::close,
-                     e.close_code == 1005 ? std::string() : ws::close_payload(e.close_code, ""));
-        arm_close_deadline();
-        return;
-      case Kind::error:
-        spdlog::debug("websocket protocol error: {}", e.reason);
-        close(e.close_code, e.reason);
-        close_after_write_ = true;
-        return;
-    }
+  while (!ended_ && on_decoded(decoder_.next(deflate_ ? &shard_.inflater() : nullptr))) {
   }
+  // What is left (an incomplete frame, bytes behind a close) leaves the shard's read buffer
+  // before its next read reuses it.
+  decoder_.shrink();
+  if (deflate_) shard_.inflater().shrink();
+}
+
+bool WsStream::on_decoded(const ws::DecodeEvent& e) {
+  using Kind = ws::DecodeEvent::Kind;
+  switch (e.kind) {
+    case Kind::need_more:
+      return false;
+    case Kind::message:
+      if (!closing_) owner_.on_ws_message(e.payload, e.text, last_activity_);
+      return true;  // after our close frame, data is ignored
+    case Kind::ping:
+      if (!closing_) send_control(ws::Opcode::pong, e.payload);
+      return true;
+    case Kind::pong:
+      return true;
+    case Kind::close:
+      if (closing_) {
+        close_socket();  // the answer to our close: the handshake is complete
+        return false;
+      }
+      // Echo the peer's close, then end the connection once it is written.
+      closing_ = true;
+      close_after_write_ = true;
+      send_control(ws::Opcode::close,
+                   e.close_code == 1005 ? std::string() : ws::close_payload(e.close_code, ""));
+      arm_close_deadline();
+      return false;
+    case Kind::error:
+      spdlog::debug("websocket protocol error: {}", e.reason);
+      close(e.close_code, e.reason);
+      close_after_write_ = true;
+      return false;
+  }
+  return false;
 }
 
 void WsStream::send_control(ws::Opcode opcode, std::string_view payload) {

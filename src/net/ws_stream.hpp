@@ -62,6 +62,9 @@ class WsStream {
   void flush();
   // Closes the socket now, without a handshake.
   void abort();
+  // The shard's heartbeat sweep: a stream that queued nothing since the last sweep gives back its
+  // queue's array (idle connections are most of a node's memory; a busy one keeps it).
+  void sweep_idle() { queue_.release_if_unused(); }
 
   bool closing() const { return closing_ || ended_; }
   bool deflate() const { return deflate_; }
@@ -73,6 +76,8 @@ class WsStream {
   void do_read();
   void on_readable(boost::system::error_code ec);
   void drain_decoder();
+  // One decoded event; false when nothing more is to be decoded now.
+  bool on_decoded(const ws::DecodeEvent& e);
   void send_control(ws::Opcode opcode, std::string_view payload);
   bool make_room(std::size_t bytes);
   void close_slow_consumer();

@@ -3,7 +3,9 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "ws/deflate_codec.hpp"
 
@@ -75,14 +77,52 @@ DecodeEvent FrameDecoder::fail(std::uint16_t code, std::string_view why) {
   return e;
 }
 
-void FrameDecoder::shrink() {
-  if (consumed_ > 0) {
-    input_.erase(0, consumed_);
-    consumed_ = 0;
+FrameDecoder::FrameDecoder(std::size_t max_message_bytes)
+    : max_message_(static_cast<std::uint32_t>(
+          std::min<std::size_t>(max_message_bytes, std::numeric_limits<std::uint32_t>::max()))) {}
+
+void FrameDecoder::feed(std::string_view bytes) {
+  keep_rest();
+  if (bytes.empty()) return;
+  if (!owned_) owned_ = std::make_unique<std::string>();
+  owned_->append(bytes);
+  data_ = owned_->data();
+  size_ = static_cast<std::uint32_t>(owned_->size());
+}
+
+void FrameDecoder::feed_in_place(char* bytes, std::size_t size) {
+  // A frame begun in an earlier read continues here: it is decoded from one buffer, ours.
+  if (borrowed_ || size_ > consumed_) return feed(std::string_view(bytes, size));
+  data_ = bytes;
+  size_ = static_cast<std::uint32_t>(size);
+  consumed_ = 0;
+  borrowed_ = size > 0;
+}
+
+void FrameDecoder::keep_rest() {
+  const std::string_view rest = size_ > consumed_
+                                    ? std::string_view(data_ + consumed_, size_ - consumed_)
+                                    : std::string_view();
+  if (rest.empty()) {
+    // An idle connection keeps no input buffer: most clients send a frame now and then, and a
+    // malloc per incomplete read costs less than tens of thousands of idle buffers.
+    owned_.reset();
+    data_ = nullptr;
+  } else if (borrowed_) {
+    if (!owned_) owned_ = std::make_unique<std::string>();
+    owned_->assign(rest);
+    data_ = owned_->data();
+  } else if (consumed_ > 0) {
+    owned_->erase(0, consumed_);
+    data_ = owned_->data();
   }
-  // An idle connection keeps no input buffer: most clients send a frame now and then, and a
-  // malloc per read costs less than tens of thousands of idle buffers.
-  if (input_.empty()) std::string().swap(input_);
+  size_ = static_cast<std::uint32_t>(rest.size());
+  consumed_ = 0;
+  borrowed_ = false;
+}
+
+void FrameDecoder::shrink() {
+  keep_rest();
   if (!in_message_ && fragments_ && fragments_->capacity() > 4096) fragments_.reset();
 }
 
@@ -91,9 +131,9 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
   // The last message was handed out.
   if (!in_message_ && fragments_ && !fragments_->empty()) fragments_->clear();
   while (true) {
-    const std::size_t avail = input_.size() - consumed_;
-    const auto* p = reinterpret_cast<const unsigned char*>(input_.data() + consumed_);
+    const std::size_t avail = size_ - consumed_;
     if (avail < 2) break;
+    const auto* p = reinterpret_cast<const unsigned char*>(data_ + consumed_);
     const bool fin = (p[0] & 0x80) != 0;
     const unsigned rsv = p[0] & 0x70;
     const auto op = static_cast<Opcode>(p[0] & 0x0F);
@@ -142,17 +182,17 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
     }
     if (avail < header + length) break;
 
-    // Unmask in place: the buffer is ours.
-    char* payload = input_.data() + consumed_ + header;
+    // Unmask in place: the buffer is ours, or lent to us for that.
+    char* payload = data_ + consumed_ + header;
     unsigned char mask[4];
     std::memcpy(mask, p + header - 4, 4);
     for (std::size_t i = 0; i < length; ++i) payload[i] ^= static_cast<char>(mask[i & 3]);
     const std::string_view data(payload, static_cast<std::size_t>(length));
-    consumed_ += header + static_cast<std::size_t>(length);
+    consumed_ += static_cast<std::uint32_t>(header + length);
 
     DecodeEvent e;
     if (control) {
-      // Events view the input buffer, which holds until the next call.
+      // Events view the bytes fed, which hold until the next call.
       if (op == Opcode::ping || op == Opcode::pong) {
         e.kind = op == Opcode::ping ? DecodeEvent::Kind::ping : DecodeEvent::Kind::pong;
         e.payload = data;
@@ -219,10 +259,7 @@ DecodeEvent FrameDecoder::next(Inflater* inflater) {
     return e;
   }
   // Keep only the unconsumed tail, so the buffer never holds more than one frame.
-  if (consumed_ > 0) {
-    input_.erase(0, consumed_);
-    consumed_ = 0;
-  }
+  keep_rest();
   return {};
 }
 

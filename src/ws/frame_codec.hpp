@@ -21,7 +21,8 @@ enum class Opcode : std::uint8_t {
   pong = 0xA,
 };
 
-// What the decoder found. `payload` views the decoder's own buffer: valid until the next call.
+// What the decoder found. `payload` views the bytes fed (or the decoder's own buffer): valid until
+// the next call.
 struct DecodeEvent {
   enum class Kind {
     need_more,  // everything fed so far is consumed; read more
@@ -47,32 +48,43 @@ struct DecodeEvent {
 // inflater, or on a continuation or control frame, RSV1 is a protocol error (1002).
 class FrameDecoder {
  public:
-  explicit FrameDecoder(std::size_t max_message_bytes) : max_message_(max_message_bytes) {}
+  explicit FrameDecoder(std::size_t max_message_bytes);
 
-  // Appends received bytes. Then call next() until it says need_more.
-  void feed(std::string_view bytes) { input_.append(bytes); }
+  // Appends received bytes (copied). Then call next() until it says need_more.
+  void feed(std::string_view bytes);
+  // The same without a copy: next() decodes in the caller's buffer (unmasking it in place), which
+  // must stay as it is until next() says need_more; what is left of it then (an incomplete
+  // frame) is copied. A connection's reads land in its shard's buffer and are decoded there.
+  void feed_in_place(char* bytes, std::size_t size);
   // `inflater`: the shard's, if this connection negotiated permessage-deflate. A message's
   // payload may then view the inflater's output: valid until its next use.
   DecodeEvent next(Inflater* inflater = nullptr);
 
   // Bytes held for an incomplete frame or message (for memory accounting and shrinking).
   std::size_t buffered() const {
-    return input_.size() - consumed_ + (fragments_ ? fragments_->size() : 0);
+    return std::size_t{size_ - consumed_} + (fragments_ ? fragments_->size() : 0);
   }
   void shrink();
 
  private:
   DecodeEvent fail(std::uint16_t code, std::string_view why);
+  // need_more: keeps only the unconsumed bytes, in owned_ (none: no buffer at all).
+  void keep_rest();
 
-  std::size_t max_message_;
-  std::string input_;
-  std::size_t consumed_ = 0;
+  // The bytes being decoded: the caller's (feed_in_place) or owned_'s. Sizes fit 32 bits: at
+  // most one incomplete frame within the message limit plus one read.
+  char* data_ = nullptr;
+  std::unique_ptr<std::string> owned_;  // an incomplete frame's bytes; null when there are none
   // A fragmented message's frames so far; allocated by the first one (most never are).
   std::unique_ptr<std::string> fragments_;
+  std::uint32_t size_ = 0;
+  std::uint32_t consumed_ = 0;
+  std::uint32_t max_message_;
+  std::uint32_t utf8_state_ = 0;
+  bool borrowed_ = false;  // data_ is the caller's
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
-  std::uint32_t utf8_state_ = 0;
   bool failed_ = false;
 };
 

@@ -1,8 +1,9 @@
 // libFuzzer target: ws::FrameDecoder, the bytes a client sends after the handshake (masking,
 // fragmentation, control frames, UTF-8, the size limit). The first input byte picks the size of
 // the reads the bytes arrive in; the rest is the stream. Checks that reads of any size decode
-// alike, that every event keeps RFC 6455's rules (against an independent UTF-8 check), that the
-// decoder's memory stays bounded, and that a decoded message framed again decodes to itself.
+// alike, copied or in place, that every event keeps RFC 6455's rules (against an independent UTF-8
+// check), that the decoder's memory stays bounded, and that a decoded message framed again decodes
+// to itself.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -68,17 +69,29 @@ bool valid_close_code(std::uint16_t code) {
 }
 
 // Feeds `stream` in reads of `chunk` bytes, collecting every event up to the first error.
-std::vector<Seen> decode(std::string_view stream, std::size_t chunk) {
+// `in_place`: each read is decoded in a buffer of its own (as a connection's land in its shard's
+// buffer), which is overwritten once the decoder said need_more.
+std::vector<Seen> decode(std::string_view stream, std::size_t chunk, bool in_place = false) {
   FrameDecoder decoder(kMaxMessage);
   std::vector<Seen> seen;
+  std::string read;
   for (std::size_t at = 0; at < stream.size(); at += chunk) {
-    decoder.feed(stream.substr(at, chunk));
+    if (in_place) {
+      read.assign(stream.substr(at, chunk));
+      decoder.feed_in_place(read.data(), read.size());
+    } else {
+      decoder.feed(stream.substr(at, chunk));
+    }
     for (;;) {
       const DecodeEvent e = decoder.next();
       // Held at most: one incomplete frame (header + a payload within the limit), the message
       // so far, and this read.
       FUZZ_CHECK(decoder.buffered() <= 2 * kMaxMessage + 14 + chunk);
-      if (e.kind == DecodeEvent::Kind::need_more) break;
+      if (e.kind == DecodeEvent::Kind::need_more) {
+        decoder.shrink();
+        read.assign(read.size(), '\xEE');  // the next read reuses the buffer
+        break;
+      }
       seen.push_back({e.kind, e.text, std::string(e.payload), e.close_code});
       switch (e.kind) {
         case DecodeEvent::Kind::message:
@@ -132,6 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::vector<Seen> chunked = decode(stream, chunk);
   const std::vector<Seen> whole = decode(stream, stream.size() + 1);
   FUZZ_CHECK(chunked == whole);
+  FUZZ_CHECK(decode(stream, chunk, true) == whole);
 
   // Each message, framed again (in two fragments when it can be split), decodes to itself.
   for (const Seen& s : whole) {

@@ -77,6 +77,46 @@ TEST(FrameDecoderTest, DecodesSeveralFramesFromOneRead) {
   EXPECT_EQ(d.next().kind, Kind::need_more);
 }
 
+TEST(FrameDecoderTest, DecodesInTheCallersBufferAndKeepsOnlyAnIncompleteFrame) {
+  FrameDecoder d(1024);
+  const std::string wire =
+      client_frame(Opcode::text, "first") + client_frame(Opcode::text, "second");
+  const std::size_t split = wire.size() - 3;  // the second frame arrives in two reads
+  std::string read = wire.substr(0, split);
+  d.feed_in_place(read.data(), read.size());
+  auto a = d.next();
+  ASSERT_EQ(a.kind, Kind::message);
+  EXPECT_EQ(a.payload, "first");
+  // No copy: the payload is the read's bytes, unmasked where they are.
+  EXPECT_GE(a.payload.data(), read.data());
+  EXPECT_LT(a.payload.data(), read.data() + read.size());
+  EXPECT_EQ(d.next().kind, Kind::need_more);
+  d.shrink();
+  EXPECT_EQ(d.buffered(), split - client_frame(Opcode::text, "first").size());
+  read.assign(read.size(), '\xEE');  // the shard's buffer takes the next read
+
+  read = wire.substr(split);
+  d.feed_in_place(read.data(), read.size());
+  auto b = d.next();
+  ASSERT_EQ(b.kind, Kind::message);
+  EXPECT_EQ(b.payload, "second");
+  EXPECT_EQ(d.next().kind, Kind::need_more);
+  d.shrink();
+  EXPECT_EQ(d.buffered(), 0U);
+}
+
+TEST(FrameDecoderTest, BytesLeftBehindACloseAreKeptBeforeTheBufferIsReused) {
+  FrameDecoder d(1024);
+  std::string read = client_frame(Opcode::close, "") + client_frame(Opcode::text, "late");
+  d.feed_in_place(read.data(), read.size());
+  EXPECT_EQ(d.next().kind, Kind::close);
+  d.shrink();  // the stream stops draining at a close; the rest must not view the read buffer
+  read.assign(read.size(), '\xEE');
+  auto e = d.next();
+  ASSERT_EQ(e.kind, Kind::message);
+  EXPECT_EQ(e.payload, "late");
+}
+
 TEST(FrameDecoderTest, JoinsFragmentsWithControlFramesBetween) {
   FrameDecoder d(1024);
   d.feed(client_frame(Opcode::text, "hel", false) + client_frame(Opcode::pong, "") +
