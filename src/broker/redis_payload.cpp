@@ -5,6 +5,7 @@
 #include <boost/json/value.hpp>
 
 #include "protocol/frame.hpp"
+#include "protocol/json_arena.hpp"
 #include "protocol/json_numbers.hpp"
 #include "protocol/topic.hpp"
 
@@ -41,8 +42,9 @@ std::string encode_redis_payload(const PublishedEvent& event, std::int64_t ts_ms
 
 std::optional<RedisMessage> decode_redis_payload(std::string_view topic, std::string_view payload,
                                                  std::string& error) {
+  JsonArena<> arena;
   json::error_code ec;
-  const json::value root = json::parse(payload, ec);
+  const json::value root = json::parse(payload, ec, arena.storage());
   if (ec) {
     error = "not JSON: " + ec.message();
     return std::nullopt;

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "protocol/json_arena.hpp"
 #include "protocol/json_numbers.hpp"
 #include "protocol/publish_request.hpp"
 #include "protocol/topic.hpp"
@@ -43,8 +44,9 @@ bool parse_since(const json::value* since, std::optional<StreamPosition>& out, s
 }
 
 ClientMessageResult parse_client_message(std::string_view text) {
+  JsonArena<> arena;
   json::error_code ec;
-  json::value root = json::parse(text, ec);
+  json::value root = json::parse(text, ec, arena.storage());
   if (ec) return bad("frame is not valid JSON: " + ec.message());
   const json::object* obj = root.if_object();
   if (obj == nullptr) return bad("frame must be a JSON object");

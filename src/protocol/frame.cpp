@@ -1,5 +1,9 @@
 #include "protocol/frame.hpp"
 
+#include <cassert>
+#include <charconv>
+#include <memory>
+
 #include "ws/frame_codec.hpp"
 
 namespace realtime {
@@ -37,7 +41,31 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
 }
 
+std::size_t json_string_size(std::string_view s) {
+  std::size_t n = 2;
+  for (unsigned char ch : s) {
+    if (ch == '"' || ch == '\\' || ch == '\n' || ch == '\r' || ch == '\t') {
+      n += 2;
+    } else {
+      n += ch < 0x20 ? 6 : 1;
+    }
+  }
+  return n;
+}
+
 namespace {
+
+// An integer's decimal digits, written before the frame is sized (std::to_string would allocate
+// past 15 digits).
+struct Decimal {
+  char digits[24];
+  std::size_t size;
+  explicit Decimal(std::int64_t v)
+      : size(std::to_chars(digits, digits + sizeof digits, v).ptr - digits) {}
+  explicit Decimal(std::uint64_t v)
+      : size(std::to_chars(digits, digits + sizeof digits, v).ptr - digits) {}
+  std::string_view view() const { return {digits, size}; }
+};
 
 void append_id(std::string& out, std::string_view id) {
   if (!id.empty()) {
@@ -67,29 +95,43 @@ std::string encode_event(std::string_view topic, std::string_view event, std::st
 EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
                               std::int64_t ts_ms, std::uint64_t offset) {
   if (data.empty()) data = "null";
-  std::string payload;
-  payload.reserve(48 + topic.size() + event.size() + data.size());
-  payload += "{\"type\":\"event\",\"topic\":";
-  append_json_string(payload, topic);
-  payload += ",\"event\":";
-  const std::size_t event_at = payload.size() + 1;
-  append_json_string(payload, event);
-  const bool plain = payload.size() - event_at == event.size() + 1;
-  payload += ",\"data\":";
-  const std::size_t data_at = payload.size();
-  payload += data;
-  payload += ",\"ts\":";
-  payload += std::to_string(ts_ms);
+  static constexpr std::string_view head = "{\"type\":\"event\",\"topic\":";
+  static constexpr std::string_view event_key = ",\"event\":";
+  static constexpr std::string_view data_key = ",\"data\":";
+  static constexpr std::string_view ts_key = ",\"ts\":";
+  static constexpr std::string_view offset_key = ",\"offset\":";
+  const Decimal ts(ts_ms);
+  const Decimal at(offset);
+  const std::size_t event_size = json_string_size(event);
+  const std::size_t payload_size = head.size() + json_string_size(topic) + event_key.size() +
+                                   event_size + data_key.size() + data.size() + ts_key.size() +
+                                   ts.size + (offset > 0 ? offset_key.size() + at.size : 0) + 1;
+  // The header and the payload in one exactly sized string: one allocation for the frame's bytes
+  // and one for the shared_ptr's block, whatever the sizes.
+  std::string wire;
+  wire.reserve(10 + payload_size);
+  ws::append_frame_header(wire, ws::Opcode::text, payload_size);
+  wire += head;
+  append_json_string(wire, topic);
+  wire += event_key;
+  const std::size_t event_at = wire.size() + 1;
+  append_json_string(wire, event);
+  const bool plain = event_size == event.size() + 2;
+  wire += data_key;
+  const std::size_t data_at = wire.size();
+  wire += data;
+  wire += ts_key;
+  wire += ts.view();
   if (offset > 0) {
-    payload += ",\"offset\":";
-    payload += std::to_string(offset);
+    wire += offset_key;
+    wire += at.view();
   }
-  payload += '}';
-  auto wire = std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::text, payload));
-  const std::size_t header = wire->size() - payload.size();
-  const std::string_view all(*wire);
-  return {wire, plain ? all.substr(header + event_at, event.size()) : std::string_view(),
-          all.substr(header + data_at, data.size())};
+  wire += '}';
+  assert(ws::server_frame_payload(wire).size() == payload_size);
+  auto shared = std::make_shared<const std::string>(std::move(wire));
+  const std::string_view all(*shared);
+  return {shared, plain ? all.substr(event_at, event.size()) : std::string_view(),
+          all.substr(data_at, data.size())};
 }
 
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,

@@ -16,6 +16,8 @@ using FramePtr = std::shared_ptr<const std::string>;
 
 // Appends `s` as a quoted JSON string.
 void append_json_string(std::string& out, std::string_view s);
+// How many bytes append_json_string(out, s) appends (quotes and escapes included).
+std::size_t json_string_size(std::string_view s);
 
 std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
                          std::int64_t ts_ms);

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "protocol/json_arena.hpp"
 #include "protocol/json_numbers.hpp"
 #include "protocol/topic.hpp"
 
@@ -64,8 +65,9 @@ std::variant<PublishedEvent, PublishRequestError> parse_message(const json::valu
 }  // namespace
 
 PublishRequestResult parse_publish_request(std::string_view body, const PublishLimits& limits) {
+  JsonArena<8192> arena;
   json::error_code ec;
-  json::value root = json::parse(body, ec);
+  json::value root = json::parse(body, ec, arena.storage());
   if (ec) return bad("body is not valid JSON: " + ec.message());
   const json::object* obj = root.if_object();
   if (obj == nullptr) return bad("body must be a JSON object");

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "protocol/frame.hpp"
+#include "protocol/json_arena.hpp"
 #include "protocol/topic.hpp"
 #include "server/routes/route_helpers.hpp"
 
@@ -95,8 +96,9 @@ void BroadcastRoutes::handle(const HttpRequest& request, std::string_view path,
     r.body.insert(1, "\"success\":false,");
     return respond(std::move(r));
   }
+  JsonArena<8192> arena;
   json::error_code ec;
-  json::value body = json::parse(request.body, ec);
+  json::value body = json::parse(request.body, ec, arena.storage());
   const json::object* obj = ec ? nullptr : body.if_object();
   if (obj == nullptr)
     return respond(failure(metrics_, 400, ErrorCode::bad_request, "body must be a JSON object"));

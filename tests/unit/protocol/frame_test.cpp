@@ -4,8 +4,14 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
+#include <boost/json/value_to.hpp>
 
+#include <climits>
+#include <cstdint>
 #include <string>
+#include <vector>
+
+#include "ws/frame_codec.hpp"
 
 namespace realtime {
 namespace {
@@ -303,6 +309,55 @@ TEST(EncodeEventFrameTest, TheViewsPointAtTheEventNameAndDataInsideTheWireFrame)
 
 TEST(EncodeEventFrameTest, ANameThatNeedsEscapingHasNoView) {
   EXPECT_TRUE(encode_event_frame("t", "a\"b", "1", 1).event.empty());
+}
+
+TEST(JsonStringSizeTest, IsWhatAppendJsonStringAppendsForEveryByte) {
+  for (int b = 0; b < 256; ++b) {
+    const char ch = static_cast<char>(b);
+    const std::string_view one(&ch, 1);
+    std::string out = "x";
+    append_json_string(out, one);
+    EXPECT_EQ(json_string_size(one), out.size() - 1) << "byte " << b;
+  }
+  std::string out;
+  append_json_string(out, "a\"\\\n\x01z");
+  EXPECT_EQ(json_string_size("a\"\\\n\x01z"), out.size());
+}
+
+// The frame is sized before it is written: its header must announce exactly the payload that
+// follows, across the 7-bit, 16-bit and 64-bit length forms, with escapes, negative and large
+// numbers and an offset.
+TEST(EncodeEventFrameTest, TheHeaderAnnouncesThePayloadExactlyAtEveryLengthForm) {
+  std::vector<std::size_t> sizes = {0, 1, 70000};
+  for (std::size_t n = 50; n < 76; ++n) sizes.push_back(n);
+  for (std::size_t n = 65450; n < 65540; n += 3) sizes.push_back(n);
+  for (const std::size_t data_size : sizes) {
+    const std::string data = data_size == 0 ? "" : "\"" + std::string(data_size, 'd') + "\"";
+    for (const std::int64_t ts :
+         {std::int64_t{0}, std::int64_t{-5}, std::int64_t{1'700'000'000'123}, INT64_MIN}) {
+      for (const std::uint64_t offset : {std::uint64_t{0}, std::uint64_t{1}, UINT64_MAX}) {
+        const EventFrame f = encode_event_frame("t\u00e9:\x01", "ev\"n", data, ts, offset);
+        const std::string_view payload = ws::server_frame_payload(*f.wire);
+        ASSERT_EQ(payload.size() + (payload.size() < 126     ? 2
+                                    : payload.size() < 65536 ? 4
+                                                             : 10),
+                  f.wire->size())
+            << "data " << data_size << " ts " << ts << " offset " << offset;
+        const json::object o = parse_object(std::string(payload));
+        EXPECT_EQ(o.at("topic").as_string(), "t\u00e9:\x01");
+        EXPECT_EQ(o.at("event").as_string(), "ev\"n");
+        EXPECT_EQ(o.at("ts").as_int64(), ts);
+        EXPECT_EQ(o.contains("offset"), offset > 0);
+        if (offset > 0) {
+          EXPECT_EQ(json::value_to<std::uint64_t>(o.at("offset")), offset);
+        }
+        EXPECT_EQ(f.data, data.empty() ? "null" : data);
+        if (offset == 0) {
+          EXPECT_EQ(payload, encode_event("t\u00e9:\x01", "ev\"n", data, ts));
+        }
+      }
+    }
+  }
 }
 
 }  // namespace
