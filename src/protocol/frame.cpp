@@ -60,9 +60,8 @@ namespace {
 struct Decimal {
   char digits[24];
   std::size_t size;
-  explicit Decimal(std::int64_t v)
-      : size(std::to_chars(digits, digits + sizeof digits, v).ptr - digits) {}
-  explicit Decimal(std::uint64_t v)
+  template <typename Integer>
+  explicit Decimal(Integer v)
       : size(std::to_chars(digits, digits + sizeof digits, v).ptr - digits) {}
   std::string_view view() const { return {digits, size}; }
 };
@@ -75,22 +74,6 @@ void append_id(std::string& out, std::string_view id) {
 }
 
 }  // namespace
-
-std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
-                         std::int64_t ts_ms) {
-  std::string out;
-  out.reserve(48 + topic.size() + event.size() + data.size());
-  out += "{\"type\":\"event\",\"topic\":";
-  append_json_string(out, topic);
-  out += ",\"event\":";
-  append_json_string(out, event);
-  out += ",\"data\":";
-  out += data.empty() ? std::string_view("null") : data;
-  out += ",\"ts\":";
-  out += std::to_string(ts_ms);
-  out += '}';
-  return out;
-}
 
 EventFrame encode_event_frame(std::string_view topic, std::string_view event, std::string_view data,
                               std::int64_t ts_ms, std::uint64_t offset) {
@@ -132,6 +115,11 @@ EventFrame encode_event_frame(std::string_view topic, std::string_view event, st
   const std::string_view all(*shared);
   return {shared, plain ? all.substr(event_at, event.size()) : std::string_view(),
           all.substr(data_at, data.size())};
+}
+
+std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
+                         std::int64_t ts_ms) {
+  return std::string(ws::server_frame_payload(*encode_event_frame(topic, event, data, ts_ms).wire));
 }
 
 std::string encode_welcome(std::string_view connection_id, std::string_view user_id,

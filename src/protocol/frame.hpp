@@ -19,6 +19,7 @@ void append_json_string(std::string& out, std::string_view s);
 // How many bytes append_json_string(out, s) appends (quotes and escapes included).
 std::size_t json_string_size(std::string_view s);
 
+// The JSON of an event frame without its WebSocket header (encode_event_frame's payload).
 std::string encode_event(std::string_view topic, std::string_view event, std::string_view data,
                          std::int64_t ts_ms);
 
