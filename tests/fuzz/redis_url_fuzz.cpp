@@ -29,13 +29,17 @@ std::size_t occurrences(std::string_view text, std::string_view part) {
 std::string literal_password(std::string_view text) {
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) {
-    // Not a URL, but maybe someone's attempt at one: scheme://user:PASSWORD@host.
+    // Not a URL, but maybe someone's attempt at one: scheme://user:PASSWORD@host. Its user info
+    // ends before the first '/', '?' or '#' (RFC 3986, and parse_redis_url's host lists): an '@'
+    // after them is a master name's or a query's, and a password there was never one.
     const auto scheme = text.find("://");
-    const auto at = text.rfind('@');
-    if (scheme == std::string_view::npos || at == std::string_view::npos || at < scheme) return {};
-    const auto colon = text.find(':', scheme + 3);
-    if (colon == std::string_view::npos || colon > at) return {};
-    return std::string(text.substr(colon + 1, at - colon - 1));
+    if (scheme == std::string_view::npos) return {};
+    const std::string_view authority =
+        text.substr(scheme + 3, text.find_first_of("/?#", scheme + 3) - scheme - 3);
+    const auto at = authority.rfind('@');
+    const auto colon = authority.find(':');
+    if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return {};
+    return std::string(authority.substr(colon + 1, at - colon - 1));
   }
   std::string password = parsed->has_password() ? std::string(parsed->password()) : "";
   if (parsed->encoded_query().empty()) return password;  // Boost.URL 1.81 and "?#": see the parser
@@ -45,9 +49,10 @@ std::string literal_password(std::string_view text) {
   return password;
 }
 
-// `text` with fixed strings cut out: the fuzzer learns the fixed text of the refusals ("is not a
-// URL: expected redis://[user:pass@]host:port/db…") and of display() ("unix://") and offers it
-// as a password. Cut to a '\n', not joined, or the cut would spell new text.
+// `text` with fixed strings cut out: the fuzzer learns the fixed text of the refusals (the
+// variable's name, "is not a URL: expected redis://[user:pass@]host:port/db…") and of display()
+// ("unix://") and offers it as a password. Cut to a '\n', not joined, or the cut would spell new
+// text.
 std::string without(std::string_view text, std::initializer_list<std::string_view> fixed) {
   std::string out(text);
   for (std::string_view f : fixed) {
@@ -61,7 +66,8 @@ std::string without(std::string_view text, std::initializer_list<std::string_vie
 std::string without_fixed_text(std::string_view message) {
   return without(
       message,
-      {" is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
+      {"REALTIME_REDIS_URL",
+       " is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
        "redis+sentinel://…, redis+cluster://… or unix:///path",
        ": entry ", " of the host list is not a sentinel", " of the host list is not a cluster node",
        ": expected host[:port] separated by commas", ": Redis Cluster has database 0 only",
