@@ -19,6 +19,9 @@ using namespace realtime;
 
 namespace {
 
+// The variable every refusal names first.
+constexpr std::string_view variable = "REALTIME_REDIS_URL";
+
 std::size_t occurrences(std::string_view text, std::string_view part) {
   std::size_t n = 0;
   for (auto at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1)) ++n;
@@ -66,7 +69,7 @@ std::string without(std::string_view text, std::initializer_list<std::string_vie
 std::string without_fixed_text(std::string_view message) {
   return without(
       message,
-      {"REALTIME_REDIS_URL",
+      {variable,
        " is not a URL: expected redis://[user:pass@]host:port/db, rediss://…, "
        "redis+sentinel://…, redis+cluster://… or unix:///path",
        ": entry ", " of the host list is not a sentinel", " of the host list is not a cluster node",
@@ -100,10 +103,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         password.find_first_of("*\n") == std::string::npos;
   RedisEndpoint ep;
   try {
-    ep = parse_redis_url("REALTIME_REDIS_URL", text);
+    ep = parse_redis_url(variable, text);
   } catch (const ConfigError& e) {
     const std::string_view message = e.what();
-    FUZZ_CHECK(message.starts_with("REALTIME_REDIS_URL"));
+    FUZZ_CHECK(message.starts_with(variable));
     if (findable) FUZZ_CHECK(without_fixed_text(message).find(password) == std::string::npos);
     return 0;
   }
