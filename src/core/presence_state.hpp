@@ -1,14 +1,12 @@
 #pragma once
 
-#include <boost/container/small_vector.hpp>
-
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
-#include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "core/presence_status.hpp"
@@ -68,39 +66,68 @@ class PresenceState {
   std::size_t user_count() const { return users_.size(); }
 
  private:
-  // Memory per connection matters (tens of thousands idle on a node): every user id and topic
-  // is stored once, as the key of users_ / topics_, and the other indexes hold views of those
-  // keys (a node's key never moves; an entry outlives every view of it, see the .cpp). A
-  // connection is in a few topics at most: small vectors, not hash sets, holding the first topic
-  // in place (most connections are in one: no allocation for it).
-  using ViewSet = std::unordered_set<std::string_view, StringHash, std::equal_to<>>;
+  // Memory per connection matters (tens of thousands idle on a node). Every user id and topic is
+  // stored once, as the key of a users_ / topics_ node, and everything else points at those
+  // nodes (a node never moves; it outlives every pointer to it, see the .cpp). A topic's members
+  // are a vector of user nodes, each user keeping its index there, so that a member costs 8
+  // bytes, not a hash node.
+  struct User;
+  using UserNode = std::pair<const std::string, User>;
+  using TopicNode = std::pair<const std::string, std::vector<UserNode*>>;
+  struct ConnectionTopic {
+    TopicNode* topic = nullptr;
+  };
+  struct UserTopic {
+    TopicNode* topic = nullptr;
+    std::uint32_t connections = 0;   // the user's connections in the topic
+    std::uint32_t member_index = 0;  // where the user is in the topic's members
+  };
+  // A record's topics: the first in place (most connections and users are in one topic), the
+  // rest on the heap; 8 bytes beside the first where small_vector<T, 1> takes 24. An entry with
+  // a null topic is an empty slot.
+  template <typename Entry>
+  class TopicList {
+   public:
+    std::size_t size() const {
+      return first_.topic == nullptr ? 0 : 1 + (rest_ ? rest_->size() : 0);
+    }
+    Entry& operator[](std::size_t i) { return i == 0 ? first_ : (*rest_)[i - 1]; }
+    const Entry& operator[](std::size_t i) const { return i == 0 ? first_ : (*rest_)[i - 1]; }
+    // The entry of `topic`'s index; size() when there is none.
+    std::size_t index_of(const TopicNode* topic) const;
+    void push_back(const Entry& entry);
+    // Removes entry i; the last entry takes its place.
+    void swap_remove(std::size_t i);
+
+   private:
+    Entry first_;
+    std::unique_ptr<std::vector<Entry>> rest_;
+  };
   struct Connection {
-    std::string_view user_id;  // users_' key
+    UserNode* user = nullptr;
+    TopicList<ConnectionTopic> topics;
     PresenceStatus status = PresenceStatus::online;
-    boost::container::small_vector<std::string_view, 1> topics;  // topics_' keys
   };
   struct User {
-    std::array<int, 4> status_counts{};  // connections per PresenceStatus
+    std::array<std::uint32_t, 4> status_counts{};  // connections per PresenceStatus
+    TopicList<UserTopic> topics;
     int connections() const {
-      return status_counts[0] + status_counts[1] + status_counts[2] + status_counts[3];
+      return static_cast<int>(status_counts[0] + status_counts[1] + status_counts[2] +
+                              status_counts[3]);
     }
-    // topics_' key -> this user's connections in it
-    boost::container::small_vector<std::pair<std::string_view, int>, 1> topics;
     PresenceStatus folded() const;
-    std::pair<std::string_view, int>* find(std::string_view topic);
-    const std::pair<std::string_view, int>* find(std::string_view topic) const;
   };
   // Removes one of the user's connections from `topic`; appends the offline change if it was the
   // last one.
-  void leave_topic(User& user, std::string_view user_id, std::string_view topic,
-                   PresenceStatus status, std::vector<PresenceChange>& out);
+  void leave_topic(UserNode& user, TopicNode& topic, PresenceStatus status,
+                   std::vector<PresenceChange>& out);
   // Appends a change for every topic the user is in when their folded status moved.
-  static void status_moved(const User& user, std::string_view user_id, PresenceStatus before,
+  static void status_moved(const UserNode& user, PresenceStatus before,
                            std::vector<PresenceChange>& out);
 
   StringMap<Connection> connections_;
   StringMap<User> users_;
-  StringMap<ViewSet> topics_;  // topic -> users present (users_' keys)
+  StringMap<std::vector<UserNode*>> topics_;  // topic -> users present
 };
 
 }  // namespace realtime

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -488,6 +489,59 @@ TEST_F(PresenceStateTest, OtherUsersAreNotAffectedByADisconnect) {
   state.join("b1", "room");
   EXPECT_THAT(state.disconnect("a1"), ElementsAre(change("alice", "room", online, offline)));
   EXPECT_THAT(rows(state, "room"), ElementsAre(Row{"bob", online, 1}));
+}
+
+// The members of a topic and the topics of a record are swap-removed lists: leaving from the
+// front, the middle and the back, in many topics at once, must keep every other entry findable.
+// Checked against a plain model after every step of a fixed pseudo-random walk.
+TEST_F(PresenceStateTest, ManyJoinsAndLeavesMatchAPlainModel) {
+  constexpr int kConnections = 12;  // users u0..u3, three connections each
+  constexpr int kTopics = 5;
+  auto conn = [](int c) { return "c" + std::to_string(c); };
+  auto user = [](int c) { return "u" + std::to_string(c % 4); };
+  auto topic = [](int t) { return "t" + std::to_string(t); };
+  bool in[kConnections][kTopics] = {};
+  bool connected[kConnections] = {};
+  std::uint32_t seed = 12345;
+  auto next = [&seed](int n) {
+    seed = seed * 1664525u + 1013904223u;
+    return static_cast<int>((seed >> 8) % static_cast<std::uint32_t>(n));
+  };
+  for (int step = 0; step < 4000; ++step) {
+    const int c = next(kConnections);
+    const int t = next(kTopics);
+    switch (next(4)) {
+      case 0:
+        if (!connected[c]) {
+          state.connect(conn(c), user(c));
+          connected[c] = true;
+        }
+        break;
+      case 1:
+        state.join(conn(c), topic(t));
+        if (connected[c]) in[c][t] = true;
+        break;
+      case 2:
+        state.leave(conn(c), topic(t));
+        in[c][t] = false;
+        break;
+      default:
+        if (next(4) == 0) {
+          state.disconnect(conn(c));
+          connected[c] = false;
+          for (bool& b : in[c]) b = false;
+        }
+    }
+    for (int tt = 0; tt < kTopics; ++tt) {
+      std::vector<Row> expected;
+      for (int u = 0; u < 4; ++u) {
+        int count = 0;
+        for (int cc = u; cc < kConnections; cc += 4) count += in[cc][tt] ? 1 : 0;
+        if (count > 0) expected.push_back({"u" + std::to_string(u), online, count});
+      }
+      ASSERT_EQ(rows(state, topic(tt)), expected) << "step " << step << ", topic " << tt;
+    }
+  }
 }
 
 }  // namespace
