@@ -93,7 +93,7 @@ class PresenceState {
     }
     Entry& operator[](std::size_t i) { return i == 0 ? first_ : (*rest_)[i - 1]; }
     const Entry& operator[](std::size_t i) const { return i == 0 ? first_ : (*rest_)[i - 1]; }
-    // The entry of `topic`'s index; size() when there is none.
+    // The index of `topic`'s entry; size() when there is none.
     std::size_t index_of(const TopicNode* topic) const;
     void push_back(const Entry& entry);
     // Removes entry i; the last entry takes its place.

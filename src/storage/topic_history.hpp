@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <list>
 #include <string>
 #include <string_view>
@@ -31,14 +30,16 @@ class TopicHistory {
   std::size_t topic_count() const { return topics_.size(); }
 
  private:
+  // Up to max_topics of these are kept, most with one or two users: a vector, not a deque (which
+  // allocates ~576 bytes before its first element).
   struct Topic {
-    std::deque<Left> users;  // most recent first
-    std::list<std::string>::iterator age;
+    std::vector<Left> users;  // least recent first
+    std::list<std::string_view>::iterator age;
   };
   std::size_t per_topic_;
   std::size_t max_topics_;
   std::unordered_map<std::string, Topic, StringHash, std::equal_to<>> topics_;
-  std::list<std::string> ages_;  // topics, least recently noted first
+  std::list<std::string_view> ages_;  // topics_' keys, least recently noted first
 };
 
 }  // namespace realtime::storage

@@ -42,5 +42,20 @@ TEST(TopicHistoryTest, ForgetsTheTopicNotedLongestAgo) {
   EXPECT_EQ(users(h.recent("t3")), (std::vector<std::string>{"a"}));
 }
 
+// The age list holds views of the map's keys: evicting topic after topic (long names, outside
+// the string's in-place buffer) must leave every kept view valid.
+TEST(TopicHistoryTest, ManyEvictionsKeepTheNewestTopics) {
+  TopicHistory h(3, 8);
+  auto topic = [](int i) { return "channel:a-rather-long-topic-name-" + std::to_string(i); };
+  for (int i = 0; i < 1000; ++i) {
+    h.note_left(topic(i), "u" + std::to_string(i % 5), i);
+    if (i % 3 == 0) h.note_left(topic(i), "again", i);
+  }
+  EXPECT_EQ(h.topic_count(), 8u);
+  EXPECT_TRUE(h.recent(topic(990)).empty());
+  EXPECT_EQ(users(h.recent(topic(999))), (std::vector<std::string>{"again", "u4"}));
+  EXPECT_EQ(users(h.recent(topic(998))), (std::vector<std::string>{"u3"}));
+}
+
 }  // namespace
 }  // namespace realtime::storage
