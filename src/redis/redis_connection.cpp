@@ -20,6 +20,18 @@ namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds(5);
 constexpr std::size_t read_chunk = 64 * 1024;
+// A burst (a reconnect storm's presence scripts) can grow the write buffers to megabytes, and
+// out_ and writing_ trade places on every write: each would keep its largest size for the life
+// of the connection. Past this, a written buffer is given back.
+constexpr std::size_t kept_write_capacity = 64 * 1024;
+
+void release_if_large(std::string& buffer) {
+  if (buffer.capacity() > kept_write_capacity) {
+    std::string().swap(buffer);
+  } else {
+    buffer.clear();
+  }
+}
 
 // The first element of a ROLE reply: master, slave or sentinel.
 std::string role_of(const redisReply& reply) {
@@ -182,8 +194,8 @@ void RedisConnection::do_connect() {
   const std::uint64_t gen = ++generation_;
   stream_ = std::make_shared<Stream>(io_, endpoint_);
   reader_ = std::make_unique<ReplyReader>();
-  out_.clear();
-  writing_.clear();
+  release_if_large(out_);
+  release_if_large(writing_);
   write_in_flight_ = false;
 
   retry_timer_.expires_after(connect_timeout);
@@ -306,7 +318,7 @@ void RedisConnection::fail(std::string_view why) {
   state_ = State::waiting;
   if (stream_) stream_->close();
   retry_timer_.cancel();
-  out_.clear();
+  release_if_large(out_);
   auto orphans = std::move(handlers_);
   handlers_.clear();
   if (was_up) {
@@ -380,7 +392,7 @@ void RedisConnection::do_write() {
                        [this, gen = generation_, keep = stream_](error_code ec, std::size_t) {
                          if (gen != generation_) return;
                          write_in_flight_ = false;
-                         writing_.clear();
+                         release_if_large(writing_);
                          if (ec) return fail("write: " + ec.message());
                          do_write();
                        });

@@ -60,6 +60,8 @@ class RedisConnection {
   bool ready() const { return state_ == State::ready; }
   // Bytes queued or being written: grows when Redis stops reading.
   std::size_t backlog_bytes() const { return out_.size() + writing_.size(); }
+  // Memory the write buffers hold: back under 128 KiB once a burst is written.
+  std::size_t write_buffer_capacity() const { return out_.capacity() + writing_.capacity(); }
 
   // While not ready the handler gets nullptr (posted, never inline).
   void command(std::initializer_list<std::string_view> args, ReplyHandler handler);
