@@ -221,6 +221,7 @@ struct Options {
   int connect_clients = 5000;
   int connect_concurrency = 100;
   int idle_connections = 15000;
+  int idle_topics = 1000;  // the idle connections' topics, spread evenly
   std::vector<int> connect_per_topic = {1, 50};  // connect: clients per topic, one run each
   double teardown_max_s = 30;                    // connect: bounded wait for the server's fds
   // storm: (channels, members) pairs; 1x5000 + 4x1000 + 10x300 + 20x100 + 100x10 = 15,000
@@ -286,7 +287,7 @@ Scenarios:
   --connect-per-topic L  connect: comma list of clients per topic, a run each [1,50]
                          (records connect, connect-50, ...; connect-plain[-K] without token)
   --teardown-max S       connect: longest wait for the server's fds after the close [30]
-  --idle-connections N   [15000]
+  --idle-connections N   [15000]   --idle-topics N [1000]
   --storm-channels L     storm: COUNTxMEMBERS list [1x5000,4x1000,10x300,20x100,100x10]
   --storm-concurrency N  storm: reconnects in flight [250]
   --subscribe-clients N  [200]     --subscribe-topics K (per client) [20]
@@ -414,6 +415,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--connect-clients") o.connect_clients = next_int(1, 18000);
     else if (a == "--connect-concurrency") o.connect_concurrency = next_int(1, 2000);
     else if (a == "--idle-connections") o.idle_connections = next_int(1, 18000);
+    else if (a == "--idle-topics") o.idle_topics = next_int(1, 18000);
     else if (a == "--connect-per-topic") {
       o.connect_per_topic.clear();
       std::stringstream ss(next());
@@ -2319,6 +2321,7 @@ void run_storm(Bench& b) {
 
 void run_idle(Bench& b) {
   const std::size_t n = static_cast<std::size_t>(b.opt.idle_connections);
+  const std::size_t topics = static_cast<std::size_t>(b.opt.idle_topics);
   for (const Target* tp : order_for_round(b, 0)) {
     const Target& t = *tp;
     if (t.pid <= 0 || read_rss_kib(t.pid) < 0) {
@@ -2338,7 +2341,7 @@ void run_idle(Bench& b) {
                              [&](std::size_t i) {
                                ClientPlan p;
                                p.user = "idle" + std::to_string(i);
-                               p.topic = "channel:idle-" + std::to_string(i % 1000);
+                               p.topic = "channel:idle-" + std::to_string(i % topics);
                                p.buffer = 4096;
                                return p;
                              },
@@ -2365,6 +2368,7 @@ void run_idle(Bench& b) {
     }
     json::object o = base_record(b, "idle", t);
     o["connections"] = ready;
+    o["topics"] = b.opt.idle_topics;
     o["failures"] = failed;
     o["rss_before_kib"] = before;
     o["rss_after_kib"] = after;
