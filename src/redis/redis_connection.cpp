@@ -195,7 +195,9 @@ void RedisConnection::do_connect() {
   stream_ = std::make_shared<Stream>(io_, endpoint_);
   reader_ = std::make_unique<ReplyReader>();
   release_if_large(out_);
-  release_if_large(writing_);
+  // Kept, not freed: the old stream's write may not have completed yet (its completion is
+  // ignored, but it may still point into this buffer).
+  writing_.clear();
   write_in_flight_ = false;
 
   retry_timer_.expires_after(connect_timeout);
