@@ -375,6 +375,7 @@ TEST(RedisFaultTest, ClusterMasterKilledAndRestartedUnderLoadDegradesThenResumes
   TwoNodesUnderLoad load(cluster.Url());
   ASSERT_TRUE(load.ReachesEveryone(load.a(), "before"));
   const std::size_t owner = cluster.NodeOfSlot(SlotOfTopic(cluster));
+  const auto killed = Clock::now();
   cluster.KillNode(owner);
   for (const ServerProcess* node : {&load.a(), &load.b()}) {
     EXPECT_TRUE(WaitUntil([&] { return !Healthy(*node); }, 30s)) << "a master is down";
@@ -390,7 +391,12 @@ TEST(RedisFaultTest, ClusterMasterKilledAndRestartedUnderLoadDegradesThenResumes
             << std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - restart).count()
             << " ms after the master was started again\n";
   std::this_thread::sleep_for(2s);
-  FinishAndCheck(load, "cluster master restart");
+  // As with the frozen Redis: the master writes a PUBLISH's reply before its copies to the
+  // subscriber connections, so a SIGKILL between those writes leaves an event answered 202 that
+  // not even the publishing node's subscribers get (seen once in CI under ASan: one event, its
+  // node's 10 subscribers). Only 202s answered around the kill may do that.
+  const auto excused = load.ledger().AnsweredWithin(202, killed - 200ms, killed + 1s);
+  FinishAndCheck(load, "cluster master restart", {excused.begin(), excused.end()});
 }
 
 }  // namespace
