@@ -120,8 +120,19 @@ void RedisPresenceStore::send_alive() {
       register_at_next_alive_ = false;
       register_all();
     }
+    // A process's first alive always finds no deadline: its node id is new, so nobody can have
+    // been reaping it, and on_commands_ready() registered everything already. Registering again
+    // would repeat every connection's presence a few seconds after a (re)start, storms included.
+    const bool first = !alive_answered_;
+    alive_answered_ = true;
     const redisReply& lapsed = reply_at(*reply, 0);
-    if (reply_is_integer(lapsed) && reply_integer(lapsed) == 1) register_at_next_alive_ = true;
+    if (!first && reply_is_integer(lapsed) && reply_integer(lapsed) == 1) {
+      spdlog::info(
+          "redis presence: this node's deadline had lapsed; re-registering its {} connections at "
+          "the next alive",
+          connections_.size());
+      register_at_next_alive_ = true;
+    }
     for (std::size_t i = 1; i < reply_size(*reply); ++i) {
       std::string dead(reply_string(reply_at(*reply, i)));
       if (!reaping_.insert(dead).second) continue;  // already ours to finish

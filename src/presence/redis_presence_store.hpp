@@ -101,7 +101,8 @@ class RedisPresenceStore final : public PresenceStore {
   // Our deadline had lapsed: others may have been reaping us. Register again at the next alive,
   // after reaps in flight have finished.
   bool register_at_next_alive_ = false;
-  bool leaving_ = false;  // leave_cluster() ran: no more alive, no re-registering
+  bool alive_answered_ = false;  // an alive of this process has been answered
+  bool leaving_ = false;         // leave_cluster() ran: no more alive, no re-registering
 };
 
 }  // namespace realtime

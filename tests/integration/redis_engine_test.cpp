@@ -7,7 +7,9 @@
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <thread>
 
 #include "support/redis_process.hpp"
 #include "support/server_process.hpp"
@@ -281,6 +283,40 @@ TEST(RedisEngineDownTest, UnreachableRedisMeansDegradedAnd503ButClientsStay) {
   EXPECT_TRUE(
       WaitUntil([&] { return node.Log().find("cannot connect") != std::string::npos; }, 10s))
       << node.Log();
+}
+
+// EVALSHA calls Redis has run: every presence script run, `alive` included.
+long long EvalshaCalls(const RedisProcess& redis) {
+  const std::string stats = redis.Command({"INFO", "commandstats"});
+  const auto at = stats.find("cmdstat_evalsha:calls=");
+  if (at == std::string::npos) return 0;
+  return std::atoll(stats.c_str() + at + std::string_view("cmdstat_evalsha:calls=").size());
+}
+
+// A new node's first `alive` finds no deadline of its own. That is not a lapse (nobody can have
+// been reaping a node id that never existed): its connections are not registered a second time
+// at the next `alive`. Alive runs every second here; the clients connect within the first one.
+TEST(RedisEnginePresenceTest, ANewNodeRegistersItsConnectionsOnce) {
+  RedisProcess redis;
+  ServerProcess node(NodeArgs(redis, {"--heartbeat-seconds", "4"}));
+  ASSERT_TRUE(WaitUntil([&] { return HttpGet(node.port(), "/health").status == 200; }, 30s));
+  constexpr int kUsers = 20;
+  std::vector<std::unique_ptr<WsClient>> clients;
+  for (int i = 0; i < kUsers; ++i) {
+    clients.push_back(ConnectUser(node.port(), "user" + std::to_string(i), {"channel:1"}));
+  }
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        const auto r = HttpGet(node.port(), "/realtime/presence/channel:1");
+        return r.status == 200 && r.Json().at("count") == json::value(kUsers);
+      },
+      10s));
+  const long long before = EvalshaCalls(redis);
+  std::this_thread::sleep_for(2500ms);  // two or three alives
+  const long long during = EvalshaCalls(redis) - before;
+  // Alives only: a second registration would be a connect and a join per user (40 runs).
+  EXPECT_LT(during, kUsers) << "EVALSHA runs in 2.5 s: " << during << "\n" << node.Log();
+  EXPECT_EQ(node.Log().find("re-registering"), std::string::npos) << node.Log();
 }
 
 }  // namespace
