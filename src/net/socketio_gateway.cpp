@@ -138,13 +138,13 @@ void SocketIoGateway::handle_http(const HttpRequest& request, Shard& shard, Resp
   if (query->sid.empty()) {
     if (!get) return respond(engineio_error(2, "Bad handshake method: the handshake is a GET"));
     if (auto refused = admit(request)) return respond(std::move(*refused));
-    auto session =
-        std::make_shared<SocketIoSession>(shard, *this, new_sid(), query->user, query->role);
+    auto session = std::make_shared<SocketIoSession>(shard, *this, query->user, query->role);
+    std::string sid = new_sid();
     {
       std::lock_guard lock(mutex_);
-      sessions_.emplace(session->sid(), session);
+      sessions_.emplace(sid, session);
     }
-    return respond({200, "text/plain; charset=UTF-8", session->open_polling(), {}});
+    return respond({200, "text/plain; charset=UTF-8", session->open_polling(std::move(sid)), {}});
   }
   auto session = find(query->sid);
   if (!session) return respond(unknown_sid(query->sid));
@@ -172,13 +172,11 @@ std::optional<HttpResponse> SocketIoGateway::upgrade(const HttpRequest& request,
   const bool deflate = context_.api->negotiate_deflate(request);
   if (query->sid.empty()) {
     if (auto refused = context_.api->take_connection_slot()) return refused;
-    auto session =
-        std::make_shared<SocketIoSession>(shard, *this, new_sid(), query->user, query->role);
-    {
-      std::lock_guard lock(mutex_);
-      sessions_.emplace(session->sid(), session);
-    }
-    session->open_websocket(std::move(socket), std::move(pending), std::move(accept_key), deflate);
+    // Nothing finds a WebSocket-born session by its sid: no entry in the table (its reads hold
+    // it, as they hold a v1 session).
+    auto session = std::make_shared<SocketIoSession>(shard, *this, query->user, query->role);
+    session->open_websocket(new_sid(), std::move(socket), std::move(pending), std::move(accept_key),
+                            deflate);
     return std::nullopt;
   }
   auto session = find(query->sid);

@@ -48,7 +48,8 @@ class SocketIoGateway {
 
   // The session's side: ends its entry (on its shard, when it ends).
   void forget(const std::string& sid);
-  // At exit, with the shards' loops stopped: the sessions go (before the shards they live on).
+  // At exit, with the shards' loops stopped: the polling-born sessions go (before the shards
+  // they live on; the others go with their shard's loop, like v1 sessions).
   void drop_all();
 
  private:
@@ -63,6 +64,8 @@ class SocketIoGateway {
   std::string path_;  // "/socket.io/" (also matched without the trailing slash)
   socketio::DialectOptions options_;
   std::mutex mutex_;
+  // Sessions born on long-polling, by sid: their requests (and upgrade) name them. The table
+  // owns them between requests.
   std::unordered_map<std::string, std::shared_ptr<SocketIoSession>> sessions_;
 };
 

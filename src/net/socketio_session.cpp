@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "net/shard.hpp"
@@ -36,14 +37,13 @@ std::string string_in(const boost::json::object& o, std::string_view key) {
 
 }  // namespace
 
-SocketIoSession::SocketIoSession(Shard& shard, SocketIoGateway& gateway, std::string sid,
-                                 std::string query_user, std::string query_role)
-    : ClientSession(shard, UpgradeGrant{}),
-      gateway_(gateway),
-      sid_(std::move(sid)),
-      query_user_(std::move(query_user)),
-      query_role_(std::move(query_role)),
-      fsm_(gateway.options()) {}
+SocketIoSession::SocketIoSession(Shard& shard, SocketIoGateway& gateway, std::string query_user,
+                                 std::string query_role)
+    : ClientSession(shard, UpgradeGrant{}), gateway_(gateway), fsm_(gateway.options()) {
+  if (!query_user.empty() || !query_role.empty()) {
+    query_identity_.reset(new QueryIdentity{std::move(query_user), std::move(query_role)});
+  }
+}
 
 SocketIoSession::~SocketIoSession() { finish(); }
 
@@ -54,10 +54,11 @@ net::io_context& SocketIoSession::io() { return shard().io(); }
 // ---------------------------------------------------------------------------------------------
 // Transports
 
-std::string SocketIoSession::open_polling() {
+std::string SocketIoSession::open_polling(std::string sid) {
   transport_ = Transport::polling;
+  polling_ = std::make_unique<Polling>(std::move(sid));
   shard().track(this);
-  sio::OpenParams open{sid_, true, gateway_.ping_interval_ms(), gateway_.ping_timeout_ms(),
+  sio::OpenParams open{polling_->sid, true, gateway_.ping_interval_ms(), gateway_.ping_timeout_ms(),
                        shard().context().config->max_message_bytes};
   return sio::encode_open(open);
 }
@@ -79,12 +80,12 @@ std::unique_ptr<WsStream> SocketIoSession::make_stream(ShardSocket&& socket, std
   return stream;
 }
 
-void SocketIoSession::open_websocket(ShardSocket&& socket, std::string pending,
-                                     std::string accept_key, bool deflate) {
+void SocketIoSession::open_websocket(std::string_view sid, ShardSocket&& socket,
+                                     std::string pending, std::string accept_key, bool deflate) {
   transport_ = Transport::websocket;
   shard().track(this);
   ws_ = make_stream(std::move(socket), std::move(pending), std::move(accept_key), deflate);
-  sio::OpenParams open{sid_, false, gateway_.ping_interval_ms(), gateway_.ping_timeout_ms(),
+  sio::OpenParams open{sid, false, gateway_.ping_interval_ms(), gateway_.ping_timeout_ms(),
                        shard().context().config->max_message_bytes};
   ws_->send_text(sio::encode_open(open));
 }
@@ -92,14 +93,14 @@ void SocketIoSession::open_websocket(ShardSocket&& socket, std::string pending,
 void SocketIoSession::upgrade_websocket(ShardSocket&& socket, std::string pending,
                                         std::string accept_key, bool deflate) {
   auto stream = make_stream(std::move(socket), std::move(pending), std::move(accept_key), deflate);
-  if (finished_ || closing_ || transport_ != Transport::polling || probe_) {
+  if (finished_ || closing_ || transport_ != Transport::polling || polling_->probe) {
     // One upgrade per session: a second one (or one for a session that is ending) is refused.
     stream->close(1008, "no upgrade possible");
     net::post(executor(), [keep = shared_from_this(), s = std::move(stream)] {});
     return;
   }
-  probe_ = std::move(stream);
-  probe_started_ = Clock::now();
+  polling_->probe = std::move(stream);
+  polling_->probe_started = Clock::now();
 }
 
 void SocketIoSession::WsOwner::on_ws_message(std::string_view payload, bool text,
@@ -117,15 +118,15 @@ void SocketIoSession::WsOwner::on_ws_end() {
 }
 
 void SocketIoSession::on_upgrade_message(std::string_view payload, bool text) {
-  const auto action = text ? upgrade_.on_text(payload) : upgrade_.on_binary();
+  const auto action = text ? polling_->upgrade.on_text(payload) : polling_->upgrade.on_binary();
   using Type = sio::UpgradeFsm::Action::Type;
   switch (action.type) {
     case Type::none:
       return;
     case Type::probe_answered:
-      probe_->send_text(action.text);
+      polling_->probe->send_text(action.text);
       // The client pauses polling: its waiting GET gets a noop, so it can.
-      if (poll_) answer_poll(std::string(sio::eio_noop_packet));
+      if (polling_->poll) answer_poll(std::string(sio::eio_noop_packet));
       return;
     case Type::switch_transport:
       return switch_to_websocket();
@@ -136,10 +137,10 @@ void SocketIoSession::on_upgrade_message(std::string_view payload, bool text) {
 
 void SocketIoSession::switch_to_websocket() {
   transport_ = Transport::websocket;
-  ws_ = std::move(probe_);
-  if (poll_) answer_poll(std::string(sio::eio_noop_packet));
+  ws_ = std::move(polling_->probe);
+  if (polling_->poll) answer_poll(std::string(sio::eio_noop_packet));
   // What waited for the next GET goes on the WebSocket, in order, one packet per frame.
-  const std::string waiting = std::exchange(outbox_, {});
+  const std::string waiting = std::exchange(polling_->outbox, {});
   std::size_t start = 0;
   while (start < waiting.size()) {
     const std::size_t end = std::min(waiting.find(sio::record_separator, start), waiting.size());
@@ -150,11 +151,11 @@ void SocketIoSession::switch_to_websocket() {
 }
 
 void SocketIoSession::drop_probe() {
-  if (!probe_) return;
-  probe_->abort();
+  if (!polling_ || !polling_->probe) return;
+  polling_->probe->abort();
   // Not inside the stream's own call: destroyed once this handler returns.
-  net::post(executor(), [keep = shared_from_this(), p = std::move(probe_)] {});
-  upgrade_ = {};
+  net::post(executor(), [keep = shared_from_this(), p = std::move(polling_->probe)] {});
+  polling_->upgrade = {};
 }
 
 void SocketIoSession::on_poll(Respond respond) {
@@ -164,16 +165,18 @@ void SocketIoSession::on_poll(Respond respond) {
                     R"({"code":3,"message":"Bad request: the session is on websocket now"})",
                     {}});
   }
-  if (poll_) {
+  if (polling_->poll) {
     // Two GETs at once break Engine.IO's order: the reference server ends the session too.
     respond(
         {400, "application/json", R"({"code":3,"message":"Bad request: overlapping poll"})", {}});
     return close(close_code::policy, "overlapping poll");
   }
   last_activity_ = Clock::now();
-  poll_ = std::move(respond);
-  if (upgrade_.answer_polls_with_noop()) return answer_poll(std::string(sio::eio_noop_packet));
-  if (!outbox_.empty() || closing_) answer_poll(std::exchange(outbox_, {}));
+  polling_->poll = std::move(respond);
+  if (polling_->upgrade.answer_polls_with_noop()) {
+    return answer_poll(std::string(sio::eio_noop_packet));
+  }
+  if (!polling_->outbox.empty() || closing_) answer_poll(std::exchange(polling_->outbox, {}));
 }
 
 void SocketIoSession::on_post(std::string body, Respond respond) {
@@ -210,13 +213,14 @@ void SocketIoSession::send_packet(std::string_view packet) {
     if (ws_) ws_->send_text(packet);
     return;
   }
-  if (outbox_.size() + packet.size() > shard().context().config->max_queue_bytes) {
+  std::string& outbox = polling_->outbox;
+  if (outbox.size() + packet.size() > shard().context().config->max_queue_bytes) {
     // A polling client that does not come for its packets: the slow-consumer bound.
     shard().context().metrics->count_slow_consumer();
-    outbox_.clear();
+    outbox.clear();
     return close(close_code::slow_consumer, "slow consumer");
   }
-  sio::append_to_payload(outbox_, packet);
+  sio::append_to_payload(outbox, packet);
   flush_polls();
 }
 
@@ -232,18 +236,21 @@ void SocketIoSession::send_frame(const FramePtr& ws_frame, std::string_view pack
 
 void SocketIoSession::flush_polls() {
   // Once per loop turn: the events of one batch leave in one poll answer.
-  if (!poll_ || poll_flush_posted_) return;
-  poll_flush_posted_ = true;
+  if (!polling_->poll || polling_->flush_posted) return;
+  polling_->flush_posted = true;
   net::post(executor(), [self = shared_from_this()] {
-    self->poll_flush_posted_ = false;
-    if (self->poll_ && !self->outbox_.empty()) self->answer_poll(std::exchange(self->outbox_, {}));
+    Polling& polling = *self->polling_;
+    polling.flush_posted = false;
+    if (polling.poll && !polling.outbox.empty()) {
+      self->answer_poll(std::exchange(polling.outbox, {}));
+    }
   });
 }
 
 void SocketIoSession::answer_poll(std::string body) {
-  if (!poll_) return;
-  Respond respond = std::move(*poll_);
-  poll_.reset();
+  if (!polling_ || !polling_->poll) return;
+  Respond respond = std::move(*polling_->poll);
+  polling_->poll.reset();
   if (body.empty()) body = std::string(sio::eio_noop_packet);
   respond({200, "text/plain; charset=UTF-8", std::move(body), {}});
   if (closing_ && transport_ == Transport::polling) finish();
@@ -279,7 +286,7 @@ void SocketIoSession::execute(sio::Action action) {
               return send_packet(sio::reply_error(a.reply, ErrorCode::rate_limited,
                                                   "too many requests waiting for an answer"));
             }
-            replies_[a.message.id] = a.reply;
+            replies_.emplace_back(a.message.id, a.reply);
           }
           handle(std::move(a.message));
         } else if constexpr (std::is_same_v<T, sio::PresenceQuery>) {
@@ -305,11 +312,11 @@ void SocketIoSession::authenticate(const sio::Authenticate& request) {
     // Dev mode: whoever they say they are, admin unless told otherwise (like ?user= in v1).
     std::string user = string_in(request.auth, "user");
     if (user.empty()) user = string_in(request.auth, "userId");
-    if (user.empty()) user = query_user_;
+    if (user.empty() && query_identity_) user = query_identity_->user;
     if (user.empty()) user = anonymous_user_id();
     if (!is_valid_name(user, 255)) return refuse("malformed");
     std::string role = string_in(request.auth, "role");
-    if (role.empty()) role = query_role_;
+    if (role.empty() && query_identity_) role = query_identity_->role;
     if (role.empty()) role = "admin";
     return accept(Subject{std::move(user), std::move(role), {}, 0});
   }
@@ -352,6 +359,7 @@ void SocketIoSession::authenticate(const sio::Authenticate& request) {
 void SocketIoSession::accept(Subject subject) {
   if (finished_ || closing_ || fsm_.state() != sio::ConnectionFsm::State::authenticating) return;
   set_subject(std::move(subject));
+  query_identity_.reset();
   send_packet(fsm_.accept(connection_id()));
   start();
   // The user's own topic: the backend's notifications go there (nchat's `user:<id>` room).
@@ -414,7 +422,8 @@ void SocketIoSession::answer_presence(const sio::PresenceQuery& query) {
 // The dialect: answers and events
 
 sio::Reply SocketIoSession::take_reply(std::string_view id) {
-  auto it = replies_.find(std::string(id));
+  auto it = std::find_if(replies_.begin(), replies_.end(),
+                         [id](const auto& owed) { return owed.first == id; });
   if (it == replies_.end()) return {};
   sio::Reply reply = std::move(it->second);
   replies_.erase(it);
@@ -487,8 +496,8 @@ void SocketIoSession::sweep(Clock::time_point now, std::int64_t now_ms) {
   if (finished_) return;
   if (ws_) ws_->sweep_idle();
   const auto heartbeat = std::chrono::seconds(shard().context().config->heartbeat_seconds);
-  if (probe_ && now - probe_started_ > upgrade_timeout) {
-    upgrade_.on_timeout();
+  if (polling_ && polling_->probe && now - polling_->probe_started > upgrade_timeout) {
+    polling_->upgrade.on_timeout();
     drop_probe();
   }
   if (closing_) {
@@ -527,8 +536,8 @@ void SocketIoSession::close(unsigned short code, std::string_view reason) {
     if (ws_) ws_->close(code, reason, last_word);
     return;  // on_ws_end finishes
   }
-  sio::append_to_payload(outbox_, sio::eio_close_packet);
-  if (poll_) answer_poll(std::exchange(outbox_, {}));
+  sio::append_to_payload(polling_->outbox, sio::eio_close_packet);
+  if (polling_->poll) answer_poll(std::exchange(polling_->outbox, {}));
 }
 
 void SocketIoSession::finish() {
@@ -537,16 +546,16 @@ void SocketIoSession::finish() {
   auto keep = weak_from_this().lock();
   finished_ = true;
   closing_ = true;
-  if (poll_) {
-    Respond respond = std::move(*poll_);
-    poll_.reset();
+  if (polling_ && polling_->poll) {
+    Respond respond = std::move(*polling_->poll);
+    polling_->poll.reset();
     respond({200, "text/plain; charset=UTF-8", std::string(sio::eio_close_packet), {}});
   }
   if (ws_ && !ws_->ended()) ws_->abort();
-  if (probe_ && !probe_->ended()) probe_->abort();
+  if (polling_ && polling_->probe && !polling_->probe->ended()) polling_->probe->abort();
   shard().untrack(this);
   end();
-  gateway_.forget(sid_);
+  if (polling_) gateway_.forget(polling_->sid);  // a WebSocket-born session is not in its table
   shard().context().metrics->release_connection();
 }
 

@@ -6,7 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "client/client_session.hpp"
 #include "net/ws_stream.hpp"
@@ -27,27 +29,28 @@ class SocketIoSession final : public ClientSession,
  public:
   // `query_user`, `query_role`: ?user= and ?role= of the handshake, for dev mode's anonymous
   // clients.
-  SocketIoSession(Shard& shard, SocketIoGateway& gateway, std::string sid, std::string query_user,
+  SocketIoSession(Shard& shard, SocketIoGateway& gateway, std::string query_user,
                   std::string query_role);
   ~SocketIoSession() override;
 
-  const std::string& sid() const { return sid_; }
   // The session's shard's loop: where its methods must run.
   boost::asio::any_io_executor executor() override;
   // Its shard's loop: where a socket handed to it must live.
   boost::asio::io_context& io();
 
-  // Polling. The handshake's answer (the open packet) is what open_polling() returns.
-  std::string open_polling();
+  // Polling, under `sid` (the gateway's key for it). The handshake's answer (the open packet) is
+  // what open_polling() returns.
+  std::string open_polling(std::string sid);
   // GET: answers at once with what is waiting, or later (a ping, events, the close).
   void on_poll(Respond respond);
   // POST: the packets of a polling payload.
   void on_post(std::string body, Respond respond);
 
-  // A WebSocket: a new session's only transport, or a polling session's upgrade probe.
-  // `deflate`: the handshake negotiated permessage-deflate.
-  void open_websocket(ShardSocket&& socket, std::string pending, std::string accept_key,
-                      bool deflate);
+  // A WebSocket: a new session's only transport (`sid` is only said in its open packet: nothing
+  // asks for it later), or a polling session's upgrade probe. `deflate`: the handshake
+  // negotiated permessage-deflate.
+  void open_websocket(std::string_view sid, ShardSocket&& socket, std::string pending,
+                      std::string accept_key, bool deflate);
   void upgrade_websocket(ShardSocket&& socket, std::string pending, std::string accept_key,
                          bool deflate);
 
@@ -104,27 +107,39 @@ class SocketIoSession final : public ClientSession,
   // Ends the session: the transport, the client, the gateway's entry, the connection slot.
   void finish();
 
+  // What only a session born on long-polling needs. Most clients open a WebSocket at once:
+  // they carry none of it (an idle connection's size is the server's memory).
+  struct Polling {
+    explicit Polling(std::string s) : sid(std::move(s)) {}
+    std::string sid;  // the gateway's key for the session
+    // Packets waiting for the next GET (a payload), and that GET when it waits.
+    std::string outbox;
+    std::optional<Respond> poll;
+    bool flush_posted = false;
+    std::unique_ptr<WsStream> probe;  // the upgrade, until it completes
+    socketio::UpgradeFsm upgrade;
+    Clock::time_point probe_started{};
+  };
+  // Dev mode: who an anonymous CONNECT speaks for (?user=, ?role=), until the CONNECT.
+  struct QueryIdentity {
+    std::string user, role;
+  };
+
   SocketIoGateway& gateway_;
   WsOwner ws_owner_{*this};
-  std::string sid_;
-  std::string query_user_, query_role_;  // dev mode: who an anonymous CONNECT speaks for
+  std::unique_ptr<QueryIdentity> query_identity_;  // none when the query names nobody
   socketio::ConnectionFsm fsm_;
   Transport transport_ = Transport::polling;
-  std::unique_ptr<WsStream> ws_;     // the WebSocket transport, once there is one
-  std::unique_ptr<WsStream> probe_;  // a polling session's upgrade, until it completes
-  socketio::UpgradeFsm upgrade_;
-  Clock::time_point probe_started_{};
-  // Polling: packets waiting for the next GET (a payload), and that GET when it waits.
-  std::string outbox_;
-  std::optional<Respond> poll_;
-  bool poll_flush_posted_ = false;
+  std::unique_ptr<WsStream> ws_;      // the WebSocket transport, once there is one
+  std::unique_ptr<Polling> polling_;  // a session born on long-polling
   // Heartbeat: the server pings, the client answers.
   Clock::time_point created_ = Clock::now();
   Clock::time_point last_activity_ = created_;
   Clock::time_point last_ping_ = created_;
   bool awaiting_pong_ = false;
-  // Answers owed: ack id (decimal, as ClientMessage::id) -> how to answer.
-  std::unordered_map<std::string, socketio::Reply> replies_;
+  // Answers owed, oldest first: ack id (decimal, as ClientMessage::id) and how to answer. Few
+  // wait at once and most are answered in order: a vector is smaller than a map.
+  std::vector<std::pair<std::string, socketio::Reply>> replies_;
   bool closing_ = false;
   bool finished_ = false;
 };

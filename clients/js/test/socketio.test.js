@@ -231,6 +231,12 @@ describe('Socket.IO gateway (dev mode)', () => {
     r = await fetch(`${server.http}/socket.io/?EIO=3&transport=polling`);
     assert.equal(r.status, 400);
     assert.equal((await r.json()).code, 5);
+    // A session opened on the WebSocket is in no polling table: its sid names nothing here.
+    const direct = await open({ transports: ['websocket'], auth: { user: 'kim', role: 'user' } });
+    r = await fetch(`${server.http}/socket.io/?EIO=4&transport=polling&sid=${encodeURIComponent(direct.io.engine.id)}`);
+    assert.equal(r.status, 400);
+    assert.deepEqual(await r.json(), { code: 1, message: 'Session ID unknown' });
+    assert.ok(direct.connected);
     const socket = await open({ transports: ['websocket'], auth: { user: 'jill', role: 'user' } });
     const closed = nextEvent(socket, 'disconnect');
     socket.emit('upload', Buffer.from([1, 2, 3]));  // a binary attachment
