@@ -469,7 +469,9 @@ void RedisBroker::topic_removed(std::string_view topic, std::size_t shard) {
 
 void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
   net::post(io_, [this, t = std::string(topic), ready = std::move(ready)]() mutable {
-    if (confirmed_.contains(t)) return ready();
+    if (auto it = subscribed_.find(t); it != subscribed_.end() && it->second.confirmed) {
+      return ready();
+    }
     if (!topics_.contains(t)) return;  // the subscriber already left again
     // Not confirmed yet: the subscribe is on its way, or Redis is down (or the slot unserved)
     // and the resubscription after the reconnect will confirm it.
@@ -478,10 +480,7 @@ void RedisBroker::when_live(std::string_view topic, std::function<void()> ready)
   });
 }
 
-void RedisBroker::forget_subscription(const std::string& topic) {
-  subscribed_.erase(topic);
-  confirmed_.erase(topic);
-}
+void RedisBroker::forget_subscription(const std::string& topic) { subscribed_.erase(topic); }
 
 void RedisBroker::sync_topic(const std::string& topic) {
   // Decided from the current state, not from the order of the posts: adds and removes from
@@ -489,7 +488,7 @@ void RedisBroker::sync_topic(const std::string& topic) {
   const bool wanted = topics_.contains(topic);
   Shard* owner = wanted ? shard_for_topic(topic) : nullptr;
   auto it = subscribed_.find(topic);
-  Shard* current = it == subscribed_.end() ? nullptr : it->second;
+  Shard* current = it == subscribed_.end() ? nullptr : it->second.shard;
   if (wanted && current == owner && current != nullptr) return;
   if (current != nullptr) {
     // Left, or its slot moved to another master.
@@ -506,7 +505,7 @@ void RedisBroker::sync_topic(const std::string& topic) {
   // Nobody serves the slot or its master is down: subscribed when it connects or is mapped.
   if (owner == nullptr || !owner->subscriber.ready()) return;
   if (owner->subscriber.push_command({subscribe_command_, channel_of(topic)})) {
-    subscribed_[topic] = owner;
+    subscribed_[topic] = {owner, false};
     // After SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBE the first confirmation is not the one that counts;
     // a confirmation from the master the topic moved away from never counts.
     auto& due = unconfirmed_[topic];
@@ -540,7 +539,7 @@ void RedisBroker::on_subscriber_ready(Shard& shard) {
     for (std::size_t j = i; j < std::min(topics.size(), i + chunk); ++j) {
       const std::string& t = topics[j];
       channels.push_back(channel_of(t));
-      subscribed_[t] = &shard;
+      subscribed_[t] = {&shard, false};
       resubscribing_.insert(t);
       auto& due = unconfirmed_[t];
       if (due.first != &shard) due = {&shard, 0};
@@ -559,11 +558,10 @@ void RedisBroker::on_subscriber_ready(Shard& shard) {
 
 void RedisBroker::on_subscriber_down(Shard& shard) {
   for (auto it = subscribed_.begin(); it != subscribed_.end();) {
-    if (it->second != &shard) {
+    if (it->second.shard != &shard) {
       ++it;
       continue;
     }
-    confirmed_.erase(it->first);
     resubscribing_.erase(it->first);
     it = subscribed_.erase(it);
   }
@@ -596,8 +594,8 @@ void RedisBroker::on_push(Shard& shard, const redisReply& push) {
       unconfirmed_.erase(due);
     }
     auto it = subscribed_.find(topic);
-    if (it == subscribed_.end() || it->second != &shard) return;  // left or moved meanwhile
-    confirmed_.insert(topic);
+    if (it == subscribed_.end() || it->second.shard != &shard) return;  // left or moved meanwhile
+    it->second.confirmed = true;
     resubscribing_.erase(topic);
     if (auto w = waiters_.find(topic); w != waiters_.end()) {
       auto ready = std::move(w->second);
@@ -618,7 +616,7 @@ void RedisBroker::on_push(Shard& shard, const redisReply& push) {
       return;
     }
     auto it = subscribed_.find(topic);
-    if (it == subscribed_.end() || it->second != &shard) return;
+    if (it == subscribed_.end() || it->second.shard != &shard) return;
     // Redis dropped it: the slot moved to another master. Refuse publishes until the topic is
     // subscribed on its new owner.
     spdlog::debug("redis: {} dropped {} (its slot moved)", shard.address.display(), topic);
@@ -640,7 +638,7 @@ void RedisBroker::on_subscribe_refused(Shard& shard, std::string_view error) {
   // Which of the unconfirmed ones is not said: subscribe them all again once the map is fresh.
   std::vector<std::string> pending;
   for (const auto& [topic, where] : subscribed_) {
-    if (where == &shard && !confirmed_.contains(topic)) pending.push_back(topic);
+    if (where.shard == &shard && !where.confirmed) pending.push_back(topic);
   }
   for (const std::string& topic : pending) {
     forget_subscription(topic);

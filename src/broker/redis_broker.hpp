@@ -156,8 +156,13 @@ class RedisBroker final : public Broker {
   std::vector<std::unique_ptr<Shard>> shards_;
   std::vector<Shard*> active_;      // the shards serving slots now (the one shard without Cluster)
   Shard* control_shard_ = nullptr;  // whose subscriber listens to the control channel
-  std::unordered_map<std::string, Shard*> subscribed_;  // subscribe sent there, on its connection
-  std::unordered_set<std::string> confirmed_;           // and Redis confirmed it
+  // A topic's SUBSCRIBE: sent on that shard's connection, and whether Redis confirmed it. One
+  // entry per topic with local subscribers: its size is part of every topic's cost.
+  struct Subscription {
+    Shard* shard = nullptr;
+    bool confirmed = false;
+  };
+  std::unordered_map<std::string, Subscription> subscribed_;
   // Subscribes sent to that shard, confirmations due.
   std::unordered_map<std::string, std::pair<Shard*, int>> unconfirmed_;
   std::unordered_set<std::string> resubscribing_;  // after a reconnect or move, unconfirmed
