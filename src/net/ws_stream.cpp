@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <memory>
 
 #include <boost/asio/bind_allocator.hpp>
 
@@ -19,6 +20,23 @@ namespace {
 // How long a closing handshake may take before the socket is simply closed: a slow consumer
 // that never reads again must not pin its connection.
 constexpr auto close_deadline = std::chrono::seconds(5);
+
+// Allocates exactly what is asked. Asio's default recycles a finished operation's block into the
+// next one that fits, however much bigger: an idle connection's read wait (~60 bytes) then held
+// the ~350-byte block of the HTTP read that carried its upgrade, for as long as it stayed idle.
+template <class T>
+struct ExactAllocator {
+  using value_type = T;
+  ExactAllocator() = default;
+  template <class U>
+  ExactAllocator(const ExactAllocator<U>&) {}
+  T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+  void deallocate(T* p, std::size_t n) { std::allocator<T>().deallocate(p, n); }
+  template <class U>
+  bool operator==(const ExactAllocator<U>&) const {
+    return true;
+  }
+};
 
 }  // namespace
 
@@ -58,8 +76,10 @@ void WsStream::start(std::string head) {
 
 void WsStream::do_read() {
   if (ended_) return;
-  socket_.async_wait(net::socket_base::wait_read,
-                     [keep = owner_.ws_hold(), this](error_code ec) { on_readable(ec); });
+  socket_.async_wait(
+      net::socket_base::wait_read,
+      net::bind_allocator(ExactAllocator<void>(),
+                          [keep = owner_.ws_hold(), this](error_code ec) { on_readable(ec); }));
 }
 
 void WsStream::on_readable(error_code ec) {
