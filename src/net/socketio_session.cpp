@@ -41,7 +41,8 @@ SocketIoSession::SocketIoSession(Shard& shard, SocketIoGateway& gateway, std::st
                                  std::string query_role)
     : ClientSession(shard, UpgradeGrant{}), gateway_(gateway), fsm_(gateway.options()) {
   if (!query_user.empty() || !query_role.empty()) {
-    query_identity_.reset(new QueryIdentity{std::move(query_user), std::move(query_role)});
+    query_identity_ = std::make_unique<QueryIdentity>(
+        QueryIdentity{std::move(query_user), std::move(query_role)});
   }
 }
 
