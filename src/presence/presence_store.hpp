@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,9 @@ struct UserChange {
   std::string user_id;
   PresenceStatus status = PresenceStatus::offline;  // offline once no connection is left
   int connections = 0;
+  // When it happened (Unix ms) by the cluster's one clock, strictly increasing per user, so that
+  // rows written by several nodes keep their order; 0: now, by the local clock (one node).
+  std::int64_t at_ms = 0;
 };
 
 // Cluster-wide (for a clustered engine) record of who is present in which topic. Thread-safe.

@@ -10,6 +10,7 @@ namespace realtime {
 //   P pconn:{<topic>}|<user>      hash  connection -> its status
 //   P pusers:{<topic>}|<node>     set   users the node has connections of in the topic
 //   P user:{<user>}               hash  connection -> its status, every connection of the user
+//   P userat:{<user>}             string the time of the user's last reported change (ms, 60 s TTL)
 //   P nodetopics:<node>           set   topics the node has connections in
 //   P nodeusers:<node>            set   users the node has connections of
 //   P nodes                       zset  node -> liveness deadline (Redis time, ms)
@@ -36,9 +37,11 @@ namespace realtime {
 //                          was missing (it may have been reaped) else 0, dead nodes...}
 //     gone   node          drop a reaped node's deadline, unless it came back meanwhile
 // Topic and user operations return {topic changes, user changes}: the first flat as user, topic,
-// old status, new status, ...; the second as user, folded status, connections, ... (for
+// old status, new status, ...; the second as user, folded status, connections, time, ... (for
 // last-seen). Each change happens in exactly one script run, so exactly one node reports it;
-// reaps only report what they removed, so overlapping reapers don't report twice.
+// reaps only report what they removed, so overlapping reapers don't report twice. A user's
+// changes reach the database from several nodes in any order; their time (Redis' clock, made
+// strictly increasing per user) is what orders the rows there.
 inline constexpr std::string_view redis_presence_script = R"LUA(
 local p, op = ARGV[1], ARGV[2]
 local rank = {away = 1, online = 2, dnd = 3}
@@ -86,9 +89,15 @@ end
 
 local function report_user(user)
   local status, count = fold_hash(user_key(user))
+  local at_key = p .. 'userat:{' .. user .. '}'
+  local at = now_ms()
+  local last = tonumber(redis.call('GET', at_key) or '0')
+  if at <= last then at = last + 1 end
+  redis.call('SET', at_key, at, 'PX', 60000)
   users[#users + 1] = user
   users[#users + 1] = status
   users[#users + 1] = tostring(count)
+  users[#users + 1] = tostring(at)
 end
 
 local function refold(topic, user)

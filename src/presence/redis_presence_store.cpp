@@ -30,15 +30,16 @@ std::vector<PresenceChange> topic_changes_of(const redisReply& flat) {
   return out;
 }
 
-// The script's user changes (user, folded status, connections, ...).
+// The script's user changes (user, folded status, connections, time, ...).
 std::vector<UserChange> user_changes_of(const redisReply& flat) {
   std::vector<UserChange> out;
   if (!reply_is_array(flat)) return out;
-  for (std::size_t i = 0; i + 3 <= reply_size(flat); i += 3) {
+  for (std::size_t i = 0; i + 4 <= reply_size(flat); i += 4) {
     auto status = parse_presence_status(reply_string(reply_at(flat, i + 1)));
     if (!status) continue;
     out.push_back({std::string(reply_string(reply_at(flat, i))), *status,
-                   std::atoi(std::string(reply_string(reply_at(flat, i + 2))).c_str())});
+                   std::atoi(std::string(reply_string(reply_at(flat, i + 2))).c_str()),
+                   std::atoll(std::string(reply_string(reply_at(flat, i + 3))).c_str())});
   }
   return out;
 }

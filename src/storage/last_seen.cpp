@@ -10,7 +10,8 @@ LastSeen::LastSeen(LastSeenWriter* writer, Clock clock)
 
 void LastSeen::user_changed(const UserChange& change) {
   if (writer_ == nullptr) return;
-  writer_->record({change.user_id, change.status, clock_(), change.connections});
+  const std::int64_t at = change.at_ms > 0 ? change.at_ms : clock_();
+  writer_->record({change.user_id, change.status, at, change.connections});
 }
 
 std::size_t LastSeen::all_offline(const std::vector<std::string>& users) {

@@ -135,8 +135,8 @@ void WaitHealthy(const ServerProcess& node) {
       << node.Log();
 }
 
-// The presence keys left in Redis (every layout key holds one of these).
-std::vector<std::string> PresenceKeys(const RedisProcess& redis) {
+// The keys in Redis under the test's prefix whose name goes on with one of `kinds`.
+std::vector<std::string> KeysOf(const RedisProcess& redis, std::vector<std::string> kinds) {
   std::vector<std::string> out;
   const std::string all = redis.Command({"KEYS", std::string(kPrefix) + "*"});
   std::size_t start = 0;
@@ -144,13 +144,18 @@ std::vector<std::string> PresenceKeys(const RedisProcess& redis) {
     auto end = all.find('\n', start);
     if (end == std::string::npos) end = all.size();
     const std::string key = all.substr(start, end - start);
-    for (const char* kind :
-         {"presence:", "pconn:", "pusers:", "user:", "nodetopics:", "nodeusers:", "nodes"}) {
+    for (const std::string& kind : kinds) {
       if (key.starts_with(std::string(kPrefix) + kind)) out.push_back(key);
     }
     start = end + 1;
   }
   return out;
+}
+
+// The presence keys left in Redis (every layout key without a TTL holds one of these).
+std::vector<std::string> PresenceKeys(const RedisProcess& redis) {
+  return KeysOf(redis,
+                {"presence:", "pconn:", "pusers:", "user:", "nodetopics:", "nodeusers:", "nodes"});
 }
 
 TEST(RedisPresenceSlotsTest, EveryScriptRunOfTheStoreStaysInItsKeysSlot) {
@@ -188,6 +193,12 @@ TEST(RedisPresenceSlotsTest, EveryScriptRunOfTheStoreStaysInItsKeysSlot) {
   survivor.Signal(SIGTERM);
   ASSERT_TRUE(survivor.WaitForExit(30s).has_value());
   EXPECT_EQ(PresenceKeys(redis), std::vector<std::string>{}) << "nothing left behind";
+  // The users' last change times stay a minute (they order rows), then expire.
+  const auto times = KeysOf(redis, {"userat:"});
+  EXPECT_EQ(times.size(), 3u) << "observer, alice, bob";
+  for (const std::string& key : times) {
+    EXPECT_GT(std::stoll(redis.Command({"PTTL", key})), 0) << key << " must expire";
+  }
 
   const std::string marker = "presence-slots-test-end";
   redis.Command({"ECHO", marker});
@@ -263,16 +274,27 @@ class RedisPresenceClusterTest : public ::testing::Test {
 
 RedisCluster* RedisPresenceClusterTest::cluster_ = nullptr;
 
-// Flat text of a {topic changes, user changes} reply: "changes|users".
+// Flat text of a {topic changes, user changes} reply: "changes|users", each user change without
+// its time. The times are checked here: a number, strictly increasing per user across runs
+// (rows written by several nodes are ordered by it).
 std::string Changes(const RedisReply& reply) {
+  static std::map<std::string, long long> last_at;
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return "not {changes, users}";
   std::string out;
   for (std::size_t part = 0; part < 2; ++part) {
     if (part == 1) out += '|';
     const redisReply* list = reply->element[part];
     for (std::size_t i = 0; i < list->elements; ++i) {
+      const std::string item(list->element[i]->str, list->element[i]->len);
+      if (part == 1 && i % 4 == 3) {  // user, status, connections, time
+        const std::string user(list->element[i - 3]->str, list->element[i - 3]->len);
+        const long long at = std::stoll(item);
+        EXPECT_GT(at, last_at[user]) << user << "'s change times must increase";
+        last_at[user] = at;
+        continue;
+      }
       if (i > 0) out += ' ';
-      out.append(list->element[i]->str, list->element[i]->len);
+      out += item;
     }
   }
   return out;

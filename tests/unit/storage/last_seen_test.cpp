@@ -8,6 +8,22 @@
 namespace realtime::storage {
 namespace {
 
+// A database that never opens: a writer that is never started answers lookups at once from its
+// pending rows.
+class NoDatabase final : public Database {
+ public:
+  SqlDialect dialect() const override { return SqlDialect::sqlite; }
+  DatabaseKind kind() const override { return DatabaseKind::sqlite; }
+  std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
+  bool is_open() const override { return false; }
+  void close() override {}
+  std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
+  std::variant<Rows, DbError> run(const Statement&, Deadline) override {
+    return DbError{"no", false};
+  }
+  void interrupt() override {}
+};
+
 std::vector<UserPresence> listing(LastSeen& l, std::string topic,
                                   std::vector<UserPresence> present) {
   std::vector<UserPresence> out;
@@ -54,20 +70,6 @@ TEST(LastSeenTest, OtherTopicsAndStatusMovesAreNotDepartures) {
 
 TEST(LastSeenTest, StoredLastSeenWinsOverTheTimeOfLeaving) {
   WriterStats stats;
-  // A writer that is never started answers lookups at once from its pending rows.
-  class NoDatabase final : public Database {
-   public:
-    SqlDialect dialect() const override { return SqlDialect::sqlite; }
-    DatabaseKind kind() const override { return DatabaseKind::sqlite; }
-    std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
-    bool is_open() const override { return false; }
-    void close() override {}
-    std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
-    std::variant<Rows, DbError> run(const Statement&, Deadline) override {
-      return DbError{"no", false};
-    }
-    void interrupt() override {}
-  };
   LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);
   std::int64_t now = 100;
   LastSeen l(&writer, [&] { return now; });
@@ -85,27 +87,22 @@ TEST(LastSeenTest, StoredLastSeenWinsOverTheTimeOfLeaving) {
   }
 }
 
-}  // namespace
-}  // namespace realtime::storage
-
-namespace realtime::storage {
-namespace {
+TEST(LastSeenTest, AChangeWithTheClustersTimeIsRecordedAtThatTime) {
+  WriterStats stats;
+  LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);
+  LastSeen l(&writer, [] { return std::int64_t{10}; });
+  l.user_changed({"alice", PresenceStatus::online, 2, 777});  // the Redis engine's time
+  l.user_changed({"bob", PresenceStatus::online, 1});         // one node: its own clock
+  std::vector<PresenceRow> rows;
+  writer.lookup({"alice", "bob"}, [&](std::vector<PresenceRow> r) { rows = r; });
+  std::sort(rows.begin(), rows.end(),
+            [](const auto& a, const auto& b) { return a.user_id < b.user_id; });
+  EXPECT_EQ(rows, (std::vector<PresenceRow>{{"alice", PresenceStatus::online, 777, 2},
+                                            {"bob", PresenceStatus::online, 10, 1}}));
+}
 
 TEST(LastSeenShutdownTest, AllOfflineRecordsTheUsersStillConnected) {
   WriterStats stats;
-  class NoDatabase final : public Database {
-   public:
-    SqlDialect dialect() const override { return SqlDialect::sqlite; }
-    DatabaseKind kind() const override { return DatabaseKind::sqlite; }
-    std::optional<DbError> open(Deadline) override { return DbError{"no", false}; }
-    bool is_open() const override { return false; }
-    void close() override {}
-    std::optional<DbError> prepare(const std::string&, Deadline) override { return std::nullopt; }
-    std::variant<Rows, DbError> run(const Statement&, Deadline) override {
-      return DbError{"no", false};
-    }
-    void interrupt() override {}
-  };
   LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);
   std::int64_t now = 10;
   LastSeen l(&writer, [&] { return now; });
