@@ -263,7 +263,7 @@ void ClientSession::reply_live(const std::string& topic, const std::string& id, 
   // Joined before the reply leaves (the write may start at once): a client that got
   // `subscribed` is already listed by GET /realtime/presence/:topic. Watching the lifecycle
   // events is not being present somewhere.
-  if (!is_reserved_topic(topic)) shard_.context().presence->join(connection_id_, topic);
+  if (present_in(topic)) shard_.context().presence->join(connection_id_, topic);
   reply_subscribed(id, topic, server, position);
 }
 
@@ -302,7 +302,7 @@ bool ClientSession::leave(const std::string& topic) {
   stop_checking(topic);
   if (result.topic_removed) ctx.broker->topic_removed(topic, shard_.index());
   shard_.counters().subscriptions.fetch_sub(1, std::memory_order_relaxed);
-  if (!is_reserved_topic(topic)) ctx.presence->leave(connection_id_, topic);
+  if (present_in(topic)) ctx.presence->leave(connection_id_, topic);
   return true;
 }
 

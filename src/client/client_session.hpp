@@ -19,6 +19,7 @@
 #include "net/shard.hpp"
 #include "protocol/client_message.hpp"
 #include "protocol/frame.hpp"
+#include "protocol/topic.hpp"
 #include "server/http_api.hpp"
 
 namespace realtime {
@@ -110,6 +111,9 @@ class ClientSession {
   virtual void reply_pong(std::string_view id) = 0;
   virtual void reply_refreshed(std::string_view id, std::int64_t expires_at_ms) = 0;
   virtual void reply_error(std::string_view id, ErrorCode code, std::string_view message) = 0;
+  // Whether being subscribed to `topic` makes the connection present in it (reserved topics
+  // never do). A dialect may keep a subscription of its own out of presence.
+  virtual bool present_in(std::string_view topic) const { return !is_reserved_topic(topic); }
   // Keeps the connection object alive across an asynchronous step.
   virtual std::shared_ptr<ClientSession> self() = 0;
   virtual boost::asio::any_io_executor executor() = 0;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <unordered_map>
 
 #include "net/shard.hpp"
 #include "net/socketio_gateway.hpp"
@@ -367,6 +368,13 @@ void SocketIoSession::accept(Subject subject) {
   server_subscribe("user:" + user_id());
 }
 
+bool SocketIoSession::present_in(std::string_view topic) const {
+  constexpr std::string_view own = "user:";
+  const bool own_topic = topic.size() == own.size() + user_id().size() && topic.starts_with(own) &&
+                         topic.substr(own.size()) == user_id();
+  return !own_topic && ClientSession::present_in(topic);
+}
+
 void SocketIoSession::refuse(std::string_view reason) {
   if (finished_ || closing_) return;
   spdlog::debug("{} socket.io CONNECT refused: {}", connection_id(), reason);
@@ -375,48 +383,28 @@ void SocketIoSession::refuse(std::string_view reason) {
 }
 
 void SocketIoSession::answer_presence(const sio::PresenceQuery& query) {
-  // A user's status is their presence in their own topic `user:<id>`, which every Socket.IO
-  // connection joins (and v1 clients that subscribe it).
-  struct Gather {
-    std::mutex mutex;
-    std::vector<std::optional<UserPresence>> found;
-    std::size_t left;
-  };
-  auto gather = std::make_shared<Gather>();
-  gather->found.resize(query.user_ids.size());
-  gather->left = query.user_ids.size();
-  auto answer = [weak = weak_from_this(), gather, query]() {
-    auto self = weak.lock();
-    if (!self) return;
-    net::post(self->executor(), [self, gather, query] {
-      if (self->finished_) return;
-      std::vector<sio::PresenceEntry> entries;
-      for (std::size_t i = 0; i < query.user_ids.size(); ++i) {
-        sio::PresenceEntry e{query.user_ids[i], PresenceStatus::offline, std::nullopt};
-        if (const auto& p = gather->found[i]) {
-          e.status = p->status;
-          e.last_seen_ms = p->last_seen_ms;
-        }
-        entries.push_back(e);
-      }
-      self->send_packet(sio::reply_presences(query.reply, entries));
-    });
-  };
-  for (std::size_t i = 0; i < query.user_ids.size(); ++i) {
-    const std::string& user = query.user_ids[i];
-    shard().context().presence->users_in(
-        "user:" + user, [gather, i, user, answer](std::vector<UserPresence> users) {
-          bool last = false;
-          {
-            std::lock_guard lock(gather->mutex);
-            for (auto& u : users) {
-              if (u.user_id == user) gather->found[i] = std::move(u);
+  // A user's status is folded over all their connections, whatever they speak (v1 or Socket.IO).
+  shard().context().presence->users_connected(
+      query.user_ids, [weak = weak_from_this(), query](std::vector<UserPresence> users) {
+        auto self = weak.lock();
+        if (!self) return;
+        net::post(self->executor(), [self, query, users = std::move(users)] {
+          if (self->finished_) return;
+          std::unordered_map<std::string_view, const UserPresence*> by_id;
+          for (const auto& u : users) by_id.emplace(u.user_id, &u);
+          std::vector<sio::PresenceEntry> entries;
+          entries.reserve(query.user_ids.size());
+          for (const std::string& id : query.user_ids) {
+            sio::PresenceEntry e{id, PresenceStatus::offline, std::nullopt};
+            if (auto it = by_id.find(id); it != by_id.end()) {
+              e.status = it->second->status;
+              e.last_seen_ms = it->second->last_seen_ms;
             }
-            last = --gather->left == 0;
+            entries.push_back(e);
           }
-          if (last) answer();
+          self->send_packet(sio::reply_presences(query.reply, entries));
         });
-  }
+      });
 }
 
 // ---------------------------------------------------------------------------------------------

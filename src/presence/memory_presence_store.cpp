@@ -59,4 +59,16 @@ void MemoryPresenceStore::users_in(std::string_view topic, UsersCallback done) {
   done(std::move(users));
 }
 
+void MemoryPresenceStore::users_connected(std::vector<std::string> user_ids, UsersCallback done) {
+  std::vector<UserPresence> users;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& id : user_ids) {
+      const UserSummary s = state_.summary_of(id);
+      if (s.connections > 0) users.push_back({std::move(id), s.status, s.connections, {}});
+    }
+  }
+  done(std::move(users));
+}
+
 }  // namespace realtime

@@ -19,6 +19,7 @@ class MemoryPresenceStore final : public PresenceStore {
   void leave(std::string_view connection_id, std::string_view topic) override;
   void disconnect(std::string_view connection_id) override;
   void users_in(std::string_view topic, UsersCallback done) override;
+  void users_connected(std::vector<std::string> user_ids, UsersCallback done) override;
   // Every user with a connection to this node.
   std::vector<std::string> connected_users();
 

@@ -38,6 +38,10 @@ class PresenceStore {
   virtual void disconnect(std::string_view connection_id) = 0;
   // `done` runs once, on any thread.
   virtual void users_in(std::string_view topic, UsersCallback done) = 0;
+  // Those of `user_ids` with a connection (on any node, with a clustered engine), each with the
+  // status folded over all their connections and how many they have; the others are left out.
+  // `done` runs once, on any thread.
+  virtual void users_connected(std::vector<std::string> user_ids, UsersCallback done) = 0;
 };
 
 }  // namespace realtime

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <future>
+#include <optional>
 
 #include "broker/redis_broker.hpp"
 #include "presence/redis_presence_script.hpp"
@@ -364,6 +365,45 @@ void RedisPresenceStore::users_in(std::string_view topic, UsersCallback done) {
                     [](const auto& a, const auto& b) { return a.user_id < b.user_id; });
           done(std::move(users));
         });
+  });
+}
+
+void RedisPresenceStore::users_connected(std::vector<std::string> user_ids, UsersCallback done) {
+  if (user_ids.empty()) return done({});
+  net::post(broker_.loop(), [this, ids = std::move(user_ids), done = std::move(done)]() mutable {
+    // Replies come back on this loop, one per user: gathered without a lock.
+    struct Gather {
+      std::vector<std::optional<UserPresence>> found;
+      std::size_t left = 0;
+      UsersCallback done;
+    };
+    auto gather = std::make_shared<Gather>();
+    gather->found.resize(ids.size());
+    gather->left = ids.size();
+    gather->done = std::move(done);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const std::string key = presence_user_key(broker_.prefix(), ids[i]);
+      broker_.command_for_key(
+          key, {"HVALS", key}, [gather, i, id = ids[i]](const redisReply* reply) mutable {
+            if (reply != nullptr && reply_is_array(*reply) && reply_size(*reply) > 0) {
+              // Folded like the script's fold_hash: the highest status wins, an unknown one
+              // counts as online.
+              UserPresence u{
+                  std::move(id), PresenceStatus::offline, static_cast<int>(reply_size(*reply)), {}};
+              for (std::size_t v = 0; v < reply_size(*reply); ++v) {
+                const auto status = parse_presence_status(reply_string(reply_at(*reply, v)));
+                u.status = std::max(u.status, status.value_or(PresenceStatus::online));
+              }
+              gather->found[i] = std::move(u);
+            }
+            if (--gather->left > 0) return;
+            std::vector<UserPresence> users;
+            for (auto& f : gather->found) {
+              if (f) users.push_back(std::move(*f));
+            }
+            gather->done(std::move(users));
+          });
+    }
   });
 }
 

@@ -43,6 +43,8 @@ class RedisPresenceStore final : public PresenceStore {
   void leave(std::string_view connection_id, std::string_view topic) override;
   void disconnect(std::string_view connection_id) override;
   void users_in(std::string_view topic, UsersCallback done) override;
+  // One HVALS of each user's connection hash (P user:{<user>}), folded here as the script does.
+  void users_connected(std::vector<std::string> user_ids, UsersCallback done) override;
 
  private:
   // Memory per connection matters: each user id and topic is stored once, as the key of

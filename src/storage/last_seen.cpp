@@ -9,9 +9,28 @@ LastSeen::LastSeen(LastSeenWriter* writer, Clock clock)
     : writer_(writer), clock_(std::move(clock)) {}
 
 void LastSeen::user_changed(const UserChange& change) {
-  if (writer_ == nullptr) return;
   const std::int64_t at = change.at_ms > 0 ? change.at_ms : clock_();
-  writer_->record({change.user_id, change.status, at, change.connections});
+  if (writer_ != nullptr) {
+    return writer_->record({change.user_id, change.status, at, change.connections});
+  }
+  std::lock_guard lock(mutex_);
+  if (change.status == PresenceStatus::offline) {
+    offline_.put({change.user_id, change.status, at, 0});
+  } else {
+    offline_.erase(change.user_id);
+  }
+}
+
+void LastSeen::rows_of(std::vector<std::string> user_ids, LastSeenWriter::LookupDone done) {
+  if (writer_ != nullptr) return writer_->lookup(std::move(user_ids), std::move(done));
+  std::vector<PresenceRow> rows;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& id : user_ids) {
+      if (auto row = offline_.find(id)) rows.push_back(std::move(*row));
+    }
+  }
+  done(std::move(rows));
 }
 
 std::size_t LastSeen::all_offline(const std::vector<std::string>& users) {
@@ -57,11 +76,32 @@ void LastSeen::add_departed(std::string topic, std::vector<UserPresence> present
     }
     done(std::move(present));
   };
-  if (writer_ == nullptr) return finish({});
   std::vector<std::string> ids;
   ids.reserve(departed.size());
   for (const auto& l : departed) ids.push_back(l.user_id);
-  writer_->lookup(std::move(ids), std::move(finish));
+  rows_of(std::move(ids), std::move(finish));
+}
+
+void LastSeen::add_absent(std::vector<std::string> asked, std::vector<UserPresence> present,
+                          std::function<void(std::vector<UserPresence>)> done) {
+  {
+    std::unordered_set<std::string_view> here;
+    for (const auto& u : present) here.insert(u.user_id);
+    std::erase_if(asked, [&](const std::string& id) { return here.contains(id); });
+  }
+  if (asked.empty()) return done(std::move(present));
+  auto finish = [asked, present = std::move(present),
+                 done = std::move(done)](std::vector<PresenceRow> rows) mutable {
+    std::unordered_map<std::string_view, std::int64_t> seen;
+    for (const auto& r : rows) seen[r.user_id] = r.last_seen_ms;
+    for (auto& id : asked) {
+      UserPresence u{std::move(id), PresenceStatus::offline, 0, std::nullopt};
+      if (auto it = seen.find(u.user_id); it != seen.end()) u.last_seen_ms = it->second;
+      present.push_back(std::move(u));
+    }
+    done(std::move(present));
+  };
+  rows_of(asked, std::move(finish));
 }
 
 }  // namespace realtime::storage

@@ -32,6 +32,15 @@ class LastSeenPresenceStore final : public PresenceStore {
       last_seen_.add_departed(std::move(topic), std::move(users), std::move(done));
     });
   }
+  // Those not connected are added as offline, with their last_seen when a row has it.
+  void users_connected(std::vector<std::string> user_ids, UsersCallback done) override {
+    auto asked = user_ids;
+    inner_->users_connected(
+        std::move(user_ids), [this, asked = std::move(asked),
+                              done = std::move(done)](std::vector<UserPresence> users) mutable {
+          last_seen_.add_absent(std::move(asked), std::move(users), std::move(done));
+        });
+  }
 
  private:
   std::unique_ptr<PresenceStore> inner_;

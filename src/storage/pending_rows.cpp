@@ -39,6 +39,14 @@ std::optional<PresenceRow> PendingRows::find(std::string_view user_id) const {
   return *it->second;
 }
 
+void PendingRows::erase(std::string_view user_id) {
+  auto it = by_user_.find(user_id);
+  if (it == by_user_.end()) return;
+  auto row = it->second;
+  by_user_.erase(it);
+  order_.erase(row);
+}
+
 std::size_t PendingRows::drop_over_limit() {
   std::size_t dropped = 0;
   while (order_.size() > max_users_) {

@@ -27,6 +27,7 @@ class PendingRows {
   // a newer row meanwhile keeps the newer one. Returns how many rows were dropped for room.
   std::size_t restore(std::vector<PresenceRow> rows);
   std::optional<PresenceRow> find(std::string_view user_id) const;
+  void erase(std::string_view user_id);
 
   std::size_t size() const { return order_.size(); }
   bool empty() const { return order_.empty(); }

@@ -82,6 +82,7 @@ class FakePresence final : public PresenceStore {
   void users_in(std::string_view, UsersCallback done) override {
     done({{.user_id = "alice", .status = PresenceStatus::online, .connections = 1}});
   }
+  void users_connected(std::vector<std::string>, UsersCallback done) override { done({}); }
 };
 
 std::string lower(std::string_view s) {

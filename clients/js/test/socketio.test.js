@@ -214,6 +214,33 @@ describe('Socket.IO gateway (dev mode)', () => {
     assert.deepEqual(presences.data.presences.map((p) => [p.userId, p.status]), [['gina', 'dnd'], ['nobody', 'offline']]);
   });
 
+  test('presence:get folds every connection of a user, v1 ones too, and gives the last-seen of those gone', async () => {
+    const asker = await open({ transports: ['websocket'], auth: { user: 'iris', role: 'user' } });
+    const statusOf = async (userIds) => {
+      const reply = await asker.emitWithAck('presence:get', { userIds });
+      assert.equal(reply.success, true);
+      return reply.data.presences;
+    };
+    // Only a protocol v1 connection, in no topic a Socket.IO client shares.
+    const vera = await v1Subscriber(server, 'vera', 'channel:vera-only');
+    vera.ws.send(JSON.stringify({ type: 'presence', status: 'away' }));
+    await waitFor(async () => (await statusOf(['vera']))[0].status === 'away', { what: 'vera away over v1' });
+    // A second connection of hers, over Socket.IO and online: the fold says online.
+    const veraToo = await open({ transports: ['websocket'], auth: { user: 'vera', role: 'user' } });
+    assert.deepEqual((await statusOf(['vera', 'iris'])).map((p) => [p.userId, p.status]), [['vera', 'online'], ['iris', 'online']]);
+    veraToo.close();
+    await waitFor(async () => (await statusOf(['vera']))[0].status === 'away', { what: 'vera back to away' });
+    // Gone: offline, with when she was last seen.
+    const leftAt = Date.now();
+    vera.ws.close();
+    const [gone] = await waitFor(async () => {
+      const p = await statusOf(['vera']);
+      return p[0].status === 'offline' && p;
+    }, { what: 'vera offline' });
+    assert.equal(typeof gone.lastSeen, 'string');
+    assert.ok(Math.abs(Date.parse(gone.lastSeen) - leftAt) < 10_000, gone.lastSeen);
+  });
+
   test('the server API: disconnect ends the socket for good (io server disconnect)', async () => {
     const socket = await open({ transports: ['websocket'], auth: { user: 'ivan', role: 'user' }, reconnection: true });
     const reason = nextEvent(socket, 'disconnect');
@@ -322,6 +349,17 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
         const left = nextEvent(socket, 'unsubscribed');
         await fetch(`${a.http}/realtime/unsubscribe`, { method: 'POST', body: JSON.stringify({ user_id: 'nina', topic: 'channel:x' }) });
         assert.deepEqual(await left, { topic: 'channel:x', reason: 'removed' });
+        // presence:get on node A sees users whose connections are all on node B, of either dialect.
+        const olga = await v1Subscriber(b, 'olga', 'channel:y');
+        olga.ws.send(JSON.stringify({ type: 'presence', status: 'dnd' }));
+        const asker = await connect(a.http, { transports: ['websocket'], auth: { user: 'omar', role: 'user' } });
+        await waitFor(async () => {
+          const reply = await asker.emitWithAck('presence:get', { userIds: ['nina', 'olga', 'nobody'] });
+          const seen = reply.data.presences.map((p) => `${p.userId}:${p.status}`).join(' ');
+          return seen === 'nina:online olga:dnd nobody:offline';
+        }, { what: 'nina online and olga dnd, seen from node A' });
+        asker.close();
+        olga.ws.close();
         socket.close();
       } finally {
         await a.stop();

@@ -62,5 +62,26 @@ TEST_F(MemoryPresenceStoreUserSinkTest, UnknownConnectionsReportNothing) {
   EXPECT_EQ(reports, (std::vector<Reported>{{"alice", PresenceStatus::online, 1}}));
 }
 
+TEST_F(MemoryPresenceStoreUserSinkTest, UsersConnectedFoldsEveryConnectionInAnyTopicOrNone) {
+  store.connect("c1", "alice");
+  store.connect("c2", "alice");
+  store.join("c2", "room");
+  store.set_status("c1", PresenceStatus::away);
+  store.set_status("c2", PresenceStatus::dnd);
+  store.connect("c3", "bob");  // in no topic
+  store.connect("c4", "carol");
+  store.disconnect("c4");
+  std::vector<UserPresence> users;
+  store.users_connected({"carol", "bob", "alice", "nobody"},
+                        [&](std::vector<UserPresence> u) { users = std::move(u); });
+  ASSERT_EQ(users.size(), 2u) << "the others have no connection";
+  EXPECT_EQ(users[0].user_id, "bob");
+  EXPECT_EQ(users[0].status, PresenceStatus::online);
+  EXPECT_EQ(users[0].connections, 1);
+  EXPECT_EQ(users[1].user_id, "alice");
+  EXPECT_EQ(users[1].status, PresenceStatus::dnd);
+  EXPECT_EQ(users[1].connections, 2);
+}
+
 }  // namespace
 }  // namespace realtime

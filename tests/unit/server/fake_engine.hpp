@@ -39,7 +39,7 @@ class FakeBroker final : public Broker {
   std::vector<std::vector<PublishedEvent>> published;
 };
 
-// Answers users_in() with `users` and records the topics asked about.
+// Answers users_in() and users_connected() with `users`; records the topics asked about.
 class FakePresenceStore final : public PresenceStore {
  public:
   void connect(std::string_view, std::string_view) override {}
@@ -51,6 +51,7 @@ class FakePresenceStore final : public PresenceStore {
     queried.emplace_back(topic);
     done(users);
   }
+  void users_connected(std::vector<std::string>, UsersCallback done) override { done(users); }
 
   std::vector<UserPresence> users;
   std::vector<std::string> queried;

@@ -101,6 +101,45 @@ TEST(LastSeenTest, AChangeWithTheClustersTimeIsRecordedAtThatTime) {
                                             {"bob", PresenceStatus::online, 10, 1}}));
 }
 
+TEST(LastSeenTest, AbsentUsersAreAddedOfflineWithTheirRowsLastSeen) {
+  WriterStats stats;
+  LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);
+  std::int64_t now = 100;
+  LastSeen l(&writer, [&] { return now; });
+  l.user_changed({"alice", PresenceStatus::offline, 0});  // a row: last seen at 100
+  now = 500;
+  std::vector<UserPresence> users;
+  l.add_absent({"bob", "alice", "nobody"}, {{"bob", PresenceStatus::away, 1, std::nullopt}},
+               [&](std::vector<UserPresence> u) { users = std::move(u); });
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].user_id, "bob");
+  EXPECT_EQ(users[0].status, PresenceStatus::away);
+  EXPECT_EQ(users[1].user_id, "alice");
+  EXPECT_EQ(users[1].status, PresenceStatus::offline);
+  EXPECT_EQ(users[1].last_seen_ms, 100);
+  EXPECT_EQ(users[2].user_id, "nobody");
+  EXPECT_EQ(users[2].status, PresenceStatus::offline);
+  EXPECT_FALSE(users[2].last_seen_ms) << "no row: never seen";
+}
+
+TEST(LastSeenTest, WithoutADatabaseTheUsersWhoWentOfflineAreRemembered) {
+  std::int64_t now = 5;
+  LastSeen l(nullptr, [&] { return now; });
+  l.user_changed({"alice", PresenceStatus::online, 1});
+  l.user_changed({"alice", PresenceStatus::offline, 0});  // gone at 5
+  l.user_changed({"bob", PresenceStatus::offline, 0});
+  now = 9;
+  l.user_changed({"bob", PresenceStatus::online, 1});  // back: nothing to remember
+  std::vector<UserPresence> users;
+  l.add_absent({"alice", "bob", "carol"}, {},
+               [&](std::vector<UserPresence> u) { users = std::move(u); });
+  ASSERT_EQ(users.size(), 3u);
+  EXPECT_EQ(users[0].last_seen_ms, 5);
+  EXPECT_FALSE(users[1].last_seen_ms) << "bob is online: the caller found him absent anyway";
+  EXPECT_FALSE(users[2].last_seen_ms) << "never seen";
+  for (const auto& u : users) EXPECT_EQ(u.status, PresenceStatus::offline) << u.user_id;
+}
+
 TEST(LastSeenShutdownTest, AllOfflineRecordsTheUsersStillConnected) {
   WriterStats stats;
   LastSeenWriter writer(std::make_unique<NoDatabase>(), {}, stats);

@@ -37,6 +37,16 @@ TEST(PendingRowsTest, TakesLeastRecentlyChangedFirstAndAtMostMax) {
   EXPECT_TRUE(p.take(2).empty());
 }
 
+TEST(PendingRowsTest, EraseForgetsTheUserAndNothingElse) {
+  PendingRows p(10);
+  p.put(row("a", PresenceStatus::offline, 1));
+  p.put(row("b", PresenceStatus::offline, 2));
+  p.erase("a");
+  p.erase("nobody");
+  EXPECT_FALSE(p.find("a"));
+  EXPECT_EQ(users_of(p.take(10)), (std::vector<std::string>{"b"}));
+}
+
 TEST(PendingRowsTest, FullBufferDropsTheOldestUser) {
   PendingRows p(2);
   EXPECT_EQ(p.put(row("a", PresenceStatus::online, 1)), 0u);
