@@ -259,6 +259,10 @@ void RedisBroker::check_reply(Shard& shard, const redisReply* reply) {
 }
 
 std::string RedisBroker::channel_of(std::string_view topic) const {
+  // One Redis: the backends' channel carries the lifecycle events to the nodes too, so they
+  // are published once (publish_on). On Cluster that channel is a plain PUBLISH to every
+  // master, and the topic keeps a sharded channel of its own.
+  if (!cluster_ && topic == events_topic) return events_channel_;
   std::string channel;
   channel.reserve(topic_channel_prefix_.size() + topic.size() + 2);
   channel.append(topic_channel_prefix_);
@@ -267,6 +271,7 @@ std::string RedisBroker::channel_of(std::string_view topic) const {
 }
 
 std::optional<std::string_view> RedisBroker::topic_of(std::string_view channel) const {
+  if (!cluster_ && channel == events_channel_) return events_topic;
   if (!channel.starts_with(topic_channel_prefix_)) return std::nullopt;
   std::string_view topic = channel.substr(topic_channel_prefix_.size());
   if (!cluster_) return topic;
@@ -388,13 +393,20 @@ void RedisBroker::publish_on(Shard& shard, std::vector<const PublishedEvent*>& e
   for (std::size_t i = 0; i < events.size(); ++i) {
     const PublishedEvent& e = *events[i];
     const bool last = i + 1 == events.size();
-    std::string payload = encode_redis_payload(e, ts);
-    std::string channel = channel_of(e.topic);
     if (e.topic == events_topic) {
-      // Plain PUBLISH even on Cluster: the backend SUBSCRIBEs on any node.
+      // Plain PUBLISH even on Cluster: the backend SUBSCRIBEs on any node. On one Redis the
+      // nodes read it too (channel_of), and it decodes as the topic's payload.
       const std::string backend = backend_event_json(e.event, e.data, ts, options_.node_id);
+      if (!cluster_) {
+        RedisConnection::ReplyHandler handler;
+        if (last && script.empty()) handler = done;
+        shard.commands.command({"PUBLISH", events_channel_, backend}, std::move(handler));
+        continue;
+      }
       shard.commands.command({"PUBLISH", events_channel_, backend}, nullptr);
     }
+    std::string payload = encode_redis_payload(e, ts);
+    std::string channel = channel_of(e.topic);
     std::optional<HistoryLimits> limits;
     if (history && is_storable(e)) limits = options_.history->limits_for(e.topic);
     if (limits) {

@@ -76,6 +76,8 @@ class RedisBroker final : public Broker {
   // For the other Redis-backed parts (presence, typing, tokens): use only on loop().
   boost::asio::io_context& loop() { return io_; }
   const std::string& prefix() const { return options_.prefix; }
+  // Redis Cluster: a command's keys must share a slot. One Redis (or Sentinel's master): any keys.
+  bool cluster() const { return cluster_; }
   // Sends `args` to the master that serves `key` (with Cluster its slot's owner, else the one
   // Redis). The handler gets nullptr when that connection is down; every key a command names
   // must hash to the slot of `key` (hash tags: "{topic}").

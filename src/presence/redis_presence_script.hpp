@@ -18,8 +18,10 @@ namespace realtime {
 // or by user and every script run stays within one topic or one user: KEYS[1] (the topic's or
 // user's key above, or P nodes) routes it. '{', '}' and '|' are in neither topics nor user ids.
 // Connection ids start with "<node>-", which is how a node's connections are found. The node
-// sets are plain SADD/SREM from the node's own mirror: a reaper reads them to know which topics
-// and users to visit.
+// sets follow the node's own mirror: a reaper reads them to know which topics and users to
+// visit. On one Redis the script keeps them (KEYS[2], below), in the same atomic run as the
+// entry it tracks; on Cluster they live in another slot, so the node SADDs before and SREMs
+// after the script run with plain commands.
 //
 // ARGV[1] = prefix, ARGV[2] = operation:
 //   KEYS[1] = P presence:{topic}
@@ -32,6 +34,9 @@ namespace realtime {
 //     disconnect user conn                    it closed
 //     userstatus user conn status             its status changed
 //     reapuser   node user                    remove the node's connections of the user
+//   KEYS[2], when given with join, leave, connect or disconnect: this node's topic set (join,
+//     leave) or user set (connect, disconnect), given when the topic or user is the node's first
+//     (SADD) or was its last (SREM); never on Cluster
 //   KEYS[1] = P nodes
 //     alive  node ttl_ms   push this node's deadline; returns {1 if its deadline had passed or it
 //                          was missing (it may have been reaped) else 0, dead nodes...}
@@ -121,6 +126,7 @@ end
 if op == 'join' or op == 'status' then
   local node, user, conn, status, topic = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
   local ckey = conn_key(topic, user)
+  if op == 'join' and KEYS[2] then redis.call('SADD', KEYS[2], topic) end
   if op == 'join' or redis.call('HEXISTS', ckey, conn) == 1 then
     redis.call('HSET', ckey, conn, status)
     redis.call('SADD', pusers_key(topic, node), user)
@@ -133,6 +139,7 @@ elseif op == 'leave' then
     refold(topic, user)
     if not has_conn_of(ckey, node) then redis.call('SREM', pusers_key(topic, node), user) end
   end
+  if KEYS[2] then redis.call('SREM', KEYS[2], topic) end
 elseif op == 'reaptopic' then
   local node, topic = ARGV[3], ARGV[4]
   local ukey = pusers_key(topic, node)
@@ -143,11 +150,13 @@ elseif op == 'reaptopic' then
   redis.call('DEL', ukey)
 elseif op == 'connect' then
   local user, conn, status = ARGV[3], ARGV[4], ARGV[5]
+  if KEYS[2] then redis.call('SADD', KEYS[2], user) end
   redis.call('HSET', user_key(user), conn, status)
   report_user(user)
 elseif op == 'disconnect' then
   local user, conn = ARGV[3], ARGV[4]
   if redis.call('HDEL', user_key(user), conn) == 1 then report_user(user) end
+  if KEYS[2] then redis.call('SREM', KEYS[2], user) end
 elseif op == 'userstatus' then
   local user, conn, status = ARGV[3], ARGV[4], ARGV[5]
   if redis.call('HEXISTS', user_key(user), conn) == 1 then

@@ -69,7 +69,8 @@ RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
       alive_ttl_(heartbeat_seconds * 1000LL + std::max<long long>(1000, heartbeat_seconds * 500LL)),
       sink_(std::move(sink)),
       user_sink_(std::move(user_sink)),
-      alive_timer_(broker.loop()) {
+      alive_timer_(broker.loop()),
+      node_sets_in_script_(!broker.cluster()) {
   broker_.on_commands_ready([this] { on_commands_ready(); });
 }
 
@@ -144,26 +145,47 @@ void RedisPresenceStore::send_alive() {
 }
 
 void RedisPresenceStore::eval(const std::string& key, std::vector<std::string_view> args,
-                              RedisConnection::ReplyHandler handler) {
-  std::vector<std::string_view> argv{"EVALSHA", script_sha_, "1", key, broker_.prefix()};
+                              RedisConnection::ReplyHandler handler, std::string_view node_set) {
+  std::vector<std::string_view> argv{"EVALSHA", script_sha_};
+  if (node_set.empty()) {
+    argv.insert(argv.end(), {"1", key});
+  } else {
+    argv.insert(argv.end(), {"2", key, node_set});
+  }
+  argv.push_back(broker_.prefix());
   argv.insert(argv.end(), args.begin(), args.end());
   broker_.command_for_key(key, argv, std::move(handler));
 }
 
 void RedisPresenceStore::run(const std::string& key, std::vector<std::string_view> args,
-                             std::function<void(bool)> done) {
+                             std::function<void(bool)> done, std::string_view node_set) {
   if (!broker_.ready_for_key(key)) {
     if (done) done(false);
     return;
   }
-  eval(key, std::move(args), [this, done = std::move(done)](const redisReply* reply) {
-    const bool ran = reply != nullptr && !reply_is_error(*reply);
-    if (reply != nullptr && !ran) {
-      spdlog::warn("redis presence script failed: {}", reply_string(*reply));
-    }
-    if (ran) report(*reply);
-    if (done) done(ran);
-  });
+  eval(
+      key, std::move(args),
+      [this, done = std::move(done)](const redisReply* reply) {
+        const bool ran = reply != nullptr && !reply_is_error(*reply);
+        if (reply != nullptr && !ran) {
+          spdlog::warn("redis presence script failed: {}", reply_string(*reply));
+        }
+        if (ran) report(*reply);
+        if (done) done(ran);
+      },
+      node_set);
+}
+
+void RedisPresenceStore::run_tracked(const std::string& key, std::vector<std::string_view> args,
+                                     NodeSetChange change, const std::string& set_key,
+                                     std::string_view member) {
+  if (change == NodeSetChange::none) return run(key, std::move(args));
+  if (node_sets_in_script_) return run(key, std::move(args), {}, set_key);
+  // A reaper must find whatever a script added, and may visit a member left over: the set
+  // grows before the entry and shrinks after it.
+  if (change == NodeSetChange::add) node_set("SADD", set_key, member);
+  run(key, std::move(args));
+  if (change == NodeSetChange::remove) node_set("SREM", set_key, member);
 }
 
 void RedisPresenceStore::report(const redisReply& reply) {
@@ -186,32 +208,35 @@ void RedisPresenceStore::node_set(std::string_view command, const std::string& k
 }
 
 void RedisPresenceStore::joined(const std::string& conn, const Connection& c,
-                                std::string_view topic) {
-  run(presence_topic_key(broker_.prefix(), topic),
-      {"join", node_id_, c.user_id, conn, to_string(c.status), topic});
+                                std::string_view topic, bool first) {
+  run_tracked(presence_topic_key(broker_.prefix(), topic),
+              {"join", node_id_, c.user_id, conn, to_string(c.status), topic},
+              first ? NodeSetChange::add : NodeSetChange::none, node_topics_key_, topic);
 }
 
 void RedisPresenceStore::left(const std::string& conn, const Connection& c,
                               std::string_view topic) {
-  run(presence_topic_key(broker_.prefix(), topic), {"leave", node_id_, c.user_id, conn, topic});
   auto it = topic_connections_.find(topic);
-  if (it != topic_connections_.end() && --it->second <= 0) {
-    node_set("SREM", node_topics_key_, topic);
-    topic_connections_.erase(it);  // `topic` dangles from here on
-  }
+  const bool last = it != topic_connections_.end() && --it->second <= 0;
+  run_tracked(presence_topic_key(broker_.prefix(), topic),
+              {"leave", node_id_, c.user_id, conn, topic},
+              last ? NodeSetChange::remove : NodeSetChange::none, node_topics_key_, topic);
+  if (last) topic_connections_.erase(it);  // `topic` dangles from here on
 }
 
 void RedisPresenceStore::connect(std::string_view connection_id, std::string_view user_id) {
   net::post(broker_.loop(), [this, conn = std::string(connection_id), user = std::string(user_id)] {
     auto [it, added] = connections_.try_emplace(conn);
     auto& c = it->second;
+    bool first = false;
     if (added) {
       auto users = user_connections_.try_emplace(user, 0).first;
       c.user_id = users->first;
-      if (++users->second == 1) node_set("SADD", node_users_key_, c.user_id);
+      first = ++users->second == 1;
     }
-    run(presence_user_key(broker_.prefix(), c.user_id),
-        {"connect", c.user_id, conn, to_string(c.status)});
+    run_tracked(presence_user_key(broker_.prefix(), c.user_id),
+                {"connect", c.user_id, conn, to_string(c.status)},
+                first ? NodeSetChange::add : NodeSetChange::none, node_users_key_, c.user_id);
   });
 }
 
@@ -238,8 +263,7 @@ void RedisPresenceStore::join(std::string_view connection_id, std::string_view t
     if (std::find(topics.begin(), topics.end(), t) != topics.end()) return;
     auto entry = topic_connections_.try_emplace(t, 0).first;
     topics.push_back(entry->first);
-    if (++entry->second == 1) node_set("SADD", node_topics_key_, entry->first);
-    joined(conn, it->second, entry->first);
+    joined(conn, it->second, entry->first, ++entry->second == 1);
   });
 }
 
@@ -263,12 +287,11 @@ void RedisPresenceStore::disconnect(std::string_view connection_id) {
     if (it == connections_.end()) return;
     const Connection& c = it->second;
     for (const auto& topic : c.topics) left(conn, c, topic);
-    run(presence_user_key(broker_.prefix(), c.user_id), {"disconnect", c.user_id, conn});
     auto users = user_connections_.find(c.user_id);
-    if (users != user_connections_.end() && --users->second <= 0) {
-      node_set("SREM", node_users_key_, c.user_id);
-      user_connections_.erase(users);  // c.user_id dangles from here on
-    }
+    const bool last = users != user_connections_.end() && --users->second <= 0;
+    run_tracked(presence_user_key(broker_.prefix(), c.user_id), {"disconnect", c.user_id, conn},
+                last ? NodeSetChange::remove : NodeSetChange::none, node_users_key_, c.user_id);
+    if (last) user_connections_.erase(users);  // c.user_id dangles from here on
     connections_.erase(it);
   });
 }

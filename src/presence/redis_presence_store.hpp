@@ -58,18 +58,29 @@ class RedisPresenceStore final : public PresenceStore {
 
   struct Reap;  // a node's connections being removed (reap_node)
 
-  // EVALSHA of the script with KEYS[1] = `key` (which routes it) and `args` after the prefix.
+  // EVALSHA of the script with KEYS[1] = `key` (which routes it), KEYS[2] = `node_set` when not
+  // empty, and `args` after the prefix.
   void eval(const std::string& key, std::vector<std::string_view> args,
-            RedisConnection::ReplyHandler handler);
-  // eval() of a topic or user operation, once `key`'s connection is up; changes go to the
-  // sinks, then `done` (if any) learns whether the script ran. Skipped (done(false)) while
-  // the connection serving `key` is down: the resync after its reconnect covers it.
+            RedisConnection::ReplyHandler handler, std::string_view node_set = {});
+  // eval() of a topic or user operation (with KEYS[2] = `node_set` if not empty), once `key`'s
+  // connection is up; changes go to the sinks, then `done` (if any) learns whether the script ran.
+  // Skipped (done(false)) while the connection serving `key` is down: the resync after its
+  // reconnect covers it.
   void run(const std::string& key, std::vector<std::string_view> args,
-           std::function<void(bool)> done = {});
+           std::function<void(bool)> done = {}, std::string_view node_set = {});
+  enum class NodeSetChange { none, add, remove };
+  // run() of connect or join that also adds `member` to this node's set `set_key` (the user's
+  // or topic's first connection here), or of leave or disconnect that removes it (its last):
+  // inside the script on one Redis (one command, atomic); on Cluster, where the set is in
+  // another slot, a SADD before the script or a SREM after it.
+  void run_tracked(const std::string& key, std::vector<std::string_view> args, NodeSetChange change,
+                   const std::string& set_key, std::string_view member);
   void report(const redisReply& reply);
   // SADD/SREM on this node's topic or user set, from the local mirror.
   void node_set(std::string_view command, const std::string& key, std::string_view member);
-  void joined(const std::string& conn, const Connection& c, std::string_view topic);
+  // `first`: the topic's first connection on this node.
+  void joined(const std::string& conn, const Connection& c, std::string_view topic,
+              bool first = false);
   // `topic`: the view the connection held; it dies here with the topic's last local connection.
   void left(const std::string& conn, const Connection& c, std::string_view topic);
   // Registers every local connection again (idempotent: unchanged entries report nothing).
@@ -95,6 +106,7 @@ class RedisPresenceStore final : public PresenceStore {
   ChangeSink sink_;
   UserSink user_sink_;
   boost::asio::steady_timer alive_timer_;
+  const bool node_sets_in_script_;  // not on Cluster: run_tracked() needs one command
   // Loop thread only.
   StringMap<Connection> connections_;
   StringMap<int> topic_connections_;         // topic -> local connections in it

@@ -236,6 +236,52 @@ TEST_F(RedisEngineTest, LifecycleEventsReachTheBackendChannel) {
   EXPECT_THROW(backend.Next(500ms), std::runtime_error);  // and nothing more
 }
 
+TEST_F(RedisEngineTest, LifecycleEventsReachWatchersOnEveryNodeFromOnePublish) {
+  // On one Redis the backends' channel is also how nodes hear realtime.events: a second
+  // copy on the topic's own channel would cost a PUBLISH per event for nobody.
+  RedisSubscriber topic_channel(redis_.port(), "realtime:topic:realtime.events");
+  auto watcher = ConnectUser(b_.port(), "watcher", {"realtime.events"});
+  // Its own arrival may be published before its node's SUBSCRIBE: skipped.
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return redis_.Command({"PUBSUB", "NUMSUB", "realtime:events"}) == "realtime:events\n1";
+      },
+      10s))
+      << redis_.Command({"PUBSUB", "NUMSUB", "realtime:events"});
+  auto next_on_events = [&] {
+    const json::object f = watcher->ReadUntil(
+        [](const json::object& f) {
+          return StringField(f, "type") == "event" &&
+                 StringField(f, "topic") == "realtime.events" &&
+                 StringField(f.at("data").as_object(), "user_id") != "watcher";
+        },
+        "an event on realtime.events");
+    return std::pair{StringField(f, "event"), f.at("data").as_object()};
+  };
+
+  auto alice = ConnectUser(a_.port(), "alice", {"channel:1"});
+  std::map<std::string, json::object> seen;
+  for (int i = 0; i < 2; ++i) {
+    auto [event, data] = next_on_events();
+    EXPECT_TRUE(seen.emplace(event, data).second) << event << " twice";
+  }
+  EXPECT_EQ(StringField(seen["realtime.client.connected"], "user_id"), "alice");
+  EXPECT_EQ(StringField(seen["realtime.presence.changed"], "new_status"), "online");
+  alice->Close();
+  seen.clear();
+  for (int i = 0; i < 2; ++i) {
+    auto [event, data] = next_on_events();
+    EXPECT_TRUE(seen.emplace(event, data).second) << event << " twice";
+  }
+  EXPECT_EQ(StringField(seen["realtime.client.disconnected"], "user_id"), "alice");
+  EXPECT_EQ(StringField(seen["realtime.presence.changed"], "new_status"), "offline");
+  EXPECT_THROW(topic_channel.Next(300ms), std::runtime_error) << "a second copy was published";
+  // Exactly once: after that wait, the next thing the watcher sees is the answer to its ping.
+  for (const json::object& f : ReadUntilPong(*watcher, "p")) {
+    ADD_FAILURE() << "more on realtime.events: " << json::serialize(f);
+  }
+}
+
 TEST(RedisEngineUnixSocketTest, NodesReachRedisOverItsUnixSocket) {
   RedisProcess redis;
   ServerProcess a(ServerProcess::DevArgs({"--redis-url", redis.UnixUrl()}));

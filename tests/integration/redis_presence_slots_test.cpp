@@ -1,7 +1,8 @@
 // Redis presence is Cluster-safe: every script run touches the keys of one slot only (its
-// KEYS[1]'s). Two ways: the real store on a single Redis, with every command the nodes send
-// recorded by MONITOR (joins, status, leaves, a killed node reaped, a graceful bye); and the
-// script run operation by operation on a real 3-master cluster, on the master owning its key.
+// KEYS[1]'s), apart from the node's own set that a run names as KEYS[2] on one Redis only. Two
+// ways: the real store on a single Redis, with every command the nodes send recorded by MONITOR
+// (joins, status, leaves, a killed node reaped, a graceful bye); and the script run operation by
+// operation on a real 3-master cluster, on the master owning its key.
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
@@ -202,26 +203,51 @@ TEST(RedisPresenceSlotsTest, EveryScriptRunOfTheStoreStaysInItsKeysSlot) {
 
   const std::string marker = "presence-slots-test-end";
   redis.Command({"ECHO", marker});
-  const std::vector<ScriptRun> runs =
-      PresenceRuns(monitor.LinesUntil(marker), script_sha1(redis_presence_script));
+  const std::vector<MonitorLine> lines = monitor.LinesUntil(marker);
+  const std::vector<ScriptRun> runs = PresenceRuns(lines, script_sha1(redis_presence_script));
+  for (const MonitorLine& line : lines) {
+    if (line.source == "lua" || line.args.empty()) continue;
+    const std::string command = Lower(line.args[0]);
+    EXPECT_TRUE(command != "sadd" && command != "srem")
+        << "on one Redis the scripts keep the node sets: " << command << " " << line.args.at(1);
+  }
 
   std::set<std::string> operations;
+  std::set<std::string> tracking;  // operations that kept a node set (KEYS[2])
   for (const ScriptRun& run : runs) {
     ASSERT_GE(run.evalsha.size(), 6u);
-    EXPECT_EQ(run.evalsha[2], "1") << "one KEY routes the script";
+    // One KEY routes the script. On one Redis a second may name the node's topic or user set,
+    // the only key of another slot it may touch (on Cluster the node sends SADD/SREM itself).
+    const std::string& key_count = run.evalsha[2];
+    ASSERT_TRUE(key_count == "1" || key_count == "2") << key_count;
+    const std::size_t keys = key_count == "1" ? 1 : 2;
+    ASSERT_GE(run.evalsha.size(), 5 + keys);
     const std::string& routing_key = run.evalsha[3];
-    operations.insert(run.evalsha[5]);
+    const std::string node_set = keys == 2 ? run.evalsha[4] : std::string();
+    const std::string& op = run.evalsha[4 + keys];
+    operations.insert(op);
+    if (!node_set.empty()) {
+      EXPECT_TRUE(node_set.starts_with(std::string(kPrefix) + "nodetopics:") ||
+                  node_set.starts_with(std::string(kPrefix) + "nodeusers:"))
+          << op << " named " << node_set;
+      tracking.insert(op);
+    }
     for (const auto& command : run.inner) {
       if (Lower(command.at(0)) == "time") continue;  // the only command without a key
       ASSERT_GE(command.size(), 2u);
+      if (command[1] == node_set) {
+        EXPECT_TRUE(Lower(command[0]) == "sadd" || Lower(command[0]) == "srem") << op;
+        continue;
+      }
       EXPECT_EQ(key_slot(command[1]), key_slot(routing_key))
-          << run.evalsha[5] << " routed by " << routing_key << " touched " << command[1];
+          << op << " routed by " << routing_key << " touched " << command[1];
     }
   }
   for (const char* op : {"connect", "join", "status", "userstatus", "leave", "disconnect", "alive",
                          "reaptopic", "reapuser", "gone"}) {
     EXPECT_TRUE(operations.contains(op)) << op << " never ran";
   }
+  EXPECT_EQ(tracking, (std::set<std::string>{"connect", "join", "leave", "disconnect"}));
 }
 
 // The script on a real 3-master cluster, each operation sent to the master owning its KEYS[1]
