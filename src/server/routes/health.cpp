@@ -26,10 +26,12 @@ void dependency(std::ostringstream& out, bool up,
 HttpResponse health(const Config& config, const Broker& broker, const Metrics& metrics,
                     const std::optional<JwksStatus>& jwks,
                     std::chrono::steady_clock::time_point now) {
-  const bool delivering = broker.healthy();
+  const std::optional<DependencyHealth> engine = broker.dependency();
+  // One snapshot for the status code and the engine's entry: healthy() may change between two
+  // reads (a Redis dying), and a 503 must never show the engine "ok".
+  const bool delivering = engine ? engine->up : broker.healthy();
   const storage::WriterStats* db = metrics.database();
   const bool db_up = db == nullptr || db->reachable(now);
-  const std::optional<DependencyHealth> engine = broker.dependency();
   const std::int64_t uptime = metrics.uptime_seconds();
 
   std::ostringstream body;

@@ -248,6 +248,22 @@ TEST_F(HttpApiTest, HealthShowsTheEnginesDependencyWithItsProbeLatency) {
             json::parse(R"({"status":"down","latency_ms":null})"));
 }
 
+TEST_F(HttpApiTest, HealthsCodeAndTheEnginesEntryComeFromOneSnapshot) {
+  // healthy() read a moment apart from dependency() may already say otherwise (Redis dying
+  // between the two reads): the snapshot decides both.
+  broker.is_healthy = true;
+  broker.engine_dependency = DependencyHealth{"redis", false, std::nullopt, {}};
+  HttpResponse r = send(request("GET", "/health"));
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(body_object(r).at("dependencies").at("redis").at("status"), "down");
+
+  broker.is_healthy = false;
+  broker.engine_dependency = DependencyHealth{"redis", true, std::chrono::microseconds(400), {}};
+  r = send(request("GET", "/health"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(body_object(r).at("dependencies").at("redis").at("status"), "ok");
+}
+
 TEST_F(HttpApiTest, HealthShowsEachRedisClusterShard) {
   broker.is_healthy = false;
   broker.engine_dependency =
