@@ -69,8 +69,7 @@ RedisPresenceStore::RedisPresenceStore(RedisBroker& broker, std::string node_id,
       alive_ttl_(heartbeat_seconds * 1000LL + std::max<long long>(1000, heartbeat_seconds * 500LL)),
       sink_(std::move(sink)),
       user_sink_(std::move(user_sink)),
-      alive_timer_(broker.loop()),
-      node_sets_in_script_(!broker.cluster()) {
+      alive_timer_(broker.loop()) {
   broker_.on_commands_ready([this] { on_commands_ready(); });
 }
 
@@ -180,7 +179,7 @@ void RedisPresenceStore::run_tracked(const std::string& key, std::vector<std::st
                                      NodeSetChange change, const std::string& set_key,
                                      std::string_view member) {
   if (change == NodeSetChange::none) return run(key, std::move(args));
-  if (node_sets_in_script_) return run(key, std::move(args), {}, set_key);
+  if (!broker_.cluster()) return run(key, std::move(args), {}, set_key);
   // A reaper must find whatever a script added, and may visit a member left over: the set
   // grows before the entry and shrinks after it.
   if (change == NodeSetChange::add) node_set("SADD", set_key, member);

@@ -79,8 +79,7 @@ class RedisPresenceStore final : public PresenceStore {
   // SADD/SREM on this node's topic or user set, from the local mirror.
   void node_set(std::string_view command, const std::string& key, std::string_view member);
   // `first`: the topic's first connection on this node.
-  void joined(const std::string& conn, const Connection& c, std::string_view topic,
-              bool first = false);
+  void joined(const std::string& conn, const Connection& c, std::string_view topic, bool first);
   // `topic`: the view the connection held; it dies here with the topic's last local connection.
   void left(const std::string& conn, const Connection& c, std::string_view topic);
   // Registers every local connection again (idempotent: unchanged entries report nothing).
@@ -106,7 +105,6 @@ class RedisPresenceStore final : public PresenceStore {
   ChangeSink sink_;
   UserSink user_sink_;
   boost::asio::steady_timer alive_timer_;
-  const bool node_sets_in_script_;  // not on Cluster: run_tracked() needs one command
   // Loop thread only.
   StringMap<Connection> connections_;
   StringMap<int> topic_connections_;         // topic -> local connections in it
