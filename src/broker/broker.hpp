@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "broker/history_types.hpp"
+#include "broker/mailbox.hpp"
 #include "broker/user_command.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/publish_request.hpp"
@@ -56,7 +57,8 @@ struct TopicFrame {
   // Its place in the topic's history (1, 2, ...); 0 when the topic keeps none.
   std::uint64_t offset = 0;
   std::shared_ptr<const std::vector<std::string>> earlier_rooms;  // see PublishedEvent
-  LazyFrame socketio;  // the Socket.IO frame (WebSocket header + Engine.IO text)
+  Reach reach = Reach::all;  // the topic's subscribers, a user's mailboxes, or both
+  LazyFrame socketio;        // the Socket.IO frame (WebSocket header + Engine.IO text)
   // The same two compressed with permessage-deflate, filled by the first subscriber that
   // negotiated it: compressed once per publish per node, nothing where nobody did. A frame too
   // small to gain goes plain: the slot then holds the plain frame.
@@ -125,6 +127,13 @@ class Broker {
   // subscribers of `topic`: at once for the embedded engine, after Redis confirmed the
   // SUBSCRIBE for a clustered one.
   virtual void when_live(std::string_view topic, std::function<void()> ready) { ready(); }
+
+  // Whether this engine brings a user's own topic to the user's mailboxes (mailbox.hpp): then a
+  // connection opens one instead of subscribing `user:<id>`. Redis Cluster does not (a sharded
+  // channel has no pattern to cover every user), and such a connection subscribes.
+  virtual bool delivers_mailboxes() const { return false; }
+  // Shard number `shard` opened its first mailbox (`any`) or closed its last one.
+  virtual void mailboxes_changed(std::size_t shard, bool any) {}
 
   // Sends a user command to every other node (the caller applies it here itself); a single
   // node has none. Commands from other nodes arrive through the handler (on any thread).

@@ -32,7 +32,7 @@ void MemoryBroker::publish_with_history(std::vector<PublishedEvent>& events) {
     std::optional<HistoryLimits> limits;
     if (is_storable(e)) limits = policy_->limits_for(e.topic);
     if (!limits) {
-      if (topics_.contains(e.topic)) batch->push_back(make_topic_frame(e, ts));
+      if (topics_.wanted(e.topic)) batch->push_back(make_topic_frame(e, ts));
       continue;
     }
     TopicFrame frame = make_topic_frame(e, ts, history_.next_offset(e.topic, now));

@@ -26,6 +26,10 @@ class MemoryBroker final : public Broker {
   void topic_removed(std::string_view topic, std::size_t shard) override {
     topics_.remove(topic, shard);
   }
+  bool delivers_mailboxes() const override { return true; }
+  void mailboxes_changed(std::size_t shard, bool any) override {
+    topics_.set_mailboxes(shard, any);
+  }
   bool healthy() const override { return true; }
   std::string_view engine() const override { return "memory"; }
   std::size_t topic_count() const override { return topics_.size(); }

@@ -29,6 +29,17 @@ constexpr auto slots_refresh_interval = std::chrono::seconds(5);
 constexpr auto slots_min_interval = std::chrono::milliseconds(250);
 constexpr auto refusal_log_interval = std::chrono::seconds(10);
 
+// `text` matched literally by a PSUBSCRIBE glob (the prefix is configurable).
+std::string glob_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
 bool is_redirect_or_down(std::string_view error) {
   return parse_cluster_redirect(error).has_value() || is_cluster_down(error) || is_try_again(error);
 }
@@ -99,6 +110,7 @@ RedisBroker::RedisBroker(RedisBrokerOptions options, std::vector<DeliveryTarget*
       topic_channel_prefix_(options_.prefix + "topic:"),
       events_channel_(options_.prefix + "events"),
       control_channel_(options_.prefix + "control"),
+      mailbox_pattern_(glob_escape(topic_channel_prefix_ + std::string(user_topic_prefix)) + "*"),
       work_(net::make_work_guard(io_)),
       probe_timer_(io_),
       slots_timer_(io_) {
@@ -479,6 +491,22 @@ void RedisBroker::topic_removed(std::string_view topic, std::size_t shard) {
     net::post(io_, [this, t = std::string(topic)] { sync_topic(t); });
 }
 
+void RedisBroker::mailboxes_changed(std::size_t shard, bool any) {
+  topics_.set_mailboxes(shard, any);
+  if (!any || cluster_ || mailbox_pattern_wanted_.exchange(true)) return;
+  net::post(io_, [this] { subscribe_mailbox_pattern(); });
+}
+
+void RedisBroker::subscribe_mailbox_pattern() {
+  // Before the subscriber is up, on_subscriber_ready() sends it.
+  if (!mailbox_pattern_wanted_ || mailbox_pattern_sent_ || control_shard_ == nullptr ||
+      !control_shard_->subscriber_up) {
+    return;
+  }
+  control_shard_->subscriber.push_command({"PSUBSCRIBE", mailbox_pattern_});
+  mailbox_pattern_sent_ = true;
+}
+
 void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
   net::post(io_, [this, t = std::string(topic), ready = std::move(ready)]() mutable {
     if (auto it = subscribed_.find(t); it != subscribed_.end() && it->second.confirmed) {
@@ -539,7 +567,13 @@ void RedisBroker::on_subscriber_ready(Shard& shard) {
   shard.probe_seen = shard.probe_sent;  // the probe clock restarts with the connection
   shard.probe_sent_at = std::chrono::steady_clock::now();
   shard.subscriber.push_command({subscribe_command_, shard.probe_channel});
-  if (&shard == control_shard_) shard.subscriber.push_command({"SUBSCRIBE", control_channel_});
+  if (&shard == control_shard_) {
+    shard.subscriber.push_command({"SUBSCRIBE", control_channel_});
+    if (mailbox_pattern_wanted_ && !cluster_) {
+      shard.subscriber.push_command({"PSUBSCRIBE", mailbox_pattern_});
+      mailbox_pattern_sent_ = true;
+    }
+  }
   std::vector<std::string> topics;
   for (std::string& t : topics_.snapshot()) {
     if (shard_for_topic(t) == &shard && !subscribed_.contains(t)) topics.push_back(std::move(t));
@@ -579,6 +613,7 @@ void RedisBroker::on_subscriber_down(Shard& shard) {
   }
   std::erase_if(unconfirmed_, [&shard](const auto& due) { return due.second.first == &shard; });
   shard.unsubscribing.clear();
+  if (&shard == control_shard_) mailbox_pattern_sent_ = false;
   if (!shard.subscriber_up) return;
   shard.subscriber_up = false;
   update_health("subscriber");
@@ -590,7 +625,11 @@ void RedisBroker::on_push(Shard& shard, const redisReply& push) {
   const std::string_view kind = reply_string(reply_at(push, 0));
   const std::string_view channel = reply_string(reply_at(push, 1));
   if ((kind == "message" || kind == "smessage") && reply_size(push) >= 3) {
-    return on_message(shard, channel, reply_string(reply_at(push, 2)));
+    return on_message(shard, channel, reply_string(reply_at(push, 2)), Reach::subscribers);
+  }
+  if (kind == "pmessage" && reply_size(push) >= 4) {
+    return on_message(shard, reply_string(reply_at(push, 2)), reply_string(reply_at(push, 3)),
+                      Reach::mailboxes);
   }
   if (kind == "subscribe" || kind == "ssubscribe") {
     if (channel == shard.probe_channel) {
@@ -660,7 +699,8 @@ void RedisBroker::on_subscribe_refused(Shard& shard, std::string_view error) {
   request_slots(error);
 }
 
-void RedisBroker::on_message(Shard& shard, std::string_view channel, std::string_view payload) {
+void RedisBroker::on_message(Shard& shard, std::string_view channel, std::string_view payload,
+                             Reach reach) {
   if (channel == shard.probe_channel) {
     if (shard.probe_seen != shard.probe_sent && payload == std::to_string(shard.probe_sent)) {
       shard.probe_latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -675,6 +715,8 @@ void RedisBroker::on_message(Shard& shard, std::string_view channel, std::string
   if (channel == control_channel_) return on_control(payload);
   const auto topic = topic_of(channel);
   if (!topic) return;
+  // The pattern brings every user's own topic to every node: most are for nobody here.
+  if (reach == Reach::mailboxes && (!mailbox_user(*topic) || !topics_.any_mailboxes())) return;
   std::string error;
   auto message = decode_redis_payload(*topic, payload, error);
   if (!message) {
@@ -696,6 +738,7 @@ void RedisBroker::on_message(Shard& shard, std::string_view channel, std::string
   }
   const std::int64_t ts = message->ts_ms != 0 ? message->ts_ms : unix_millis();
   pending_->push_back(make_topic_frame(message->event, ts, message->offset));
+  pending_->back().reach = reach;
 }
 
 void RedisBroker::on_control(std::string_view payload) {
@@ -715,8 +758,9 @@ void RedisBroker::flush_deliveries() {
   pending_.reset();
   if (!batch) return;
   // Only shards with subscribers are woken; a topic unsubscribed meanwhile loses its events.
-  const ShardSet shards =
-      topics_.keep_present(*batch, [](const TopicFrame& f) -> std::string_view { return f.topic; });
+  const ShardSet shards = topics_.keep_present(
+      *batch, [](const TopicFrame& f) -> std::string_view { return f.topic; },
+      [](const TopicFrame& f) { return f.reach; });
   if (batch->empty()) return;
   std::shared_ptr<const FrameBatch> shared = std::move(batch);
   for (std::size_t i = 0; i < targets_.size(); ++i) {

@@ -62,6 +62,9 @@ class RedisBroker final : public Broker {
   void topic_added(std::string_view topic, std::size_t shard) override;
   void topic_removed(std::string_view topic, std::size_t shard) override;
   void when_live(std::string_view topic, std::function<void()> ready) override;
+  // One Redis (or Sentinel's): a pattern covers every user's own topic.
+  bool delivers_mailboxes() const override { return !cluster_; }
+  void mailboxes_changed(std::size_t shard, bool any) override;
   void send_command(const UserCommand& command) override;
   void set_command_handler(std::function<void(const UserCommand&)> handler) override {
     command_handler_ = std::move(handler);
@@ -116,7 +119,9 @@ class RedisBroker final : public Broker {
   void on_subscriber_down(Shard& shard);
   void on_push(Shard& shard, const redisReply& push);
   void on_subscribe_refused(Shard& shard, std::string_view error);
-  void on_message(Shard& shard, std::string_view channel, std::string_view payload);
+  // `reach`: subscribers for a topic channel's message, mailboxes for the pattern's.
+  void on_message(Shard& shard, std::string_view channel, std::string_view payload, Reach reach);
+  void subscribe_mailbox_pattern();
   void on_control(std::string_view payload);
   void flush_deliveries();
   void schedule_probe();
@@ -142,6 +147,11 @@ class RedisBroker final : public Broker {
   std::string topic_channel_prefix_;  // <prefix>topic:
   std::string events_channel_;        // <prefix>events
   std::string control_channel_;       // <prefix>control: user commands of the server API
+  std::string mailbox_pattern_;       // <prefix>topic:user:* as a glob (one Redis only)
+  // Set by this node's first mailbox. The pattern then stays: a node that had one will again,
+  // and while it has none a message on it is dropped before it is decoded.
+  std::atomic<bool> mailbox_pattern_wanted_{false};
+  bool mailbox_pattern_sent_ = false;  // loop thread: on the control shard's subscriber
   std::string history_publish_sha_;
   std::string history_read_sha_;
   std::function<void(const UserCommand&)> command_handler_;  // set before start()

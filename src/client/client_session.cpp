@@ -484,11 +484,21 @@ void ClientSession::on_refresh(const ClientMessage& msg) {
       });
 }
 
+void ClientSession::open_mailbox() {
+  if (mailbox_ || !started_ || ended_) return;
+  mailbox_ = true;
+  shard_.open_mailbox();
+}
+
 void ClientSession::end() {
   if (ended_) return;
   ended_ = true;
   if (!started_) return;
   ServerContext& ctx = shard_.context();
+  if (mailbox_) {
+    mailbox_ = false;
+    shard_.close_mailbox();
+  }
   shard_.detach_user(this);
   if (tracking_) {
     for (auto& [topic, c] : tracking_->checked) {

@@ -48,6 +48,8 @@ class ClientSession {
   };
   ShardLinks& shard_links() { return shard_links_; }
   const std::string& user_id() const { return subject_.user_id; }
+  // Receives its user's own topic without subscribing it (broker/mailbox.hpp).
+  bool mailbox() const { return mailbox_; }
   // Unix ms after which the connection is closed with 4001 (0 = never).
   std::int64_t expires_at_ms() const { return subject_.expires_at * 1000; }
 
@@ -90,6 +92,8 @@ class ClientSession {
   bool take_frame_budget(Clock::time_point now);
   // Leaves every topic, presence and the shard; once, when the connection ends.
   void end();
+  // After start(): from now on the user's own topic reaches this connection (mailbox.hpp).
+  void open_mailbox();
   bool started() const { return started_; }
   // Counts the error, then reply_error().
   void send_error(std::string_view id, ErrorCode code, std::string_view message);
@@ -193,6 +197,7 @@ class ClientSession {
   std::unique_ptr<Tracking> tracking_;
   bool started_ = false;
   bool ended_ = false;
+  bool mailbox_ = false;
 };
 
 }  // namespace realtime

@@ -23,6 +23,11 @@ namespace {
 // for long.
 constexpr int max_handlers_per_turn = 1024;
 
+// Whether `session` has a mailbox and `user` (a topic's, if it is a user's own) is its user.
+bool own_mailbox(const ClientSession* session, std::optional<std::string_view> user) {
+  return user && session->mailbox() && *user == session->user_id();
+}
+
 }  // namespace
 
 Shard::Shard(std::size_t index, ServerContext& context)
@@ -85,30 +90,64 @@ void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
   net::post(io_, [this, batch = std::move(batch)] { on_deliver(batch); });
 }
 
+template <typename F>
+void Shard::for_each_mailbox(std::string_view user, F&& f) const {
+  auto it = users_.find(user);
+  if (it == users_.end()) return;
+  for (ClientSession* s = it->second; s != nullptr; s = s->shard_links().next_of_user) {
+    if (s->mailbox()) f(s);
+  }
+}
+
 void Shard::on_deliver(const std::shared_ptr<const FrameBatch>& batch) {
   for (const auto& item : *batch) {
-    const auto* subscribers = registry_.subscribers(item.topic);
-    if (subscribers == nullptr) continue;
-    // deliver() queues (and writes at once only a queue that reached its bound); it never changes
-    // the registry or ends a session synchronously, so walking the vector while sending is safe.
-    if (item.exclude_connection.empty() && !item.earlier_rooms) {
-      for (ClientSession* session : *subscribers) session->offer(item, batch);
+    // A mailbox is how its session gets its own topic, subscribed to it or not: a subscription
+    // made later is live only once Redis confirms it, the pattern already is.
+    const auto user = mailboxes_ > 0 ? mailbox_user(item.topic) : std::nullopt;
+    if (item.reach != Reach::mailboxes) offer_subscribers(item, user, batch);
+    if (item.reach != Reach::subscribers && user) offer_mailboxes(item, *user, batch);
+  }
+}
+
+void Shard::offer_subscribers(const TopicFrame& item, std::optional<std::string_view> user,
+                              const std::shared_ptr<const FrameBatch>& batch) {
+  const auto* subscribers = registry_.subscribers(item.topic);
+  if (subscribers == nullptr) return;
+  // deliver() queues (and writes at once only a queue that reached its bound); it never changes
+  // the registry or ends a session synchronously, so walking the vector while sending is safe.
+  if (item.exclude_connection.empty() && !item.earlier_rooms && !user) {
+    for (ClientSession* session : *subscribers) session->offer(item, batch);
+    return;
+  }
+  for (ClientSession* session : *subscribers) {
+    if (own_mailbox(session, user)) continue;
+    if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
       continue;
     }
-    for (ClientSession* session : *subscribers) {
-      if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
-        continue;
-      }
-      // A broadcast to several rooms reaches a connection through the first of them it is in.
-      if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) continue;
-      session->offer(item, batch);
-    }
+    // A broadcast to several rooms reaches a connection through the first of them it is in.
+    if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) continue;
+    session->offer(item, batch);
   }
+}
+
+void Shard::offer_mailboxes(const TopicFrame& item, std::string_view user,
+                            const std::shared_ptr<const FrameBatch>& batch) {
+  for_each_mailbox(user, [&](ClientSession* session) {
+    if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
+      return;
+    }
+    if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) return;
+    session->offer(item, batch);
+  });
+}
+
+bool Shard::receives(ClientSession* session, std::string_view topic) const {
+  return registry_.is_subscribed(session, topic) || own_mailbox(session, mailbox_user(topic));
 }
 
 bool Shard::reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const {
   for (const auto& room : rooms) {
-    if (registry_.is_subscribed(session, room)) return true;
+    if (receives(session, room)) return true;
   }
   return false;
 }
@@ -188,6 +227,17 @@ void Shard::detach_user(ClientSession* session) {
   }
 }
 
+void Shard::open_mailbox() {
+  if (mailboxes_++ == 0) context_.broker->mailboxes_changed(index_, true);
+}
+
+void Shard::close_mailbox() {
+  // After the shards stopped the broker may be gone (ClientSession::end()).
+  if (--mailboxes_ == 0 && !context_.stopped.load()) {
+    context_.broker->mailboxes_changed(index_, false);
+  }
+}
+
 void Shard::apply(UserCommand command, std::function<void(std::size_t)> done) {
   net::post(io_, [this, command = std::move(command), done = std::move(done)] {
     std::size_t affected = 0;
@@ -225,8 +275,17 @@ void Shard::count_subscribers(std::shared_ptr<const std::vector<std::string>> ro
     std::size_t count = 0;
     std::vector<std::string> earlier;
     for (const auto& room : *rooms) {
+      // As on_deliver(): its mailbox, not a subscription, brings a session its own topic.
+      const auto user = mailboxes_ > 0 ? mailbox_user(room) : std::nullopt;
       if (const auto* subscribers = registry_.subscribers(room)) {
-        for (ClientSession* s : *subscribers) count += reached_earlier(s, earlier) ? 0 : 1;
+        for (ClientSession* s : *subscribers) {
+          if (own_mailbox(s, user)) continue;
+          count += reached_earlier(s, earlier) ? 0 : 1;
+        }
+      }
+      if (user) {
+        for_each_mailbox(*user,
+                         [&](ClientSession* s) { count += reached_earlier(s, earlier) ? 0 : 1; });
       }
       earlier.push_back(room);
     }

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -64,6 +65,10 @@ class Shard final : public DeliveryTarget {
   // The user -> sessions index of the server API's commands: from start() to end().
   void attach_user(ClientSession* session);
   void detach_user(ClientSession* session);
+  // Sessions that receive their user's own topic without a subscription (broker/mailbox.hpp):
+  // the broker hears of the shard's first and last.
+  void open_mailbox();
+  void close_mailbox();
   // Subscriptions kept by a check, by the time their check is due again: one entry per live
   // subscription (a session cancels its entries when it leaves), so the queue is bounded by
   // what is subscribed, however fast clients churn.
@@ -95,7 +100,17 @@ class Shard final : public DeliveryTarget {
   // The thread's loop: run what is ready (bounded), then flush the corked sessions.
   void run_loop();
   void on_deliver(const std::shared_ptr<const FrameBatch>& batch);
+  // `user`: the item's topic is that user's own, and this shard has mailboxes.
+  void offer_subscribers(const TopicFrame& item, std::optional<std::string_view> user,
+                         const std::shared_ptr<const FrameBatch>& batch);
+  void offer_mailboxes(const TopicFrame& item, std::string_view user,
+                       const std::shared_ptr<const FrameBatch>& batch);
+  // Whether an event of `topic` reaches `session`: a subscription, or its mailbox.
+  bool receives(ClientSession* session, std::string_view topic) const;
   bool reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const;
+  // The mailbox sessions of `user` on this shard, in turn.
+  template <typename F>
+  void for_each_mailbox(std::string_view user, F&& f) const;
   // A copy of the tracked sessions: closing or sweeping one may untrack it (or another).
   std::vector<ClientSession*> tracked_sessions() const;
   void flush_corked();
@@ -115,6 +130,7 @@ class Shard final : public DeliveryTarget {
   // user id -> the first of that user's connections on this shard (the server API's commands);
   // the key views that session's user id, and moves to the next one when it detaches.
   std::unordered_map<std::string_view, ClientSession*, StringHash, std::equal_to<>> users_;
+  std::size_t mailboxes_ = 0;
   RecheckQueue rechecks_;
   std::vector<char> read_buffer_ = std::vector<char>(64 * 1024);
   std::vector<struct iovec> iovecs_;

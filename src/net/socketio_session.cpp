@@ -364,15 +364,14 @@ void SocketIoSession::accept(Subject subject) {
   query_identity_.reset();
   send_packet(fsm_.accept(connection_id()));
   start();
-  // The user's own topic: the backend's notifications go there (nchat's `user:<id>` room).
-  server_subscribe("user:" + user_id());
+  // The user's own topic: the backend's notifications go there (nchat's `user:<id>` room). A
+  // mailbox where the engine has them: no subscription for it to keep.
+  if (shard().context().broker->delivers_mailboxes()) return open_mailbox();
+  server_subscribe(std::string(user_topic_prefix) + user_id());
 }
 
 bool SocketIoSession::present_in(std::string_view topic) const {
-  constexpr std::string_view own = "user:";
-  const bool own_topic = topic.size() == own.size() + user_id().size() && topic.starts_with(own) &&
-                         topic.substr(own.size()) == user_id();
-  return !own_topic && ClientSession::present_in(topic);
+  return mailbox_user(topic) != std::string_view(user_id()) && ClientSession::present_in(topic);
 }
 
 void SocketIoSession::refuse(std::string_view reason) {

@@ -83,9 +83,10 @@ class SocketIoSession final : public ClientSession,
   void reply_pong(std::string_view id) override { reply_ack(id); }
   void reply_refreshed(std::string_view id, std::int64_t expires_at_ms) override { reply_ack(id); }
   void reply_error(std::string_view id, ErrorCode code, std::string_view message) override;
-  // The user's own topic (joined at connect for the backend's notifications) is a mailbox, not
-  // a place: being in it says nothing presence doesn't know from the connection itself, and
-  // keeping it out saves a presence entry and a Redis script per connection.
+  // The user's own topic (the backend's notifications) is a mailbox, not a place, even where it
+  // is a subscription (Redis Cluster, or the client asked): being in it says nothing presence
+  // doesn't know from the connection itself, and keeping it out saves a presence entry and a
+  // Redis script per connection.
   bool present_in(std::string_view topic) const override;
   std::shared_ptr<ClientSession> self() override { return shared_from_this(); }
 

@@ -415,7 +415,8 @@ bool RedisConnection::is_push(const redisReply& r) const {
   if (!on_push_ || !reply_is_array(r) || reply_size(r) < 2) return false;
   const std::string_view kind = reply_string(reply_at(r, 0));
   return kind == "message" || kind == "subscribe" || kind == "unsubscribe" || kind == "smessage" ||
-         kind == "ssubscribe" || kind == "sunsubscribe";
+         kind == "ssubscribe" || kind == "sunsubscribe" || kind == "pmessage" ||
+         kind == "psubscribe" || kind == "punsubscribe";
 }
 
 void RedisConnection::on_read(std::size_t n) {

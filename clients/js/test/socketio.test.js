@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
-import { Inbox, canConnect, freePort, httpPublish, nextEvent, startServer, waitFor } from './support/server.js';
+import { Inbox, canConnect, freePort, httpPublish, nextEvent, redisCli, startServer, waitFor } from './support/server.js';
 
 const HASURA_SECRET = 'socketio-tests-hs256-secret-0123456789-abcdef';
 const API_KEY = 'socketio-tests-api-key';
@@ -173,6 +173,38 @@ describe('Socket.IO gateway (dev mode)', () => {
     assert.deepEqual(await note, { type: 'mention' });
     v1.ws.close();
     socket.close();
+  });
+
+  test('user:<id> without a subscription: once per connection whatever the room order, once when also subscribed', async () => {
+    // The own topic is a mailbox, not a subscription (docs/socketio.md): a broadcast that names
+    // it after or before another room of the connection, or a client that subscribes it too,
+    // still gets each event once, and recipientCount counts the connection once.
+    const socket = await open({ transports: ['websocket'], auth: { user: 'uma', role: 'user' } });
+    const second = await open({ transports: ['websocket'], auth: { user: 'uma', role: 'user' } });
+    await socket.emitWithAck('channel:join', { channelId: '9' });
+    const got = [];
+    const got2 = [];
+    socket.on('note', (data) => got.push(data.n));
+    second.on('note', (data) => got2.push(data.n));
+    const broadcast = async (rooms, n) => {
+      const r = await fetch(`${server.http}/api/broadcast`, {
+        method: 'POST',
+        body: JSON.stringify({ eventType: 'note', rooms, payload: { n }, eventId: `u${n}` }),
+      });
+      return (await r.json()).recipientCount;
+    };
+    assert.equal(await broadcast(['user:uma', 'channel:9'], 1), 2);
+    assert.equal(await broadcast(['channel:9', 'user:uma'], 2), 2);
+    assert.equal(await broadcast(['user:uma'], 3), 2);
+    assert.deepEqual(await second.emitWithAck('subscribe', 'user:uma'), { ok: true });
+    assert.equal(await broadcast(['user:uma'], 4), 2);
+    await httpPublish(server.http, 'user:uma', 'note', { n: 5 });
+    await waitFor(() => got.length >= 4 && got2.length >= 4, { what: "uma's notes" });
+    await new Promise((res) => setTimeout(res, 200));
+    assert.deepEqual(got, [1, 2, 3, 4, 5]);
+    assert.deepEqual(got2, [1, 2, 3, 4, 5]);
+    socket.close();
+    second.close();
   });
 
   test('nchat: typing relay to the others (never the typer), presence:update and presence:get', async () => {
@@ -345,6 +377,26 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
         const got = nextEvent(socket, 'hello');
         await httpPublish(a.http, 'channel:x', 'hello', { from: 'a' });
         assert.deepEqual(await got, { from: 'a' });
+        // The backend's notification to user:nina, sent to node A, reaches her on node B through
+        // the nodes' one pattern subscription: no Redis channel per user.
+        const note = nextEvent(socket, 'notification');
+        const sent = await fetch(`${a.http}/api/broadcast`, {
+          method: 'POST',
+          body: JSON.stringify({ eventType: 'notification', rooms: ['user:nina'], payload: { type: 'mention' }, eventId: 'n1' }),
+        });
+        assert.equal(sent.status, 200);
+        assert.deepEqual(await note, { type: 'mention' });
+        // Subscribed to it as well (a channel now), she still gets each notification once.
+        assert.deepEqual(await socket.emitWithAck('subscribe', 'user:nina'), { ok: true });
+        const notes = [];
+        socket.on('note', (data) => notes.push(data.n));
+        for (const n of [1, 2, 3]) await httpPublish(a.http, 'user:nina', 'note', { n });
+        await waitFor(() => notes.length >= 3, { what: "nina's notes" });
+        await new Promise((res) => setTimeout(res, 200));
+        assert.deepEqual(notes, [1, 2, 3]);
+        assert.deepEqual(await socket.emitWithAck('unsubscribe', 'user:nina'), { ok: true });
+        assert.equal(await redisCli(redisPort, ['PUBSUB', 'CHANNELS', '*user:*']), '');
+        assert.equal(await redisCli(redisPort, ['PUBSUB', 'NUMPAT']), '1'); // distinct patterns
         // A user command sent to node A reaches the socket on node B.
         const left = nextEvent(socket, 'unsubscribed');
         await fetch(`${a.http}/realtime/unsubscribe`, { method: 'POST', body: JSON.stringify({ user_id: 'nina', topic: 'channel:x' }) });
@@ -371,6 +423,40 @@ describe('Socket.IO gateway: restarts and two nodes', () => {
   });
 });
 
+
+test('Redis restarts: the node subscribes the users\' pattern again and notifications keep arriving', async () => {
+  const redisPort = await freePort();
+  const startRedisOn = () => spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  let redis = startRedisOn();
+  try {
+    await waitFor(() => canConnect(redisPort), { what: 'redis-server' });
+    const server = await startServer({ env: { REALTIME_REDIS_URL: `redis://127.0.0.1:${redisPort}`, REALTIME_TOKEN_SECRET: 'restart-token-secret-0123456789abcdef' } });
+    const healthy = () => waitFor(async () => (await fetch(`${server.http}/health`)).status === 200, { what: 'redis engine ready', timeoutMs: 20_000 });
+    try {
+      await healthy();
+      const socket = await connect(server.http, { transports: ['websocket'], auth: { user: 'paul', role: 'user' } });
+      const notes = [];
+      socket.on('note', (data) => notes.push(data.n));
+      await waitFor(async () => (await redisCli(redisPort, ['PUBSUB', 'NUMPAT'])) === '1', { what: 'the pattern subscribed' });
+      await httpPublish(server.http, 'user:paul', 'note', { n: 1 });
+      await waitFor(() => notes.length === 1, { what: 'the first note' });
+      redis.kill('SIGKILL');
+      await waitFor(async () => (await fetch(`${server.http}/health`)).status === 503, { what: 'redis seen down' });
+      redis = startRedisOn();
+      await waitFor(() => canConnect(redisPort), { what: 'redis-server again' });
+      await healthy();
+      await waitFor(async () => (await redisCli(redisPort, ['PUBSUB', 'NUMPAT'])) === '1', { what: 'the pattern subscribed again' });
+      await httpPublish(server.http, 'user:paul', 'note', { n: 2 });
+      await waitFor(() => notes.length === 2, { what: 'the note after the restart' });
+      assert.deepEqual(notes, [1, 2]);
+      socket.close();
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    redis.kill('SIGKILL');
+  }
+});
 
 describe('Socket.IO gateway: history and recovery', () => {
   let server;

@@ -1,5 +1,6 @@
 // The embedded broker's routing: a published batch reaches only the shards with subscribers of
-// its topics, and is dropped unencoded when nobody on the node listens.
+// its topics (or, for a user's own topic, with mailboxes), and is dropped unencoded when nobody
+// on the node listens.
 #include "broker/memory_broker.hpp"
 
 #include <gtest/gtest.h>
@@ -72,6 +73,61 @@ TEST_F(MemoryBrokerTest, ATopicLeavesAShardWithItsLastSubscriberThere) {
 TEST_F(MemoryBrokerTest, NobodyListeningIsOkAndDeliversNothing) {
   EXPECT_EQ(publish({event("room:a")}), PublishStatus::ok);
   for (const auto& s : shards) EXPECT_TRUE(s.batches.empty());
+}
+
+TEST_F(MemoryBrokerTest, AUsersOwnTopicReachesTheShardsWithMailboxesWithoutASubscription) {
+  EXPECT_TRUE(broker.delivers_mailboxes());
+  EXPECT_EQ(publish({event("user:ann")}), PublishStatus::ok);
+  for (const auto& s : shards) EXPECT_TRUE(s.batches.empty());  // no mailbox yet
+  broker.mailboxes_changed(1, true);
+  broker.topic_added("user:bob", 2);  // a v1 client subscribed to it
+  publish({event("user:ann"), event("user:bob"), event("room:x"), event("user:")});
+  EXPECT_TRUE(shards[0].batches.empty());
+  // Every user's own topic goes to the mailbox shard: it finds ann's connections, if any.
+  ASSERT_EQ(shards[1].batches.size(), 1u);
+  EXPECT_EQ(shards[1].topics(), (std::vector<std::string>{"user:ann", "user:bob"}));
+  EXPECT_EQ((*shards[1].batches[0])[0].reach, Reach::all);
+  ASSERT_EQ(shards[2].batches.size(), 1u);
+  broker.mailboxes_changed(1, false);
+  publish({event("user:ann")});
+  EXPECT_EQ(shards[1].batches.size(), 1u);
+}
+
+TEST(LocalTopicsTest, EachReachKeepsOnlyItsOwnRecipients) {
+  // Through Redis a node reads a user's own topic from its channel (subscribers) and from the
+  // pattern (mailboxes): each copy goes only to its own, so nobody gets it twice.
+  LocalTopics topics;
+  topics.add("user:ann", 0);
+  topics.set_mailboxes(1, true);
+  struct Item {
+    std::string topic;
+    Reach reach;
+  };
+  std::vector<Item> items{{"user:ann", Reach::subscribers},
+                          {"user:ann", Reach::mailboxes},
+                          {"user:zed", Reach::subscribers},
+                          {"room:a", Reach::mailboxes},
+                          {"user:zed", Reach::all}};
+  std::vector<ShardSet> each;
+  for (const Item& item : items) {
+    std::vector<Item> one{item};
+    each.push_back(topics.keep_present(
+        one, [](const Item& i) -> std::string_view { return i.topic; },
+        [](const Item& i) { return i.reach; }));
+  }
+  EXPECT_EQ(each[0], ShardSet().set(0));
+  EXPECT_EQ(each[1], ShardSet().set(1));
+  EXPECT_TRUE(each[2].none());
+  EXPECT_TRUE(each[3].none());
+  EXPECT_EQ(each[4], ShardSet().set(1));
+  EXPECT_TRUE(topics.wanted("user:zed"));
+  EXPECT_FALSE(topics.wanted("room:a"));
+  topics.set_mailboxes(1, false);
+  EXPECT_FALSE(topics.any_mailboxes());
+  EXPECT_FALSE(topics.wanted("user:zed"));
+  EXPECT_EQ(mailbox_user("user:ann"), "ann");
+  EXPECT_EQ(mailbox_user("user:"), std::nullopt);
+  EXPECT_EQ(mailbox_user("users:ann"), std::nullopt);
 }
 
 TEST(LocalTopicsTest, AddAndRemoveReportOnlyTheNodeWideFirstAndLast) {

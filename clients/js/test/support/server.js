@@ -1,5 +1,5 @@
 // Starts the real nself-realtime binary for a test and stops it again.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -189,6 +189,13 @@ export async function startRedis() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+/** One command to the redis-server on `port` with redis-cli; resolves its reply as text, trimmed. */
+export function redisCli(port, args) {
+  return new Promise((resolve, reject) => {
+    execFile('redis-cli', ['-p', String(port), ...args], (err, stdout) => (err ? reject(err) : resolve(stdout.trim())));
+  });
 }
 
 /** Waits until GET /health answers 200 (the Redis engine is connected). */
