@@ -88,6 +88,9 @@ class DeliveryTarget {
  public:
   virtual ~DeliveryTarget() = default;
   virtual void deliver(std::shared_ptr<const FrameBatch> batch) = 0;
+  // The engine can no longer bring users' own topics to mailboxes: each mailbox session
+  // subscribes its own topic instead.
+  virtual void mailboxes_refused() {}
 };
 
 enum class PublishStatus { ok, unavailable };

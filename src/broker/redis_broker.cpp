@@ -335,7 +335,7 @@ void RedisBroker::publish(std::vector<PublishedEvent> events, PublishCallback do
     // refuse while this node could not deliver to its own subscribers (a connection down, the
     // probe lost, topics not yet resubscribed after a reconnect or a slot move): a 202 would
     // reach nobody here.
-    bool accepting = healthy_ && resubscribing_.empty();
+    bool accepting = healthy_ && resubscribing_.empty() && !mailbox_pattern_resubscribing_;
     for (const Shard* shard : active_) {
       accepting = accepting && shard->commands.ready() &&
                   shard->commands.backlog_bytes() < max_backlog_bytes;
@@ -499,12 +499,12 @@ void RedisBroker::mailboxes_changed(std::size_t shard, bool any) {
 
 void RedisBroker::subscribe_mailbox_pattern() {
   // Before the subscriber is up, on_subscriber_ready() sends it.
-  if (!mailbox_pattern_wanted_ || mailbox_pattern_sent_ || control_shard_ == nullptr ||
-      !control_shard_->subscriber_up) {
+  if (!mailbox_pattern_wanted_ || mailbox_pattern_refused_ || mailbox_pattern_sent_ ||
+      control_shard_ == nullptr || !control_shard_->subscriber_up) {
     return;
   }
   control_shard_->subscriber.push_command({"PSUBSCRIBE", mailbox_pattern_});
-  mailbox_pattern_sent_ = true;
+  mailbox_pattern_sent_ = mailbox_pattern_pending_ = true;
 }
 
 void RedisBroker::when_live(std::string_view topic, std::function<void()> ready) {
@@ -569,9 +569,9 @@ void RedisBroker::on_subscriber_ready(Shard& shard) {
   shard.subscriber.push_command({subscribe_command_, shard.probe_channel});
   if (&shard == control_shard_) {
     shard.subscriber.push_command({"SUBSCRIBE", control_channel_});
-    if (mailbox_pattern_wanted_ && !cluster_) {
+    if (mailbox_pattern_wanted_ && !mailbox_pattern_refused_ && !cluster_) {
       shard.subscriber.push_command({"PSUBSCRIBE", mailbox_pattern_});
-      mailbox_pattern_sent_ = true;
+      mailbox_pattern_sent_ = mailbox_pattern_pending_ = mailbox_pattern_resubscribing_ = true;
     }
   }
   std::vector<std::string> topics;
@@ -613,7 +613,9 @@ void RedisBroker::on_subscriber_down(Shard& shard) {
   }
   std::erase_if(unconfirmed_, [&shard](const auto& due) { return due.second.first == &shard; });
   shard.unsubscribing.clear();
-  if (&shard == control_shard_) mailbox_pattern_sent_ = false;
+  if (&shard == control_shard_) {
+    mailbox_pattern_sent_ = mailbox_pattern_pending_ = mailbox_pattern_resubscribing_ = false;
+  }
   if (!shard.subscriber_up) return;
   shard.subscriber_up = false;
   update_health("subscriber");
@@ -630,6 +632,12 @@ void RedisBroker::on_push(Shard& shard, const redisReply& push) {
   if (kind == "pmessage" && reply_size(push) >= 4) {
     return on_message(shard, reply_string(reply_at(push, 2)), reply_string(reply_at(push, 3)),
                       Reach::mailboxes);
+  }
+  if (kind == "psubscribe") {
+    if (&shard == control_shard_ && channel == mailbox_pattern_) {
+      mailbox_pattern_pending_ = mailbox_pattern_resubscribing_ = false;
+    }
+    return;
   }
   if (kind == "subscribe" || kind == "ssubscribe") {
     if (channel == shard.probe_channel) {
@@ -679,6 +687,19 @@ void RedisBroker::on_push(Shard& shard, const redisReply& push) {
 }
 
 void RedisBroker::on_subscribe_refused(Shard& shard, std::string_view error) {
+  if (mailbox_pattern_pending_ && &shard == control_shard_ && error.starts_with("NOPERM")) {
+    // An ACL that allows the topics' channels but not this pattern (Redis compares a pattern
+    // with the allowed ones literally). Sending it again would refuse it again: give it up, and
+    // let the connections subscribe their own topic, as on Cluster.
+    spdlog::error(
+        "redis refused PSUBSCRIBE {}: {}. Socket.IO connections now subscribe their user's own "
+        "topic one by one instead; allow the pattern in the ACL (&{}) to avoid that",
+        mailbox_pattern_, error, mailbox_pattern_);
+    mailbox_pattern_refused_ = true;
+    mailbox_pattern_pending_ = mailbox_pattern_resubscribing_ = false;
+    for (DeliveryTarget* target : targets_) target->mailboxes_refused();
+    return;
+  }
   const auto now = std::chrono::steady_clock::now();
   if (now - refused_logged_at_ > refusal_log_interval) {
     spdlog::warn("redis: {} refused a subscription: {}",

@@ -62,8 +62,9 @@ class RedisBroker final : public Broker {
   void topic_added(std::string_view topic, std::size_t shard) override;
   void topic_removed(std::string_view topic, std::size_t shard) override;
   void when_live(std::string_view topic, std::function<void()> ready) override;
-  // One Redis (or Sentinel's): a pattern covers every user's own topic.
-  bool delivers_mailboxes() const override { return !cluster_; }
+  // One Redis (or Sentinel's): a pattern covers every user's own topic, unless Redis refused it
+  // (an ACL without the pattern): then connections subscribe their own topic instead.
+  bool delivers_mailboxes() const override { return !cluster_ && !mailbox_pattern_refused_; }
   void mailboxes_changed(std::size_t shard, bool any) override;
   void send_command(const UserCommand& command) override;
   void set_command_handler(std::function<void(const UserCommand&)> handler) override {
@@ -151,7 +152,12 @@ class RedisBroker final : public Broker {
   // Set by this node's first mailbox. The pattern then stays: a node that had one will again,
   // and while it has none a message on it is dropped before it is decoded.
   std::atomic<bool> mailbox_pattern_wanted_{false};
-  bool mailbox_pattern_sent_ = false;  // loop thread: on the control shard's subscriber
+  std::atomic<bool> mailbox_pattern_refused_{false};
+  // Loop thread: sent on the control shard's subscriber, and not yet confirmed by Redis. Sent
+  // again after a reconnect, it holds publishes back like the topics being resubscribed.
+  bool mailbox_pattern_sent_ = false;
+  bool mailbox_pattern_pending_ = false;
+  bool mailbox_pattern_resubscribing_ = false;
   std::string history_publish_sha_;
   std::string history_read_sha_;
   std::function<void(const UserCommand&)> command_handler_;  // set before start()

@@ -490,6 +490,13 @@ void ClientSession::open_mailbox() {
   shard_.open_mailbox();
 }
 
+void ClientSession::subscribe_instead_of_mailbox() {
+  if (!mailbox_ || ended_ || closing()) return;
+  mailbox_ = false;
+  shard_.close_mailbox();
+  server_subscribe(std::string(user_topic_prefix) + user_id());
+}
+
 void ClientSession::end() {
   if (ended_) return;
   ended_ = true;

@@ -65,6 +65,9 @@ class ClientSession {
   // Commands from the backend (the server API), on this shard's thread. Each returns whether
   // the connection was affected.
   bool server_subscribe(const std::string& topic);
+  // The engine gave mailboxes up (Broker::delivers_mailboxes() turned false): a mailbox session
+  // subscribes its user's own topic instead.
+  void subscribe_instead_of_mailbox();
   bool server_unsubscribe(const std::string& topic, std::string_view reason);
   // A live subscription's check is due again; its queue entry is gone (the shard's recheck queue).
   void recheck_due(const std::string& topic);

@@ -227,6 +227,12 @@ void Shard::detach_user(ClientSession* session) {
   }
 }
 
+void Shard::mailboxes_refused() {
+  net::post(io_, [this] {
+    for (ClientSession* s : tracked_sessions()) s->subscribe_instead_of_mailbox();
+  });
+}
+
 void Shard::open_mailbox() {
   if (mailboxes_++ == 0) context_.broker->mailboxes_changed(index_, true);
 }

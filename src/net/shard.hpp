@@ -48,6 +48,7 @@ class Shard final : public DeliveryTarget {
 
   // Any thread.
   void deliver(std::shared_ptr<const FrameBatch> batch) override;
+  void mailboxes_refused() override;
   void close_all(unsigned short code);
   // Applies a user command to this shard's connections of that user; `done` gets how many were
   // affected, on this shard's thread.

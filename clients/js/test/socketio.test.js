@@ -458,6 +458,40 @@ test('Redis restarts: the node subscribes the users\' pattern again and notifica
   }
 });
 
+test('a Redis ACL without the users\' pattern: connections subscribe their own topic instead, the node stays up', async () => {
+  const redisPort = await freePort();
+  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  try {
+    await waitFor(() => canConnect(redisPort), { what: 'redis-server' });
+    // Every channel of ours is allowed, but Redis compares a PSUBSCRIBE pattern literally.
+    assert.equal(await redisCli(redisPort, ['ACL', 'SETUSER', 'rt', 'on', '>rt-pass', '~*', '&realtime:*', '+@all']), 'OK');
+    const server = await startServer({ env: { REALTIME_REDIS_URL: `redis://rt:rt-pass@127.0.0.1:${redisPort}`, REALTIME_TOKEN_SECRET: 'acl-token-secret-0123456789abcdef' } });
+    try {
+      await waitFor(async () => (await fetch(`${server.http}/health`)).status === 200, { what: 'redis engine ready' });
+      const first = await connect(server.http, { transports: ['websocket'], auth: { user: 'quinn', role: 'user' } });
+      // Its mailbox was refused and traded for a subscription of user:quinn.
+      await waitFor(async () => (await redisCli(redisPort, ['PUBSUB', 'CHANNELS', '*user:*'])) === 'realtime:topic:user:quinn', { what: "quinn's own topic subscribed" });
+      const second = await connect(server.http, { transports: ['websocket'], auth: { user: 'rita', role: 'user' } });
+      await waitFor(async () => (await redisCli(redisPort, ['PUBSUB', 'CHANNELS', '*user:rita'])) === 'realtime:topic:user:rita', { what: "rita's own topic subscribed" });
+      const notes = [];
+      first.on('note', (data) => notes.push(`quinn:${data.n}`));
+      second.on('note', (data) => notes.push(`rita:${data.n}`));
+      await httpPublish(server.http, 'user:quinn', 'note', { n: 1 });
+      await httpPublish(server.http, 'user:rita', 'note', { n: 2 });
+      await waitFor(() => notes.length === 2, { what: 'both notes' });
+      assert.deepEqual(notes.sort(), ['quinn:1', 'rita:2']);
+      assert.equal(await redisCli(redisPort, ['PUBSUB', 'NUMPAT']), '0');
+      assert.equal((await fetch(`${server.http}/health`)).status, 200);
+      first.close();
+      second.close();
+    } finally {
+      await server.stop();
+    }
+  } finally {
+    redis.kill('SIGKILL');
+  }
+});
+
 describe('Socket.IO gateway: history and recovery', () => {
   let server;
   const sockets = [];
