@@ -91,8 +91,23 @@ void Shard::deliver(std::shared_ptr<const FrameBatch> batch) {
 }
 
 template <typename F>
-void Shard::for_each_mailbox(std::string_view user, F&& f) const {
-  auto it = users_.find(user);
+void Shard::for_each_recipient(std::string_view topic, Reach reach, F&& f) const {
+  // A mailbox is how its session gets its own topic, subscribed to it or not: a subscription
+  // made later is live only once Redis confirms it, the pattern already is.
+  const auto user = mailboxes_ > 0 ? mailbox_user(topic) : std::nullopt;
+  if (reach != Reach::mailboxes) {
+    if (const auto* subscribers = registry_.subscribers(topic)) {
+      if (!user) {
+        for (ClientSession* s : *subscribers) f(s);
+      } else {
+        for (ClientSession* s : *subscribers) {
+          if (!own_mailbox(s, user)) f(s);
+        }
+      }
+    }
+  }
+  if (reach == Reach::subscribers || !user) return;
+  auto it = users_.find(*user);
   if (it == users_.end()) return;
   for (ClientSession* s = it->second; s != nullptr; s = s->shard_links().next_of_user) {
     if (s->mailbox()) f(s);
@@ -100,45 +115,24 @@ void Shard::for_each_mailbox(std::string_view user, F&& f) const {
 }
 
 void Shard::on_deliver(const std::shared_ptr<const FrameBatch>& batch) {
-  for (const auto& item : *batch) {
-    // A mailbox is how its session gets its own topic, subscribed to it or not: a subscription
-    // made later is live only once Redis confirms it, the pattern already is.
-    const auto user = mailboxes_ > 0 ? mailbox_user(item.topic) : std::nullopt;
-    if (item.reach != Reach::mailboxes) offer_subscribers(item, user, batch);
-    if (item.reach != Reach::subscribers && user) offer_mailboxes(item, *user, batch);
-  }
-}
-
-void Shard::offer_subscribers(const TopicFrame& item, std::optional<std::string_view> user,
-                              const std::shared_ptr<const FrameBatch>& batch) {
-  const auto* subscribers = registry_.subscribers(item.topic);
-  if (subscribers == nullptr) return;
   // deliver() queues (and writes at once only a queue that reached its bound); it never changes
-  // the registry or ends a session synchronously, so walking the vector while sending is safe.
-  if (item.exclude_connection.empty() && !item.earlier_rooms && !user) {
-    for (ClientSession* session : *subscribers) session->offer(item, batch);
-    return;
-  }
-  for (ClientSession* session : *subscribers) {
-    if (own_mailbox(session, user)) continue;
-    if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
+  // the registry, the user index or ends a session synchronously, so walking them while sending
+  // is safe.
+  for (const auto& item : *batch) {
+    if (item.exclude_connection.empty() && !item.earlier_rooms) {
+      for_each_recipient(item.topic, item.reach,
+                         [&](ClientSession* session) { session->offer(item, batch); });
       continue;
     }
-    // A broadcast to several rooms reaches a connection through the first of them it is in.
-    if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) continue;
-    session->offer(item, batch);
+    for_each_recipient(item.topic, item.reach, [&](ClientSession* session) {
+      if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
+        return;
+      }
+      // A broadcast to several rooms reaches a connection through the first of them it is in.
+      if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) return;
+      session->offer(item, batch);
+    });
   }
-}
-
-void Shard::offer_mailboxes(const TopicFrame& item, std::string_view user,
-                            const std::shared_ptr<const FrameBatch>& batch) {
-  for_each_mailbox(user, [&](ClientSession* session) {
-    if (!item.exclude_connection.empty() && session->connection_id() == item.exclude_connection) {
-      return;
-    }
-    if (item.earlier_rooms && reached_earlier(session, *item.earlier_rooms)) return;
-    session->offer(item, batch);
-  });
 }
 
 bool Shard::receives(ClientSession* session, std::string_view topic) const {
@@ -281,18 +275,8 @@ void Shard::count_subscribers(std::shared_ptr<const std::vector<std::string>> ro
     std::size_t count = 0;
     std::vector<std::string> earlier;
     for (const auto& room : *rooms) {
-      // As on_deliver(): its mailbox, not a subscription, brings a session its own topic.
-      const auto user = mailboxes_ > 0 ? mailbox_user(room) : std::nullopt;
-      if (const auto* subscribers = registry_.subscribers(room)) {
-        for (ClientSession* s : *subscribers) {
-          if (own_mailbox(s, user)) continue;
-          count += reached_earlier(s, earlier) ? 0 : 1;
-        }
-      }
-      if (user) {
-        for_each_mailbox(*user,
+      for_each_recipient(room, Reach::all,
                          [&](ClientSession* s) { count += reached_earlier(s, earlier) ? 0 : 1; });
-      }
       earlier.push_back(room);
     }
     done(count);

@@ -101,17 +101,13 @@ class Shard final : public DeliveryTarget {
   // The thread's loop: run what is ready (bounded), then flush the corked sessions.
   void run_loop();
   void on_deliver(const std::shared_ptr<const FrameBatch>& batch);
-  // `user`: the item's topic is that user's own, and this shard has mailboxes.
-  void offer_subscribers(const TopicFrame& item, std::optional<std::string_view> user,
-                         const std::shared_ptr<const FrameBatch>& batch);
-  void offer_mailboxes(const TopicFrame& item, std::string_view user,
-                       const std::shared_ptr<const FrameBatch>& batch);
   // Whether an event of `topic` reaches `session`: a subscription, or its mailbox.
   bool receives(ClientSession* session, std::string_view topic) const;
   bool reached_earlier(ClientSession* session, const std::vector<std::string>& rooms) const;
-  // The mailbox sessions of `user` on this shard, in turn.
+  // Each session of this shard that an event of `topic` reaches (as far as `reach` goes), once:
+  // its subscribers and, for a user's own topic, that user's mailboxes.
   template <typename F>
-  void for_each_mailbox(std::string_view user, F&& f) const;
+  void for_each_recipient(std::string_view topic, Reach reach, F&& f) const;
   // A copy of the tracked sessions: closing or sweeping one may untrack it (or another).
   std::vector<ClientSession*> tracked_sessions() const;
   void flush_corked();
