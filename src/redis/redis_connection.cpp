@@ -19,6 +19,8 @@ namespace realtime {
 namespace {
 
 constexpr auto connect_timeout = std::chrono::seconds(5);
+// How long a subscriber leaving a master waits for what is still on its way.
+constexpr auto drain_timeout = std::chrono::seconds(1);
 constexpr std::size_t read_chunk = 64 * 1024;
 // A burst (a reconnect storm's presence scripts) can grow the write buffers to megabytes, and
 // out_ and writing_ trade places on every write: each would keep its largest size for the life
@@ -134,9 +136,31 @@ void RedisConnection::master_moved(const RedisAddress& address) {
     // Don't sit out the backoff: the reason to wait is gone.
     retry_timer_.cancel();
     do_connect();
-  } else if (state_ != State::stopped && address_ != address) {
+  } else if (state_ == State::ready && on_push_ && address_ != address) {
+    drain("the master moved to " + address.display());
+  } else if (state_ != State::stopped && state_ != State::draining && address_ != address) {
     fail("the master moved to " + address.display());
   }
+}
+
+void RedisConnection::drain(std::string why) {
+  // The old master answered PUBLISHes whose messages may still be in our socket, or in its
+  // output buffer for us: closing now would lose events already answered 202. Redis runs
+  // commands in order, so its answer to a PING sent now comes after every such message.
+  state_ = State::draining;
+  spdlog::info("redis {} leaving {}: {}; reading what it already sent first", name_, where(), why);
+  const std::uint64_t gen = generation_;
+  if (on_down_) on_down_();
+  if (gen != generation_ || state_ != State::draining) return;
+  append_command(out_, {"PING"});
+  handlers_.push_back([this, gen, why](const redisReply*) {
+    if (gen == generation_ && state_ == State::draining) fail(why);
+  });
+  schedule_flush();
+  retry_timer_.expires_after(drain_timeout);
+  retry_timer_.async_wait([this, gen, why](error_code ec) {
+    if (!ec && gen == generation_ && state_ == State::draining) fail(why + " (still draining)");
+  });
 }
 
 void RedisConnection::check_role() {
@@ -316,6 +340,7 @@ void RedisConnection::became_ready() {
 void RedisConnection::fail(std::string_view why) {
   if (state_ == State::stopped) return;
   const bool was_up = state_ == State::ready;
+  const bool was_draining = state_ == State::draining;  // on_down already ran
   ++generation_;
   state_ = State::waiting;
   if (stream_) stream_->close();
@@ -323,7 +348,9 @@ void RedisConnection::fail(std::string_view why) {
   release_if_large(out_);
   auto orphans = std::move(handlers_);
   handlers_.clear();
-  if (was_up) {
+  if (was_draining) {
+    spdlog::info("redis {} left {}: {}; reconnecting", name_, where(), why);
+  } else if (was_up) {
     spdlog::warn("redis {} lost ({}): {}; reconnecting", name_, where(), why);
   } else if (!was_ready_ && backoff_.attempts() == 0) {
     spdlog::warn("redis {} cannot connect to {}: {}; retrying", name_, where(), why);
@@ -334,6 +361,9 @@ void RedisConnection::fail(std::string_view why) {
   for (auto& h : orphans) {
     if (h) h(nullptr);
   }
+  if (state_ != State::waiting) return;
+  // Left for a new master, which is known: no reason to sit out a backoff.
+  if (was_draining) return do_connect();
   schedule_reconnect();
 }
 

@@ -43,7 +43,10 @@ class RedisConnection {
   // Connects wherever `where` says, asked before every connect (Cluster's seed nodes in turn);
   // no ROLE check.
   void follow_address(std::function<std::optional<RedisAddress>()> where);
-  // Sentinel mode: the master is now at `address`; leave any other at once.
+  // Sentinel mode: the master is now at `address`; leave any other. A subscriber connection
+  // first reads what the old master already sent it (its PUBLISHes may have been answered):
+  // it is down (on_down) from this call, delivers pushes until Redis answers a PING, or for at
+  // most 1 s, then connects to the new master.
   void master_moved(const RedisAddress& address);
   // Sentinel mode: asks ROLE again (not on a subscriber connection): a demoted node still
   // takes PUBLISH, so nothing else would tell.
@@ -74,7 +77,7 @@ class RedisConnection {
   const RedisAddress& address() const { return address_; }
 
  private:
-  enum class State { stopped, waiting, connecting, handshake, ready };
+  enum class State { stopped, waiting, connecting, handshake, ready, draining };
   struct Stream;  // TCP, TLS or unix socket
 
   void do_connect();
@@ -84,6 +87,7 @@ class RedisConnection {
   std::string where() const;
   void became_ready();
   void fail(std::string_view why);
+  void drain(std::string why);
   void schedule_reconnect();
   void queue(ReplyHandler handler);
   void schedule_flush();

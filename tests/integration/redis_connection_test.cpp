@@ -5,7 +5,10 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <iostream>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "support/redis_process.hpp"
 
@@ -43,6 +46,87 @@ TEST(RedisConnectionTest, GivesBackABurstsWriteBufferOnceWritten) {
   EXPECT_EQ(connection.backlog_bytes(), 0u);
   EXPECT_LE(connection.write_buffer_capacity(), 128u * 1024);
   connection.stop();
+}
+
+// A Sentinel failover: the master moves while messages of PUBLISHes it already answered (a
+// node answered 202 for them) are still on their way to the subscriber connection. Closing
+// at once lost them: seen in CI under ASan as one event missed by all of the publishing
+// node's subscribers.
+TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredPublishesSent) {
+  RedisProcess old_master;
+  RedisProcess new_master;
+  boost::asio::io_context io;
+  RedisAddress master{"127.0.0.1", old_master.port()};
+  RedisConnection subscriber(io, parse_redis_url("REDIS_URL", old_master.Url()), "subscriber");
+  subscriber.follow_master([&] { return std::optional<RedisAddress>(master); },
+                           [](std::string_view) {});
+  RedisConnection publisher(io, parse_redis_url("REDIS_URL", old_master.Url()), "publisher");
+
+  constexpr int kMessages = 2000;  // about 2 MB: more than the sockets hold at once
+  const std::string filler(1000, 'x');
+  std::vector<int> received;
+  int answered = 0;
+  int received_when_moved = -1;
+  int downs = 0;
+  int received_when_down = -1;
+  int readies = 0;
+  bool publisher_ready = false;
+  bool subscribed = false;
+
+  auto publish_all = [&] {
+    for (int i = 0; i < kMessages; ++i) {
+      publisher.command(
+          {"PUBLISH", "c", std::to_string(i) + ":" + filler}, [&](const redisReply* reply) {
+            if (reply == nullptr || !reply_is_integer(*reply) || reply_integer(*reply) != 1) {
+              return;
+            }
+            if (++answered < kMessages) return;
+            received_when_moved = static_cast<int>(received.size());
+            master = {"127.0.0.1", new_master.port()};
+            publisher.stop();  // as a node's command connection leaves
+            subscriber.master_moved(master);
+          });
+    }
+  };
+  publisher.on_ready([&] {
+    publisher_ready = true;
+    if (subscribed) publish_all();
+  });
+  subscriber.on_ready([&] {
+    if (++readies == 2) return io.stop();  // on the new master
+    subscriber.push_command({"SUBSCRIBE", "c"});
+  });
+  subscriber.on_down([&] {
+    ++downs;
+    received_when_down = static_cast<int>(received.size());
+  });
+  subscriber.on_push([&](const redisReply& push) {
+    const std::string_view kind = reply_string(reply_at(push, 0));
+    if (kind == "subscribe") {
+      subscribed = true;
+      if (publisher_ready) publish_all();
+    } else if (kind == "message") {
+      const std::string_view payload = reply_string(reply_at(push, 2));
+      received.push_back(std::stoi(std::string(payload.substr(0, payload.find(':')))));
+    }
+  });
+  publisher.start();
+  subscriber.start();
+  io.run_for(30s);
+
+  ASSERT_EQ(answered, kMessages);
+  ASSERT_EQ(readies, 2) << "the subscriber did not reach the new master";
+  EXPECT_EQ(subscriber.address().port, new_master.port());
+  // Down from the move on, so a node refuses publishes while the subscriber drains.
+  EXPECT_EQ(downs, 1);
+  EXPECT_EQ(received_when_down, received_when_moved);
+  ASSERT_EQ(received.size(), static_cast<std::size_t>(kMessages))
+      << received_when_moved << " had arrived when the master moved";
+  for (int i = 0; i < kMessages; ++i) ASSERT_EQ(received[i], i);
+  std::cerr << received_when_moved << " of " << kMessages
+            << " messages had arrived when the master moved; the rest were drained\n";
+  publisher.stop();
+  subscriber.stop();
 }
 
 }  // namespace
