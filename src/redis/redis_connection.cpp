@@ -153,10 +153,9 @@ void RedisConnection::drain(std::string why) {
   if (on_down_) on_down_();
   if (gen != generation_ || state_ != State::draining) return;
   append_command(out_, {"PING"});
-  handlers_.push_back([this, gen, why](const redisReply*) {
+  queue([this, gen, why](const redisReply*) {
     if (gen == generation_ && state_ == State::draining) fail(why);
   });
-  schedule_flush();
   retry_timer_.expires_after(drain_timeout);
   retry_timer_.async_wait([this, gen, why](error_code ec) {
     if (!ec && gen == generation_ && state_ == State::draining) fail(why + " (still draining)");
