@@ -146,7 +146,8 @@ void RedisConnection::master_moved(const RedisAddress& address) {
 void RedisConnection::drain(std::string why) {
   // The old master answered PUBLISHes whose messages may still be in our socket, or in its
   // output buffer for us: closing now would lose events already answered 202. Redis runs
-  // commands in order, so its answer to a PING sent now comes after every such message.
+  // commands in order, so its answer to a PING sent now comes after the messages of every
+  // PUBLISH it ran before (not of those other nodes send it later, unaware of the switch).
   state_ = State::draining;
   spdlog::info("redis {} leaving {}: {}; reading what it already sent first", name_, where(), why);
   const std::uint64_t gen = generation_;
@@ -158,7 +159,12 @@ void RedisConnection::drain(std::string why) {
   });
   retry_timer_.expires_after(drain_timeout);
   retry_timer_.async_wait([this, gen, why](error_code ec) {
-    if (!ec && gen == generation_ && state_ == State::draining) fail(why + " (still draining)");
+    if (ec || gen != generation_ || state_ != State::draining) return;
+    spdlog::warn(
+        "redis {}: {} did not answer a PING within 1 s; leaving it without what it "
+        "may still hold for us",
+        name_, where());
+    fail(why);
   });
 }
 
@@ -196,6 +202,13 @@ void RedisConnection::stop() {
   ++generation_;
   retry_timer_.cancel();
   if (stream_) stream_->close();
+  // Their replies will never come: a publish would wait forever, and after a start() the
+  // handshake's replies would go to them. Posted, since stop() may run inside a handler.
+  auto orphans = std::move(handlers_);
+  handlers_.clear();
+  for (auto& h : orphans) {
+    if (h) net::post(io_, [h = std::move(h)] { h(nullptr); });
+  }
 }
 
 void RedisConnection::restart(std::string_view why) {
@@ -463,8 +476,10 @@ void RedisConnection::on_read(std::size_t n) {
       // Demoted under us, and the sentinels' news did not reach us: the handlers of this and
       // every later command get nullptr, as for any lost connection.
       return not_master(address_.display() + " answered READONLY: no longer the master");
-    } else if (handlers_.empty() && on_push_ && reply_is_error(*reply)) {
-      // A (S)SUBSCRIBE refused, e.g. MOVED: the push handler decides what to do.
+    } else if ((handlers_.empty() || state_ == State::draining) && on_push_ &&
+               reply_is_error(*reply)) {
+      // A (S)SUBSCRIBE refused, e.g. MOVED: the push handler decides what to do. While
+      // draining, the one handler is the PING's, which a refusal sent before it must not end.
       on_push_(*reply);
     } else if (handlers_.empty()) {
       return fail("a reply nobody asked for");

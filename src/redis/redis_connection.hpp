@@ -57,6 +57,7 @@ class RedisConnection {
   void on_push(PushHandler f) { on_push_ = std::move(f); }
 
   void start();
+  // Pending commands' handlers get nullptr (posted); start() may follow.
   void stop();
   // Drops the connection and reconnects (e.g. when it went deaf).
   void restart(std::string_view why);

@@ -70,6 +70,7 @@ TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredP
   int downs = 0;
   int received_when_down = -1;
   int readies = 0;
+  int refusals = 0;
   bool publisher_ready = false;
   bool subscribed = false;
 
@@ -84,6 +85,9 @@ TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredP
             received_when_moved = static_cast<int>(received.size());
             master = {"127.0.0.1", new_master.port()};
             publisher.stop();  // as a node's command connection leaves
+            // A refusal (wrong arity) that comes back while draining, before the PING's
+            // answer: it is the push handler's, and must not end the drain.
+            subscriber.push_command({"SUBSCRIBE"});
             subscriber.master_moved(master);
           });
     }
@@ -101,6 +105,10 @@ TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredP
     received_when_down = static_cast<int>(received.size());
   });
   subscriber.on_push([&](const redisReply& push) {
+    if (reply_is_error(push)) {
+      ++refusals;
+      return;
+    }
     const std::string_view kind = reply_string(reply_at(push, 0));
     if (kind == "subscribe") {
       subscribed = true;
@@ -120,6 +128,8 @@ TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredP
   // Down from the move on, so a node refuses publishes while the subscriber drains.
   EXPECT_EQ(downs, 1);
   EXPECT_EQ(received_when_down, received_when_moved);
+  EXPECT_EQ(refusals, 1);
+  EXPECT_LT(received_when_moved, kMessages) << "nothing was left to drain: the test proved nothing";
   ASSERT_EQ(received.size(), static_cast<std::size_t>(kMessages))
       << received_when_moved << " had arrived when the master moved";
   for (int i = 0; i < kMessages; ++i) ASSERT_EQ(received[i], i);
@@ -127,6 +137,38 @@ TEST(RedisConnectionTest, ASubscriberLeavingAMasterFirstDeliversWhatItsAnsweredP
             << " messages had arrived when the master moved; the rest were drained\n";
   publisher.stop();
   subscriber.stop();
+}
+
+// A stopped connection's pending commands will never be answered: their handlers hear so
+// (nullptr), and a start() afterwards must not hand the new handshake's replies to them.
+TEST(RedisConnectionTest, StopAnswersPendingCommandsAndAStartBeginsAfresh) {
+  RedisProcess redis;
+  boost::asio::io_context io;
+  RedisConnection connection(io, parse_redis_url("REDIS_URL", redis.Url()), "test");
+  std::vector<bool> pending_answers;  // true: nullptr
+  int readies = 0;
+  std::string second_life_reply;
+  connection.on_ready([&] {
+    if (++readies == 1) {
+      connection.command({"BLPOP", "nothing", "1"}, [&](const redisReply* reply) {
+        pending_answers.push_back(reply == nullptr);
+      });
+      connection.stop();
+      connection.start();
+      return;
+    }
+    connection.command({"ECHO", "second"}, [&](const redisReply* reply) {
+      if (reply != nullptr) second_life_reply = std::string(reply_string(*reply));
+      io.stop();
+    });
+  });
+  connection.start();
+  io.run_for(20s);
+
+  EXPECT_EQ(pending_answers, std::vector<bool>{true});
+  EXPECT_EQ(readies, 2);
+  EXPECT_EQ(second_life_reply, "second");
+  connection.stop();
 }
 
 }  // namespace
